@@ -1,0 +1,139 @@
+"""Settings, declared once (name, default, help) and read from the environment and an optional
+TOML file. Unknown keys are an error, in the file and in GRIDSCOPE_-prefixed variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "GRIDSCOPE_"
+CONFIG_FILE_ENV = "GRIDSCOPE_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything gridscope can be configured with. See config.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, populate_by_name=True
+    )
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/gridscope",
+        validation_alias=AliasChoices("DATABASE_URL", "GRIDSCOPE_DATABASE_URL", "database_url"),
+        description="PostgreSQL 15+ with PostGIS 3 (libpq URL).",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "GRIDSCOPE_REDIS_URL", "redis_url"),
+        description="Redis 7 used as the query cache and the live worker-position store.",
+    )
+    timezone: str = Field("Asia/Shanghai", description="Local time zone for days, clocks, display.")
+    jurisdiction: str = Field(
+        "",
+        description="Region or grid code prefix the screen shows; empty = the whole loaded city.",
+    )
+    refresh_alerts_s: int = Field(10, ge=2, le=600, description="Ticker and new urgent cases.")
+    refresh_workers_s: int = Field(15, ge=5, le=600, description="Worker positions.")
+    refresh_counters_s: int = Field(30, ge=5, le=600, description="KPI ribbon and map colours.")
+    refresh_analytics_s: int = Field(3600, ge=60, le=86400, description="Heavy analytics.")
+    cache_ttl_s: int = Field(
+        3600, ge=1, description="Safety-net expiry of cache entries (they are versioned anyway)."
+    )
+    basemap_url: str = Field(
+        "", description="XYZ tile URL template; empty = no basemap, no request leaves the machine."
+    )
+    basemap_attribution: str = Field("", description="Attribution text for the basemap.")
+    basemap_crs: str = Field(
+        "wgs84",
+        description="Datum of the basemap tiles: 'wgs84' (Tianditu/CGCS2000, OSM) or 'gcj02'.",
+    )
+    title: str = Field("网格化服务管理指挥中心", description="Title shown on the big screen.")
+    hotline: str = Field("12345", description="Supervision hotline shown on grid cards.")
+    db_pool_max: int = Field(8, ge=1, le=100, description="Connections per server process.")
+    statement_timeout_ms: int = Field(
+        15000, ge=100, description="Every query runs under this limit."
+    )
+    workers: int = Field(4, ge=1, le=64, description="gunicorn worker processes for serve.")
+    host: str = Field("127.0.0.1", description="Address serve binds to.")
+    port: int = Field(8050, ge=1, le=65535, description="Port serve binds to.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")
+        return value
+
+    @field_validator("basemap_crs")
+    @classmethod
+    def _basemap_crs(cls, value: str) -> str:
+        if value not in ("wgs84", "gcj02"):
+            raise ValueError("must be 'wgs84' or 'gcj02'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_FILE_ENV)
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+def unknown_env_keys(environ: dict[str, str] | None = None) -> list[str]:
+    """GRIDSCOPE_* variables that name no setting (pydantic ignores unknown env vars)."""
+    environ = dict(os.environ if environ is None else environ)
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | {CONFIG_FILE_ENV}
+    return sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env + file + overrides; raises ValueError naming unknown keys."""
+    unknown = unknown_env_keys()
+    if unknown:
+        raise ValueError(f"unknown setting(s) in the environment: {', '.join(unknown)}")
+    path = os.environ.get(CONFIG_FILE_ENV)
+    if path and not Path(path).is_file():
+        raise ValueError(f"{CONFIG_FILE_ENV}={path}: no such file")
+    return Settings(**overrides)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

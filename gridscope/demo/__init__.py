@@ -1,0 +1,1 @@
+"""The demo city: a deterministic, realistic territory, staff and a year of tickets."""

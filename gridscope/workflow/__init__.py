@@ -1,0 +1,1 @@
+"""The closed loop (DOMAIN.md §4): states, transitions and their rules."""

@@ -1,0 +1,122 @@
+"""The Redis query cache: one key function, one invalidation mechanism.
+
+Keys carry the data version, a PostgreSQL sequence bumped after every committed write, so a write
+makes every older entry unreachable at once (they then expire by TTL). Values are bytes. When
+Redis is down, callers compute from PostgreSQL; one warning is logged per outage and the cache is
+used again as soon as Redis answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import redis
+
+from .scope import Scope
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "gs:v1:"
+
+
+def cache_key(name: str, version: int, params: dict[str, Any], scope: Scope) -> str:
+    """The one cache-key function: name, data version, canonical parameters, scope."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+    return f"{KEY_PREFIX}{name}:{version}:{scope.prefix or '*'}:{digest}"
+
+
+def data_version(conn: psycopg.Connection) -> int:
+    """The current data version (0 before the first write)."""
+    row = conn.execute(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM data_version"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_data_version(conn: psycopg.Connection) -> int:
+    """Bump after commit: readers that see the new version also see the committed rows."""
+    row = conn.execute("SELECT nextval('data_version')").fetchone()
+    return int(row[0])
+
+
+class Cache:
+    """Bytes in Redis under versioned keys, degrading to no cache while Redis is unreachable."""
+
+    # After a failure, do not try Redis again for this long (keeps a dead Redis off the hot path).
+    RETRY_AFTER_S = 5.0
+
+    def __init__(self, client: redis.Redis, ttl_s: int):
+        self._client = client
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+
+    @classmethod
+    def from_url(cls, url: str, ttl_s: int) -> Cache:
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return cls(client, ttl_s)
+
+    @property
+    def available(self) -> bool:
+        return self._down_since is None
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            if self._down_since is None:
+                log.warning("Redis unavailable (%s); serving from PostgreSQL without cache", exc)
+                self._down_since = time.monotonic()
+            self._retry_at = time.monotonic() + self.RETRY_AFTER_S
+
+    def _succeeded(self) -> None:
+        if self._down_since is not None:
+            with self._lock:
+                if self._down_since is not None:
+                    log.warning("Redis is back; cache in use again")
+                    self._down_since = None
+
+    def _skip(self) -> bool:
+        return self._down_since is not None and time.monotonic() < self._retry_at
+
+    def get(self, key: str) -> bytes | None:
+        if self._skip():
+            return None
+        try:
+            value = self._client.get(key)
+        except redis.RedisError as exc:
+            self._failed(exc)
+            return None
+        self._succeeded()
+        return value
+
+    def set(self, key: str, value: bytes, ttl_s: int | None = None) -> None:
+        if self._skip():
+            return
+        try:
+            self._client.set(key, value, ex=ttl_s or self._ttl)
+        except redis.RedisError as exc:
+            self._failed(exc)
+            return
+        self._succeeded()
+
+    def get_or_compute(self, key: str, compute: Callable[[], bytes],
+                       ttl_s: int | None = None) -> bytes:
+        """The cached bytes under ``key``, or ``compute()`` stored there."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        value = compute()
+        self.set(key, value, ttl_s)
+        return value
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client

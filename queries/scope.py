@@ -1,0 +1,47 @@
+"""The caller's jurisdiction: a region or grid code prefix applied in SQL by every query."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# National codes are digits; imported data from elsewhere may carry letters (permissive code rule).
+_PREFIX = re.compile(r"^[0-9A-Za-z_-]{0,32}$")
+
+
+class ScopeError(ValueError):
+    """A jurisdiction prefix that is not a well-formed code prefix."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A jurisdiction: everything whose grid or region code starts with ``prefix``.
+
+    The empty prefix is the whole database (the super-user view of the command centre that loaded
+    the data). Built on the server from configuration or the user's account, never from a value
+    the browser sent.
+    """
+
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.prefix, str) or not _PREFIX.fullmatch(self.prefix):
+            raise ScopeError(f"jurisdiction prefix {self.prefix!r} is not a code prefix")
+
+    @property
+    def like(self) -> str:
+        """The bound LIKE pattern: prefix + '%' (the prefix has no LIKE metacharacters)."""
+        return self.prefix + "%"
+
+    def contains(self, code: str) -> bool:
+        return code.startswith(self.prefix)
+
+    def narrow(self, code: str) -> Scope:
+        """A sub-scope; refuses a code outside this scope (so a browser cannot widen it)."""
+        child = Scope(code)
+        if not code.startswith(self.prefix):
+            raise ScopeError(f"{code!r} is outside the jurisdiction {self.prefix or '(all)'!r}")
+        return child
+
+
+WHOLE = Scope("")
