@@ -26,11 +26,22 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "gs:v1:"
 
 
-def cache_key(name: str, version: int, params: dict[str, Any], scope: Scope) -> str:
-    """The one cache-key function: name, data version, canonical parameters, scope."""
+def cache_key(name: str, version: int, params: dict[str, Any], scope: Scope,
+              namespace: str = "") -> str:
+    """The one cache-key function: database namespace, name, data version, canonical
+    parameters, scope. The namespace keeps two databases sharing one Redis apart."""
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
-    return f"{KEY_PREFIX}{name}:{version}:{scope.prefix or '*'}:{digest}"
+    return f"{KEY_PREFIX}{namespace}:{name}:{version}:{scope.prefix or '*'}:{digest}"
+
+
+def namespace_for(database_url: str) -> str:
+    """A short stable namespace for a database (host, port and name; never the password)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(database_url)
+    ident = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+    return hashlib.blake2b(ident.encode(), digest_size=6).hexdigest()
 
 
 def data_version(conn: psycopg.Connection) -> int:
@@ -53,17 +64,22 @@ class Cache:
     # After a failure, do not try Redis again for this long (keeps a dead Redis off the hot path).
     RETRY_AFTER_S = 5.0
 
-    def __init__(self, client: redis.Redis, ttl_s: int):
+    def __init__(self, client: redis.Redis, ttl_s: int, namespace: str = ""):
         self._client = client
+        self.namespace = namespace
         self._ttl = ttl_s
         self._lock = threading.Lock()
         self._down_since: float | None = None
         self._retry_at = 0.0
 
     @classmethod
-    def from_url(cls, url: str, ttl_s: int) -> Cache:
+    def from_url(cls, url: str, ttl_s: int, namespace: str = "") -> Cache:
         client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        return cls(client, ttl_s)
+        return cls(client, ttl_s, namespace)
+
+    def key(self, name: str, version: int, params: dict[str, Any], scope: Scope) -> str:
+        """cache_key in this cache's namespace."""
+        return cache_key(name, version, params, scope, self.namespace)
 
     @property
     def available(self) -> bool:

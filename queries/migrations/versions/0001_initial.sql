@@ -308,3 +308,10 @@ CREATE TABLE stat_daily (
     PRIMARY KEY (day, grid_code, category_code)
 );
 CREATE INDEX stat_daily_grid ON stat_daily (grid_code, day);
+
+-- What is loaded (demo size and seed, load time): lets `make demo` reuse a loaded city.
+CREATE TABLE gridscope_meta (
+    key        text PRIMARY KEY,
+    value      jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);

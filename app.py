@@ -1,0 +1,64 @@
+"""The app factory: `create_app(settings)` builds one Dash app with its own pool and cache.
+
+gunicorn runs `app:server()` (see `gridscope serve`); each worker builds its own app after the
+fork, so connections are never shared between processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from flask_compress import Compress
+
+from dashboard.services import EXTENSION_KEY, Services
+from gridscope.config import Settings, load_settings
+from queries.cache import Cache, namespace_for
+from queries.db import connect, make_pool
+from queries.migrate import check_schema
+from queries.scope import Scope
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("gridscope")
+
+
+def create_app(settings: Settings | None = None, *, check_database: bool = True) -> dash.Dash:
+    """A new Dash app bound to ``settings``; refuses a database at another schema revision."""
+    settings = settings or load_settings()
+    if check_database:
+        with connect(settings) as conn:
+            check_schema(conn)
+
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(ROOT / "dashboard" / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        serve_locally=True,  # no CDN: command centres run on intranets without internet
+        title=settings.title,
+        update_title=None,
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    pool = make_pool(settings)
+    pool.open(wait=False)
+    app.server.extensions[EXTENSION_KEY] = Services(
+        settings=settings,
+        pool=pool,
+        cache=Cache.from_url(settings.redis_url, settings.cache_ttl_s,
+                             namespace_for(settings.database_url)),
+        scope=Scope(settings.jurisdiction),
+    )
+    Compress(app.server)
+    from dashboard.layout import root_layout
+    from dashboard.routes import register_routes
+
+    app.layout = root_layout
+    register_routes(app.server)
+    return app
+
+
+def server():
+    """WSGI entry point for gunicorn: `gunicorn 'app:server()'`."""
+    return create_app().server

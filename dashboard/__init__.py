@@ -1,0 +1,1 @@
+"""The Dash user interface: pages, layout pieces and callbacks grouped by feature."""

@@ -1,0 +1,176 @@
+"""`gridscope demo live`: keeps the demo city moving in real time through the real write path.
+
+New tickets arrive as a Poisson process, open tickets take their next workflow step, on-duty
+workers send GPS fixes. Everything goes through ``queries.tickets`` and ``queries.positions``,
+so the screen sees exactly what it would see in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from gridscope.config import Settings
+from gridscope.workflow.rules import Action, State
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("patrol", "hotline", "app", "department", "video")
+SOURCE_P = (0.6, 0.25, 0.08, 0.04, 0.03)
+CATEGORY_P = {"09": 0.3, "04": 0.14, "06": 0.14, "03": 0.1, "05": 0.08, "02": 0.07, "01": 0.05,
+              "07": 0.06, "08": 0.01, "99": 0.05}
+DESCRIPTIONS = {
+    "01": "开展政策宣传", "02": "出租房屋信息变更", "03": "居民反映噪声扰民", "04": "独居老人求助代办",
+    "05": "邻里漏水纠纷", "06": "楼道堆放杂物存在消防隐患", "07": "发现可疑人员", "08": "道路积水",
+    "09": "占道经营", "99": "其他事项",
+}
+
+
+@dataclass
+class LiveStats:
+    created: int = 0
+    advanced: int = 0
+    refused: int = 0
+    fixes: int = 0
+
+
+def next_action(state: str, rng: np.random.Generator) -> tuple[Action, dict] | None:
+    """The natural next step for a ticket in ``state`` (with its payload), or None to wait."""
+    s = State(state)
+    if s == State.DISCOVERED:
+        return (Action.SELF_RESOLVE, {}) if rng.random() < 0.55 else (Action.REPORT, {})
+    if s == State.SELF_RESOLVED:
+        return Action.CLOSE, {}
+    if s == State.REPORTED:
+        return (Action.REJECT, {}) if rng.random() < 0.02 else (Action.ACCEPT, {})
+    if s == State.NEED_INFO:
+        return Action.SUPPLY_INFO, {}
+    if s in (State.ACCEPTED, State.RETURNED, State.ESCALATED):
+        return Action.DISPATCH, {}
+    if s == State.DISPATCHED:
+        return (Action.RETURN, {}) if rng.random() < 0.04 else (Action.SIGN, {})
+    if s == State.IN_PROGRESS:
+        return Action.FEEDBACK, {}
+    if s == State.EXTENSION_PENDING:
+        return Action.REJECT_EXTENSION, {}
+    if s == State.FEEDBACK:
+        return Action.START_VERIFY, {}
+    if s == State.VERIFYING:
+        return (Action.VERIFY_FAIL, {}) if rng.random() < 0.04 else (Action.VERIFY_PASS, {})
+    if s == State.CLOSED:
+        sat = rng.choice(["satisfied", "basic", "unsatisfied"], p=[0.8, 0.13, 0.07])
+        return Action.SURVEY, {"satisfaction": str(sat)}
+    return None
+
+
+def on_duty_share(local_hour: float) -> float:
+    """Share of workers on patrol by local hour: day shifts, a thin night watch."""
+    return 0.85 if 7.5 <= local_hour < 20.5 else 0.12
+
+
+def run_live(settings: Settings, *, rate_per_min: float = 6.0, steps_per_min: float = 30.0,
+             ping_interval_s: float = 15.0, seed: int = 1, duration_s: float | None = None,
+             tick_s: float = 1.0, echo: Callable[[str], None] = print) -> LiveStats:
+    """Run until interrupted (or ``duration_s``); returns what was done."""
+    from queries import live as q
+    from queries.db import connect
+    from queries.item_list import load_calendar_overrides, load_limits
+    from queries.positions import record_positions, workers_on_duty
+    from queries.scope import Scope
+    from queries.tickets import Clocks, NewTicket, TicketError, Transition, apply_transition, \
+        create_ticket
+    from gridscope.clock.work_calendar import WorkCalendar
+
+    rng = np.random.default_rng(seed)
+    scope = Scope(settings.jurisdiction)
+    stats = LiveStats()
+    with connect(settings) as conn:
+        clocks = Clocks(WorkCalendar(tz=settings.timezone,
+                                     overrides=load_calendar_overrides(conn)),
+                        load_limits(conn), settings.tz)
+        leads = q.lead_departments(conn)
+        categories = [c for c in q.admitted_categories(conn) if len(c) == 2]
+        workers = workers_on_duty(conn, scope)
+        conn.commit()
+        cat_codes = [c for c in CATEGORY_P if c in categories] or categories
+        cat_p = np.array([CATEGORY_P.get(c, 0.05) for c in cat_codes])
+        cat_p /= cat_p.sum()
+        pos = {w["staff_id"]: [w["lon"] or w["home_lon"], w["lat"] or w["home_lat"],
+                               w["home_lon"], w["home_lat"]] for w in workers}
+        next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
+        started = time.monotonic()
+        echo(f"live: {len(pos)} workers, {rate_per_min:g} tickets/min, "
+             f"{steps_per_min:g} steps/min; Ctrl-C to stop")
+        while duration_s is None or time.monotonic() - started < duration_s:
+            tick_started = time.monotonic()
+            now = datetime.now(UTC)
+            n_new = int(rng.poisson(rate_per_min * tick_s / 60.0))
+            if n_new:
+                for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
+                    cat = str(rng.choice(cat_codes, p=cat_p))
+                    try:
+                        create_ticket(conn, clocks, scope, NewTicket(
+                            category_code=cat, lon=p["lon"], lat=p["lat"],
+                            grid_code=p["grid_code"], source=str(rng.choice(SOURCES, p=SOURCE_P)),
+                            urgency="urgent" if rng.random() < 0.04 else "normal",
+                            description=DESCRIPTIONS.get(cat, "事项"),
+                        ), now=now)
+                        stats.created += 1
+                    except TicketError as exc:
+                        conn.rollback()
+                        stats.refused += 1
+                        log.warning("live: ticket refused: %s", exc)
+            n_steps = int(rng.poisson(steps_per_min * tick_s / 60.0))
+            if n_steps:
+                for t in q.tickets_to_advance(conn, scope, now - timedelta(seconds=30), n_steps):
+                    step = next_action(t["state"], rng)
+                    if step is None:
+                        continue
+                    action, payload = step
+                    major = t["category_code"][:2]
+                    tr = Transition(action=action.value, at=now, **payload)
+                    if action == Action.DISPATCH:
+                        depts = leads.get(major) or leads.get("99") or []
+                        if not depts:
+                            continue
+                        tr.department_id = int(rng.choice(depts))
+                    tr.actor_kind = {Action.SELF_RESOLVE: "worker", Action.REPORT: "worker",
+                                     Action.SIGN: "department", Action.FEEDBACK: "department",
+                                     Action.RETURN: "department"}.get(action, "centre")
+                    try:
+                        apply_transition(conn, clocks, scope, t["id"], tr, now=now)
+                        stats.advanced += 1
+                    except TicketError as exc:
+                        conn.rollback()
+                        stats.refused += 1
+                        log.info("live: step refused: %s", exc)
+            fixes = []
+            mono = time.monotonic()
+            local_hour = now.astimezone(settings.tz).hour + now.astimezone(settings.tz).minute / 60
+            share = on_duty_share(local_hour)
+            for sid, due in next_ping.items():
+                if due > mono:
+                    continue
+                next_ping[sid] = mono + ping_interval_s * rng.uniform(0.8, 1.2)
+                # A stable per-worker draw decides who is on duty in this half-hour.
+                duty_draw = ((sid * 2654435761 + int(now.timestamp() // 1800)) % 1000) / 1000
+                if duty_draw >= share:
+                    continue
+                p = pos[sid]
+                # A random walk of a few metres, pulled back towards the worker's grid.
+                p[0] += rng.normal(0, 0.0002) + 0.05 * (p[2] - p[0])
+                p[1] += rng.normal(0, 0.0002) + 0.05 * (p[3] - p[1])
+                fixes.append((sid, now, p[0], p[1]))
+            if fixes:
+                stats.fixes += record_positions(conn, fixes)
+            elapsed = time.monotonic() - tick_started
+            time.sleep(max(0.0, tick_s - elapsed))
+            if math.floor(time.monotonic() - started) % 60 == 0 and elapsed < tick_s:
+                log.info("live: %s", stats)
+    return stats

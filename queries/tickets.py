@@ -1,0 +1,417 @@
+"""The ticket write path: create tickets and apply transitions, transactionally.
+
+Every change writes the ticket row, appends to the event log and updates the ``stat_daily``
+rollup in one transaction; the data version is bumped after commit so cached screens refresh.
+The transition rules themselves are pure and live in ``gridscope.workflow.rules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from gridscope.clock.limits import limit_for
+from gridscope.clock.work_calendar import WorkCalendar
+from gridscope.workflow import rules
+from gridscope.workflow.rules import Action, State
+
+from .cache import bump_data_version
+from .item_list import Limits
+from .scope import Scope
+
+STAT_COLUMNS = (
+    "created", "self_resolved", "reported", "reported_on_time", "dispatched", "returned",
+    "closed", "closed_on_time", "reworked", "verify_due", "verified_on_time", "surveyed",
+    "satisfied",
+)
+SOURCES = ("patrol", "hotline", "app", "department", "video", "import", "other")
+URGENCIES = ("normal", "urgent")
+ACTOR_KINDS = ("worker", "centre", "department", "public", "system")
+VERIFY_LIMIT = timedelta(hours=24)  # T6, ZJ 35 / AR 17: verify within 24 hours
+
+
+class TicketError(ValueError):
+    """Refused input: names the field and the problem (maps to a 4xx, never a 500)."""
+
+    def __init__(self, field_name: str, message: str, status: int = 422):
+        super().__init__(f"{field_name}: {message}")
+        self.field, self.message, self.status = field_name, message, status
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Stage limits and the work calendar: what a stage's due and warning instants are."""
+
+    calendar: WorkCalendar
+    limits: Limits
+    tz: ZoneInfo
+
+    def limit(self, category_code: str, stage: str, urgency: str) -> tuple[float, str]:
+        return limit_for(category_code, stage, urgency, self.limits)
+
+    def stage_times(self, start: datetime, category_code: str, stage: str,
+                    urgency: str) -> tuple[datetime, datetime]:
+        """(warn_at, due_at) of ``stage`` started at ``start`` (UTC, on the stage's clock)."""
+        amount, unit = self.limit(category_code, stage, urgency)
+        due = self.calendar.add(start, amount, unit)
+        return self.calendar.warn_at(start, due, amount, unit), due
+
+
+@dataclass
+class NewTicket:
+    """A ticket as submitted. Coordinates are WGS84 lon/lat degrees."""
+
+    category_code: str
+    lon: float
+    lat: float
+    source: str = "patrol"
+    urgency: str = "normal"
+    grid_code: str | None = None
+    description: str | None = None
+    address: str | None = None
+    external_id: str | None = None
+    created_at: datetime | None = None
+    actor_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _stat_upsert(cur: psycopg.Cursor, day, grid_code: str, category_code: str,
+                 counts: dict[str, int]) -> None:
+    counts = {k: v for k, v in counts.items() if v}
+    if not counts:
+        return
+    unknown = set(counts) - set(STAT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not stat_daily columns: {sorted(unknown)}")
+    cols = sorted(counts)
+    query = sql.SQL(
+        "INSERT INTO stat_daily (day, grid_code, category_code, {cols}) VALUES (%s, %s, %s, {vals})"
+        " ON CONFLICT (day, grid_code, category_code) DO UPDATE SET {sets}"
+    ).format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
+        vals=sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{c} = stat_daily.{c} + EXCLUDED.{c}").format(c=sql.Identifier(c))
+            for c in cols
+        ),
+    )
+    cur.execute(query, (day, grid_code, category_code, *[counts[c] for c in cols]))
+
+
+def _append_event(cur: psycopg.Cursor, ticket_id: int, created_at: datetime, at: datetime,
+                  action: str, from_state: str | None, to_state: str | None, actor_kind: str,
+                  actor_id: int | None, task_id: int | None = None, comment: str | None = None,
+                  data: dict | None = None) -> None:
+    cur.execute(
+        "INSERT INTO ticket_event (ticket_id, ticket_created_at, at, action, from_state, to_state,"
+        " actor_kind, actor_id, task_id, comment, data)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (ticket_id, created_at, at, action, from_state, to_state, actor_kind, actor_id, task_id,
+         comment, Jsonb(data) if data else None),
+    )
+
+
+def locate_grid(conn: psycopg.Connection, scope: Scope, lon: float,
+                lat: float) -> tuple[str, str | None] | None:
+    """(grid code, micro-grid code) of the current grid covering the WGS84 point, in scope."""
+    row = conn.execute(
+        "SELECT g.code, (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code"
+        "   AND m.valid_to IS NULL AND ST_Covers(m.geom, p.pt) ORDER BY m.code LIMIT 1)"
+        " FROM grid g, (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p"
+        " WHERE g.valid_to IS NULL AND g.code LIKE %(like)s AND ST_Covers(g.geom, p.pt)"
+        " ORDER BY g.code LIMIT 1",
+        {"lon": lon, "lat": lat, "like": scope.like},
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _validate_new(conn: psycopg.Connection, scope: Scope, new: NewTicket) -> None:
+    if new.source not in SOURCES:
+        raise TicketError("source", f"must be one of {', '.join(SOURCES)}")
+    if new.urgency not in URGENCIES:
+        raise TicketError("urgency", "must be 'normal' or 'urgent'")
+    for name, value, lo, hi in (("long", new.lon, -180, 180), ("lat", new.lat, -90, 90)):
+        if not isinstance(value, int | float) or value != value or not lo <= value <= hi:
+            raise TicketError(name, f"must be a number between {lo} and {hi}")
+    row = conn.execute(
+        "SELECT admitted FROM category WHERE code = %s", (new.category_code,)
+    ).fetchone()
+    if row is None:
+        raise TicketError("service_code", f"unknown category {new.category_code!r}")
+    if not row[0]:
+        raise TicketError("service_code", f"category {new.category_code!r} is withdrawn from the item list")
+
+
+def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTicket,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """Create one ticket (and its 'create' event and rollup counts) in one transaction.
+
+    Patrol tickets start ``discovered`` on the T1 report clock; tickets from the hotline, apps and
+    departments arrive ``reported`` on the T2 accept clock. The grid is found by point-in-polygon
+    when not given; a point outside every grid of the jurisdiction is refused.
+    Returns id, ticket_no, state, grid_code, created_at.
+    """
+    now = now or datetime.now(UTC)
+    created_at = new.created_at or now
+    if created_at.tzinfo is None:
+        raise TicketError("requested_datetime", "must carry a time zone offset")
+    with conn.transaction():
+        _validate_new(conn, scope, new)
+        located = locate_grid(conn, scope, new.lon, new.lat)
+        if new.grid_code is not None:
+            if not scope.contains(new.grid_code):
+                raise TicketError("grid_code", "outside your jurisdiction", status=403)
+            exists = conn.execute(
+                "SELECT 1 FROM grid WHERE code = %s AND valid_to IS NULL", (new.grid_code,)
+            ).fetchone()
+            if not exists:
+                raise TicketError("grid_code", f"unknown grid {new.grid_code!r}")
+            grid_code = new.grid_code
+            micro = located[1] if located and located[0] == grid_code else None
+        elif located is None:
+            raise TicketError("lat/long", "the point lies outside every grid of the jurisdiction")
+        else:
+            grid_code, micro = located
+
+        state = State.DISCOVERED if new.source == "patrol" else State.REPORTED
+        stage = rules.STAGE_OF_STATE[state]
+        warn_at, due_at = clocks.stage_times(created_at, new.category_code, stage, new.urgency)
+        local_day = created_at.astimezone(clocks.tz).date()
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO ticket (created_at, ticket_no, external_id, source, category_code,"
+                " urgency, state, stage, stage_started_at, stage_warn_at, stage_due_at, grid_code,"
+                " micro_grid_code, geom, address, description, reported_at, updated_at)"
+                " VALUES (%(created_at)s, '', %(external_id)s, %(source)s, %(category)s,"
+                " %(urgency)s, %(state)s, %(stage)s, %(created_at)s, %(warn)s, %(due)s, %(grid)s,"
+                " %(micro)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(address)s,"
+                " %(description)s, %(reported_at)s, %(now)s)"
+                " RETURNING id",
+                {
+                    "created_at": created_at, "external_id": new.external_id,
+                    "source": new.source, "category": new.category_code,
+                    "urgency": new.urgency, "state": state.value, "stage": stage,
+                    "warn": warn_at, "due": due_at, "grid": grid_code, "micro": micro,
+                    "lon": new.lon, "lat": new.lat, "address": new.address,
+                    "description": new.description,
+                    "reported_at": created_at if state == State.REPORTED else None, "now": now,
+                },
+            )
+            ticket_id = cur.fetchone()[0]
+            ticket_no = f"GS{local_day:%Y%m%d}{ticket_id:07d}"
+            cur.execute(
+                "UPDATE ticket SET ticket_no = %s WHERE id = %s AND created_at = %s",
+                (ticket_no, ticket_id, created_at),
+            )
+            actor_kind = "worker" if new.source == "patrol" else "public"
+            _append_event(cur, ticket_id, created_at, created_at, "create", None, state.value,
+                          actor_kind, new.actor_id, data={"source": new.source, **new.extra})
+            reported = int(state == State.REPORTED)
+            _stat_upsert(cur, local_day, grid_code, new.category_code,
+                         {"created": 1, "reported": reported, "reported_on_time": reported})
+    bump_data_version(conn)
+    conn.commit()
+    return {"id": ticket_id, "ticket_no": ticket_no, "state": state.value,
+            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at}
+
+
+TICKET_COLUMNS = (
+    "id, created_at, ticket_no, category_code, urgency, state, stage, stage_started_at, "
+    "stage_due_at, due_at, original_due_at, grid_code, reported_at, finished_at, closed_at, "
+    "closed_on_time, self_resolved, rework_count, return_count, extension_count, escalated, "
+    "satisfaction"
+)
+
+
+def get_ticket(conn: psycopg.Connection, scope: Scope, ticket_id: int,
+               *, for_update: bool = False) -> dict[str, Any] | None:
+    """One ticket in scope as a dict (None when absent or outside the jurisdiction)."""
+    query = (
+        f"SELECT {TICKET_COLUMNS} FROM ticket WHERE id = %s AND grid_code LIKE %s"  # noqa: S608
+        + (" FOR UPDATE" if for_update else "")
+    )
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(query, (ticket_id, scope.like))
+        return cur.fetchone()
+
+
+@dataclass
+class Transition:
+    """A requested transition with its context."""
+
+    action: str
+    actor_kind: str = "centre"
+    actor_id: int | None = None
+    at: datetime | None = None
+    comment: str | None = None
+    department_id: int | None = None  # dispatch: the lead department
+    assist_department_ids: tuple[int, ...] = ()
+    new_due_at: datetime | None = None  # approve_extension
+    satisfaction: str | None = None  # survey
+
+
+def apply_transition(conn: psycopg.Connection, clocks: Clocks, scope: Scope, ticket_id: int,
+                     tr: Transition, now: datetime | None = None) -> dict[str, Any]:
+    """Apply one action to a ticket under the rules, with event log and rollups, atomically.
+
+    Raises TicketError (404 unknown ticket, 409 illegal transition, 422 bad payload).
+    Returns the ticket's new state and stage.
+    """
+    now = now or datetime.now(UTC)
+    at = tr.at or now
+    try:
+        action = Action(tr.action)
+    except ValueError:
+        raise TicketError("action", f"unknown action {tr.action!r}") from None
+    if tr.actor_kind not in ACTOR_KINDS:
+        raise TicketError("actor_kind", f"must be one of {', '.join(ACTOR_KINDS)}")
+    with conn.transaction():
+        t = get_ticket(conn, scope, ticket_id, for_update=True)
+        if t is None:
+            raise TicketError("ticket_id", f"no ticket {ticket_id} in your jurisdiction", 404)
+        if at < t["created_at"]:
+            raise TicketError("at", "is before the ticket was created")
+        try:
+            new_state = rules.next_state(t["state"], action)
+        except rules.IllegalTransition as exc:
+            raise TicketError("action", str(exc), status=409) from None
+        changes, counts, data, task_id = _effects(conn, clocks, t, action, new_state, at, tr)
+        changes["state"] = new_state.value
+        changes["updated_at"] = now
+        sets = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes
+        )
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("UPDATE ticket SET {} WHERE id = %s AND created_at = %s").format(sets),
+                (*changes.values(), ticket_id, t["created_at"]),
+            )
+            _append_event(cur, ticket_id, t["created_at"], at, action.value, t["state"],
+                          new_state.value, tr.actor_kind, tr.actor_id, task_id, tr.comment, data)
+            _stat_upsert(cur, at.astimezone(clocks.tz).date(), t["grid_code"],
+                         t["category_code"], counts)
+    bump_data_version(conn)
+    conn.commit()
+    return {"id": ticket_id, "state": new_state.value, "stage": changes.get("stage", t["stage"])}
+
+
+def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, new: State,
+             at: datetime, tr: Transition) -> tuple[dict, dict, dict, int | None]:
+    """Column changes, rollup counts, event data and task id for one transition."""
+    changes: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    data: dict[str, Any] = {}
+    task_id = None
+    cat, urg = t["category_code"], t["urgency"]
+
+    def start_stage(stage: str | None) -> None:
+        changes["stage"] = stage
+        changes["stage_started_at"] = at
+        if stage is None:
+            changes["stage_warn_at"] = changes["stage_due_at"] = None
+        else:
+            changes["stage_warn_at"], changes["stage_due_at"] = clocks.stage_times(
+                at, cat, stage, urg)
+
+    new_stage = rules.STAGE_OF_STATE[new]
+    if action == Action.REPORT:
+        t1_amount, t1_unit = clocks.limit(cat, "T1", urg)
+        on_time = at <= clocks.calendar.add(t["created_at"], t1_amount, t1_unit)
+        changes["reported_at"] = at
+        counts.update(reported=1, reported_on_time=int(on_time))
+        data["on_time"] = on_time
+    elif action == Action.SELF_RESOLVE:
+        # Resolved on the spot: judged against the T1 window it was resolved within.
+        changes.update(self_resolved=True, finished_at=at, due_at=t["stage_due_at"],
+                       original_due_at=t["stage_due_at"])
+        counts["self_resolved"] = 1
+    elif action == Action.ESCALATE:
+        changes["escalated"] = True
+    elif action == Action.DISPATCH:
+        if tr.department_id is None:
+            raise TicketError("department_id", "dispatch needs a lead department")
+        warn, due = clocks.stage_times(at, cat, "T5", urg)
+        sign_due = clocks.stage_times(at, cat, "T4", urg)[1]
+        with conn.cursor() as cur:
+            cur.execute(
+                "UPDATE ticket_task SET state = 'cancelled' WHERE ticket_id = %s"
+                " AND state IN ('dispatched', 'signed')", (t["id"],))
+            for dept, role in [(tr.department_id, "lead")] + [
+                    (d, "assist") for d in tr.assist_department_ids]:
+                if not conn.execute("SELECT 1 FROM department WHERE id = %s", (dept,)).fetchone():
+                    raise TicketError("department_id", f"unknown department {dept}")
+                cur.execute(
+                    "INSERT INTO ticket_task (ticket_id, ticket_created_at, department_id, role,"
+                    " state, dispatched_at, sign_due_at, due_at, original_due_at)"
+                    " VALUES (%s, %s, %s, %s, 'dispatched', %s, %s, %s, %s) RETURNING id",
+                    (t["id"], t["created_at"], dept, role, at, sign_due, due, due))
+                if role == "lead":
+                    task_id = cur.fetchone()[0]
+        changes.update(due_at=due, original_due_at=due, stage="T5", stage_started_at=at,
+                       stage_warn_at=warn, stage_due_at=due)
+        counts["dispatched"] = 1
+        data["department_id"] = tr.department_id
+        return changes, counts, data, task_id
+    elif action == Action.SIGN:
+        conn.execute("UPDATE ticket_task SET state = 'signed', signed_at = %s WHERE ticket_id = %s"
+                     " AND state = 'dispatched'", (at, t["id"]))
+    elif action == Action.RETURN:
+        conn.execute("UPDATE ticket_task SET state = 'returned', finished_at = %s"
+                     " WHERE ticket_id = %s AND state IN ('dispatched', 'signed')", (at, t["id"]))
+        changes["return_count"] = t["return_count"] + 1
+        counts["returned"] = 1
+    elif action == Action.APPROVE_EXTENSION:
+        if tr.new_due_at is None or tr.new_due_at <= (t["due_at"] or at):
+            raise TicketError("new_due_at", "an extension must move the due time later")
+        changes.update(due_at=tr.new_due_at, stage_due_at=tr.new_due_at,
+                       extension_count=t["extension_count"] + 1)
+        amount = (tr.new_due_at - t["stage_started_at"]) * 0.8
+        changes["stage_warn_at"] = t["stage_started_at"] + amount
+        conn.execute("UPDATE ticket_task SET due_at = %s WHERE ticket_id = %s"
+                     " AND state IN ('dispatched', 'signed')", (tr.new_due_at, t["id"]))
+        return changes, counts, {"new_due_at": tr.new_due_at.isoformat()}, None
+    elif action == Action.RESUME:
+        # Time spent suspended (挂账) does not count against the handling clock.
+        shift = at - t["stage_started_at"]
+        due = (t["due_at"] or at) + shift
+        changes.update(due_at=due, original_due_at=(t["original_due_at"] or due) + shift,
+                       stage="T5", stage_due_at=due, stage_started_at=at,
+                       stage_warn_at=due - (due - at) * 0.2)
+        return changes, counts, {"suspended_for_s": shift.total_seconds()}, None
+    elif action == Action.FEEDBACK:
+        changes["finished_at"] = at
+        conn.execute("UPDATE ticket_task SET state = 'feedback', finished_at = %s,"
+                     " on_time = (%s <= original_due_at) WHERE ticket_id = %s"
+                     " AND state IN ('dispatched', 'signed')", (at, at, t["id"]))
+    elif action in (Action.VERIFY_PASS, Action.VERIFY_FAIL):
+        on_time = at - (t["finished_at"] or at) <= VERIFY_LIMIT
+        counts.update(verify_due=1, verified_on_time=int(on_time))
+        data["on_time"] = on_time
+        if action == Action.VERIFY_FAIL:
+            changes["rework_count"] = t["rework_count"] + 1
+            counts["reworked"] = 1
+            # Rework resumes the handling stage against the existing due time.
+            changes.update(stage="T5", stage_due_at=t["due_at"], finished_at=None)
+            return changes, counts, data, None
+    elif action == Action.CLOSE:
+        finished = t["finished_at"] or at
+        due = t["original_due_at"] or t["stage_due_at"]
+        on_time = due is None or finished <= due
+        changes.update(closed_at=at, closed_on_time=on_time)
+        counts.update(closed=1, closed_on_time=int(on_time))
+    elif action == Action.SURVEY:
+        if tr.satisfaction not in ("satisfied", "basic", "unsatisfied"):
+            raise TicketError("satisfaction", "must be satisfied, basic or unsatisfied")
+        changes["satisfaction"] = tr.satisfaction
+        counts.update(surveyed=1, satisfied=int(tr.satisfaction != "unsatisfied"))
+        data["satisfaction"] = tr.satisfaction
+
+    if new_stage != t["stage"] or action == Action.SUPPLY_INFO:
+        start_stage(new_stage)
+    return changes, counts, data, task_id

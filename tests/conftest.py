@@ -1,0 +1,105 @@
+"""Shared fixtures. Every tier runs against the real servers: a missing PostgreSQL/PostGIS,
+Redis or Chromium makes the tests fail, never skip."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+from gridscope.config import Settings
+
+BASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridscope")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Tests pin "now" so that demo data, clocks and counts are reproducible.
+DEMO_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+
+
+def url_for(dbname: str) -> str:
+    parts = urlsplit(BASE_URL)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def admin_conn() -> psycopg.Connection:
+    try:
+        return psycopg.connect(url_for("postgres"), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # a failure, not a skip: the tier must run
+        pytest.fail(f"PostgreSQL is required for this test tier and does not answer: {exc}")
+
+
+def create_database(name: str, template: str | None = None) -> None:
+    with admin_conn() as conn:
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template))
+        conn.execute(query)
+
+
+def drop_database(name: str) -> None:
+    with admin_conn() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def settings_for(dbname: str, **overrides) -> Settings:
+    return Settings(database_url=url_for(dbname), redis_url=REDIS_URL, **overrides)
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is required for this test tier and does not answer: {exc}")
+    return client
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[Settings]:
+    """A new, migrated, empty database for one test; dropped afterwards."""
+    from queries.migrate import upgrade
+
+    name = f"gs_test_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    try:
+        settings = settings_for(name)
+        upgrade(settings)
+        yield settings
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def small_demo_template() -> Iterator[str]:
+    """A database holding the small demo (seed 7, now = DEMO_NOW), used as a template."""
+    from gridscope.demo.load import load_demo
+    from queries.migrate import upgrade
+
+    name = f"gs_tpl_{uuid.uuid4().hex[:10]}"
+    create_database(name)
+    try:
+        settings = settings_for(name)
+        upgrade(settings)
+        load_demo(settings, "small", 7, now=DEMO_NOW, echo=lambda _m: None, progress=False)
+        yield name
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def demo_db(small_demo_template: str) -> Iterator[Settings]:
+    """A private copy of the small demo for one test (CREATE DATABASE … TEMPLATE)."""
+    name = f"gs_test_{uuid.uuid4().hex[:10]}"
+    create_database(name, template=small_demo_template)
+    try:
+        yield settings_for(name)
+    finally:
+        drop_database(name)
