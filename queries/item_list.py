@@ -6,7 +6,9 @@ from datetime import date
 
 import psycopg
 
-Limits = dict[tuple[str, str, str], tuple[float, str]]
+from gridscope.clock.limits import StageLimit
+
+Limits = dict[tuple[str, str, str], StageLimit]
 
 
 def seed_defaults(conn: psycopg.Connection) -> int:
@@ -14,23 +16,25 @@ def seed_defaults(conn: psycopg.Connection) -> int:
 
     Existing rows are left alone (they may have been edited). Returns the rows inserted.
     """
-    from gridscope.clock.limits import DEFAULT_CATEGORIES, DEFAULT_STAGE_LIMITS
+    from gridscope.clock.limits import category_rows, stage_limit_rows
 
     inserted = 0
     with conn.cursor() as cur:
-        for cat in sorted(DEFAULT_CATEGORIES, key=lambda c: len(c["code"])):
+        # Majors before minors: a minor category references its major.
+        for cat in sorted(category_rows(), key=lambda c: len(str(c["code"]))):
             cur.execute(
                 "INSERT INTO category (code, parent_code, name_zh, name_en, sort_order)"
                 " VALUES (%(code)s, %(parent_code)s, %(name_zh)s, %(name_en)s, %(sort_order)s)"
                 " ON CONFLICT (code) DO NOTHING",
-                {"parent_code": None, "sort_order": 0, **cat},
+                cat,
             )
             inserted += cur.rowcount
-        for (code, stage, urgency), (amount, unit) in sorted(DEFAULT_STAGE_LIMITS.items()):
+        for row in stage_limit_rows():
             cur.execute(
                 "INSERT INTO stage_limit (category_code, stage, urgency, amount, unit)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (code, stage, urgency, amount, unit),
+                " VALUES (%(category_code)s, %(stage)s, %(urgency)s, %(amount)s, %(unit)s)"
+                " ON CONFLICT DO NOTHING",
+                row,
             )
             inserted += cur.rowcount
     return inserted
@@ -38,10 +42,11 @@ def seed_defaults(conn: psycopg.Connection) -> int:
 
 def load_limits(conn: psycopg.Connection) -> Limits:
     """{(category_code, stage, urgency): (amount, unit)} as stored (editable by admins)."""
-    rows = conn.execute(
-        "SELECT category_code, stage, urgency, amount, unit FROM stage_limit"
-    ).fetchall()
-    return {(c, s, u): (float(a), unit) for c, s, u, a, unit in rows}
+    from gridscope.clock.limits import limits_from_rows
+
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute("SELECT category_code, stage, urgency, amount, unit FROM stage_limit")
+        return limits_from_rows(cur.fetchall())
 
 
 def load_calendar_overrides(conn: psycopg.Connection) -> dict[date, bool]:

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from gridscope.clock.limits import limit_for
+from gridscope.clock.limits import StageLimit, limit_for
 from gridscope.clock.work_calendar import WorkCalendar
 from gridscope.workflow import rules
 from gridscope.workflow.rules import Action, State
@@ -52,15 +52,15 @@ class Clocks:
     limits: Limits
     tz: ZoneInfo
 
-    def limit(self, category_code: str, stage: str, urgency: str) -> tuple[float, str]:
+    def limit(self, category_code: str, stage: str, urgency: str) -> StageLimit:
         return limit_for(category_code, stage, urgency, self.limits)
 
     def stage_times(self, start: datetime, category_code: str, stage: str,
                     urgency: str) -> tuple[datetime, datetime]:
         """(warn_at, due_at) of ``stage`` started at ``start`` (UTC, on the stage's clock)."""
-        amount, unit = self.limit(category_code, stage, urgency)
-        due = self.calendar.add(start, amount, unit)
-        return self.calendar.warn_at(start, due, amount, unit), due
+        lim = self.limit(category_code, stage, urgency)
+        due = self.calendar.add(start, lim.amount, lim.unit)
+        return self.calendar.warn_at(start, due, lim.amount, lim.unit), due
 
 
 @dataclass
@@ -321,8 +321,8 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
 
     new_stage = rules.STAGE_OF_STATE[new]
     if action == Action.REPORT:
-        t1_amount, t1_unit = clocks.limit(cat, "T1", urg)
-        on_time = at <= clocks.calendar.add(t["created_at"], t1_amount, t1_unit)
+        t1 = clocks.limit(cat, "T1", urg)
+        on_time = at <= clocks.calendar.add(t["created_at"], t1.amount, t1.unit)
         changes["reported_at"] = at
         counts.update(reported=1, reported_on_time=int(on_time))
         data["on_time"] = on_time
@@ -371,8 +371,8 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
             raise TicketError("new_due_at", "an extension must move the due time later")
         changes.update(due_at=tr.new_due_at, stage_due_at=tr.new_due_at,
                        extension_count=t["extension_count"] + 1)
-        amount = (tr.new_due_at - t["stage_started_at"]) * 0.8
-        changes["stage_warn_at"] = t["stage_started_at"] + amount
+        changes["stage_warn_at"] = clocks.calendar.warn_at(
+            t["stage_started_at"], tr.new_due_at, unit=clocks.limit(cat, "T5", urg).unit)
         conn.execute("UPDATE ticket_task SET due_at = %s WHERE ticket_id = %s"
                      " AND state IN ('dispatched', 'signed')", (tr.new_due_at, t["id"]))
         return changes, counts, {"new_due_at": tr.new_due_at.isoformat()}, None
@@ -382,7 +382,8 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
         due = (t["due_at"] or at) + shift
         changes.update(due_at=due, original_due_at=(t["original_due_at"] or due) + shift,
                        stage="T5", stage_due_at=due, stage_started_at=at,
-                       stage_warn_at=due - (due - at) * 0.2)
+                       stage_warn_at=clocks.calendar.warn_at(
+                           at, max(due, at), unit=clocks.limit(cat, "T5", urg).unit))
         return changes, counts, {"suspended_for_s": shift.total_seconds()}, None
     elif action == Action.FEEDBACK:
         changes["finished_at"] = at
@@ -399,12 +400,6 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
             # Rework resumes the handling stage against the existing due time.
             changes.update(stage="T5", stage_due_at=t["due_at"], finished_at=None)
             return changes, counts, data, None
-    elif action == Action.CLOSE:
-        finished = t["finished_at"] or at
-        due = t["original_due_at"] or t["stage_due_at"]
-        on_time = due is None or finished <= due
-        changes.update(closed_at=at, closed_on_time=on_time)
-        counts.update(closed=1, closed_on_time=int(on_time))
     elif action == Action.SURVEY:
         if tr.satisfaction not in ("satisfied", "basic", "unsatisfied"):
             raise TicketError("satisfaction", "must be satisfied, basic or unsatisfied")
@@ -412,6 +407,14 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
         counts.update(surveyed=1, satisfied=int(tr.satisfaction != "unsatisfied"))
         data["satisfaction"] = tr.satisfaction
 
+    if new == State.CLOSED:
+        # Closing (after on-site verification, or of a self-resolved item): on time when the
+        # handling finished by the original due time, whatever extensions moved it to.
+        finished = changes.get("finished_at") or t["finished_at"] or at
+        due = changes.get("original_due_at") or t["original_due_at"]
+        on_time = due is None or finished <= due
+        changes.update(closed_at=at, closed_on_time=on_time)
+        counts.update(closed=1, closed_on_time=int(on_time))
     if new_stage != t["stage"] or action == Action.SUPPLY_INFO:
         start_stage(new_stage)
     return changes, counts, data, task_id

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -18,8 +17,6 @@ from gridscope.config import Settings
 
 BASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridscope")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Tests pin "now" so that demo data, clocks and counts are reproducible.
-DEMO_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
 def url_for(dbname: str) -> str:
@@ -62,33 +59,41 @@ def redis_client() -> redis.Redis:
     return client
 
 
-@pytest.fixture
-def fresh_db() -> Iterator[Settings]:
-    """A new, migrated, empty database for one test; dropped afterwards."""
-    from queries.migrate import upgrade
-
-    name = f"gs_test_{uuid.uuid4().hex[:10]}"
-    create_database(name)
-    try:
-        settings = settings_for(name)
-        upgrade(settings)
-        yield settings
-    finally:
-        drop_database(name)
-
-
 @pytest.fixture(scope="session")
-def small_demo_template() -> Iterator[str]:
-    """A database holding the small demo (seed 7, now = DEMO_NOW), used as a template."""
-    from gridscope.demo.load import load_demo
+def migrated_template() -> Iterator[str]:
+    """An empty database migrated once per session by the real migrations, used as a template."""
     from queries.migrate import upgrade
 
     name = f"gs_tpl_{uuid.uuid4().hex[:10]}"
     create_database(name)
     try:
+        upgrade(settings_for(name))
+        yield name
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def fresh_db(migrated_template: str) -> Iterator[Settings]:
+    """A new, migrated, empty database for one test; dropped afterwards."""
+    name = f"gs_test_{uuid.uuid4().hex[:10]}"
+    create_database(name, template=migrated_template)
+    try:
+        yield settings_for(name)
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def small_demo_template(migrated_template: str) -> Iterator[str]:
+    """A database holding the small demo (seed 7, ending now), used as a template."""
+    from gridscope.demo.load import load_demo
+
+    name = f"gs_tpl_{uuid.uuid4().hex[:10]}"
+    create_database(name, template=migrated_template)
+    try:
         settings = settings_for(name)
-        upgrade(settings)
-        load_demo(settings, "small", 7, now=DEMO_NOW, echo=lambda _m: None, progress=False)
+        load_demo(settings, "small", 7, echo=lambda _m: None, progress=False)
         yield name
     finally:
         drop_database(name)

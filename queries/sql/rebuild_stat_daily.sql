@@ -13,8 +13,8 @@ SELECT (e.at AT TIME ZONE %(tz)s)::date,
                            OR (e.action = 'create' AND e.to_state = 'reported')),
        count(*) FILTER (WHERE e.action = 'dispatch'),
        count(*) FILTER (WHERE e.action = 'return'),
-       count(*) FILTER (WHERE e.action = 'close'),
-       count(*) FILTER (WHERE e.action = 'close' AND t.closed_on_time),
+       count(*) FILTER (WHERE e.to_state = 'closed'),
+       count(*) FILTER (WHERE e.to_state = 'closed' AND t.closed_on_time),
        count(*) FILTER (WHERE e.action = 'verify_fail'),
        count(*) FILTER (WHERE e.action IN ('verify_pass', 'verify_fail')),
        count(*) FILTER (WHERE e.action IN ('verify_pass', 'verify_fail')
@@ -25,4 +25,5 @@ FROM ticket_event e
 JOIN ticket t ON t.id = e.ticket_id AND t.created_at = e.ticket_created_at
 WHERE e.action IN ('create', 'self_resolve', 'report', 'dispatch', 'return', 'close',
                    'verify_pass', 'verify_fail', 'survey')
+   OR e.to_state = 'closed'
 GROUP BY 1, 2, 3;
