@@ -76,6 +76,7 @@ class NewTicket:
     description: str | None = None
     address: str | None = None
     external_id: str | None = None
+    external_namespace: str = "api"
     created_at: datetime | None = None
     actor_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -161,6 +162,43 @@ def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: N
     created_at = new.created_at or now
     if created_at.tzinfo is None:
         raise TicketError("requested_datetime", "must carry a time zone offset")
+    if new.external_id is not None:
+        existing = find_external(conn, scope, new.external_namespace, new.external_id)
+        if existing is not None:
+            return existing
+        try:
+            return _create(conn, clocks, scope, new, created_at, now)
+        except psycopg.errors.UniqueViolation:
+            # A concurrent request with the same external id won the race: return its ticket.
+            conn.rollback()
+            existing = find_external(conn, scope, new.external_namespace, new.external_id)
+            if existing is None:
+                raise
+            return existing
+    return _create(conn, clocks, scope, new, created_at, now)
+
+
+def find_external(conn: psycopg.Connection, scope: Scope, namespace: str,
+                  external_id: str) -> dict[str, Any] | None:
+    """The ticket already created for an external id (created=False), or None."""
+    row = conn.execute(
+        "SELECT t.id, t.ticket_no, t.state, t.grid_code, t.micro_grid_code, t.created_at"
+        " FROM ticket_external x JOIN ticket t ON t.id = x.ticket_id"
+        "   AND t.created_at = x.ticket_created_at"
+        " WHERE x.namespace = %s AND x.external_id = %s",
+        (namespace, external_id),
+    ).fetchone()
+    if row is None:
+        return None
+    if not scope.contains(row[3]):
+        raise TicketError("external_id", "already used by a ticket outside your jurisdiction",
+                          status=409)
+    keys = ("id", "ticket_no", "state", "grid_code", "micro_grid_code", "created_at")
+    return {**dict(zip(keys, row, strict=True)), "created": False}
+
+
+def _create(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTicket,
+            created_at: datetime, now: datetime) -> dict[str, Any]:
     with conn.transaction():
         _validate_new(conn, scope, new)
         located = locate_grid(conn, scope, new.lon, new.lat)
@@ -209,6 +247,12 @@ def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: N
                 "UPDATE ticket SET ticket_no = %s WHERE id = %s AND created_at = %s",
                 (ticket_no, ticket_id, created_at),
             )
+            if new.external_id is not None:
+                cur.execute(
+                    "INSERT INTO ticket_external (namespace, external_id, ticket_id,"
+                    " ticket_created_at) VALUES (%s, %s, %s, %s)",
+                    (new.external_namespace, new.external_id, ticket_id, created_at),
+                )
             actor_kind = "worker" if new.source == "patrol" else "public"
             _append_event(cur, ticket_id, created_at, created_at, "create", None, state.value,
                           actor_kind, new.actor_id, data={"source": new.source, **new.extra})
@@ -218,7 +262,8 @@ def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: N
     bump_data_version(conn)
     conn.commit()
     return {"id": ticket_id, "ticket_no": ticket_no, "state": state.value,
-            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at}
+            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at,
+            "created": True}
 
 
 TICKET_COLUMNS = (

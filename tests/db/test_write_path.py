@@ -174,3 +174,18 @@ def test_incremental_rollups_equal_a_rebuild_from_the_event_log(tiny):
             "SELECT * FROM stat_daily ORDER BY day, grid_code, category_code").fetchall()
         assert len(incremental) > 2
         assert incremental == rebuilt
+
+
+def test_same_external_id_creates_one_ticket(tiny):
+    settings, clocks = tiny
+    with connect(settings) as conn:
+        new = NewTicket("0901", 120.755, 30.755, "app", external_id="ext-1")
+        first = create_ticket(conn, clocks, Scope(""), new, now=T0)
+        again = create_ticket(conn, clocks, Scope(""), new, now=T0 + timedelta(minutes=5))
+        assert first["created"] and not again["created"] and again["id"] == first["id"]
+        other_ns = create_ticket(conn, clocks, Scope(""), NewTicket(
+            "0901", 120.755, 30.755, "app", external_id="ext-1", external_namespace="boston311"),
+            now=T0)
+        assert other_ns["created"] and other_ns["id"] != first["id"]
+        assert conn.execute("SELECT count(*) FROM ticket").fetchone()[0] == 2
+        assert stat(conn, "created") == 2

@@ -1,0 +1,126 @@
+"""Browser tier: the real server (gunicorn) on a copy of the small demo, driven by Debian's
+chromium through Playwright. A missing chromium is a failure, never a skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import create_database, drop_database, settings_for
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-quic", "--disable-features=Translate,OptimizationHints"]
+GS = str(Path(sys.executable).with_name("gridscope"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings, port: int, proc: subprocess.Popen):
+        self.settings, self.port, self.proc = settings, port, proc
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def screen_db(small_demo_template: str) -> Iterator:
+    name = f"gs_test_{uuid.uuid4().hex[:10]}"
+    create_database(name, template=small_demo_template)
+    try:
+        yield settings_for(name)
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def live_server(screen_db) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": screen_db.database_url,
+           "REDIS_URL": screen_db.redis_url, "GRIDSCOPE_REFRESH_COUNTERS_S": "5",
+           "GRIDSCOPE_REFRESH_ALERTS_S": "5", "GRIDSCOPE_WORKERS": "2"}
+    proc = subprocess.Popen([GS, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = LiveServer(screen_db, port, proc)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(server.url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read() if proc.poll() is not None else ""
+            proc.kill()
+            pytest.fail(f"the server did not start: {out[-2000:]}")
+        time.sleep(0.3)
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian chromium is required for the browser tier ({CHROMIUM} not found):"
+                    " apt-get install chromium chromium-driver")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class PageWatch:
+    """Every request URL and every console error of a page."""
+
+    def __init__(self, page):
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+
+    def external(self) -> list[str]:
+        from urllib.parse import urlsplit
+
+        return [u for u in self.requests
+                if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                and urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1")]
+
+
+@pytest.fixture
+def page_at(browser):
+    contexts = []
+
+    def open_page(url: str, width: int = 1920, height: int = 1080):
+        ctx = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(ctx)
+        page = ctx.new_page()
+        watch = PageWatch(page)
+        page.goto(url, wait_until="networkidle")
+        return page, watch
+
+    yield open_page
+    for c in contexts:
+        c.close()
