@@ -46,8 +46,9 @@ def create_app(settings: Settings | None = None, *, check_database: bool = True)
     app.server.extensions[EXTENSION_KEY] = Services(
         settings=settings,
         pool=pool,
-        cache=Cache.from_url(settings.redis_url, settings.cache_ttl_s,
-                             namespace_for(settings.database_url)),
+        cache=Cache.from_url(
+            settings.redis_url, settings.cache_ttl_s, namespace_for(settings.database_url)
+        ),
         scope=Scope(settings.jurisdiction),
     )
     Compress(app.server)

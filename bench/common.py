@@ -28,8 +28,9 @@ def recreate_database(dbname: str) -> Settings:
 
     admin = urlunsplit(urlsplit(BASE_URL)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(dbname)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     settings = bench_settings(dbname)
     upgrade(settings)
@@ -39,8 +40,10 @@ def recreate_database(dbname: str) -> Settings:
 def database_exists(dbname: str) -> bool:
     admin = urlunsplit(urlsplit(BASE_URL)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (dbname,)).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+            is not None
+        )
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -24,12 +24,15 @@ class GridscopeServer(BaseApplication):
 
 
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    GridscopeServer(settings, {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": 4,
-        "worker_class": "gthread",
-        "timeout": 60,
-        "accesslog": None,
-        "preload_app": False,
-    }).run()
+    GridscopeServer(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": 4,
+            "worker_class": "gthread",
+            "timeout": 60,
+            "accesslog": None,
+            "preload_app": False,
+        },
+    ).run()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pgpq
+import pgpq.encoders
+import pgpq.schema
 import psycopg
 import pyarrow as pa
 from psycopg import sql
@@ -16,9 +17,21 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 # Only these tables may be bulk-loaded or reset (identifiers are checked against this list).
 LOADABLE = (
-    "region", "grid", "micro_grid", "issued_code", "department", "staff", "staff_assignment",
-    "category_department", "ticket", "ticket_task", "ticket_event", "worker_position",
-    "worker_last_position", "stat_daily",
+    "region",
+    "grid",
+    "micro_grid",
+    "issued_code",
+    "department",
+    "staff",
+    "staff_assignment",
+    "category_department",
+    "ticket",
+    "ticket_task",
+    "ticket_event",
+    "worker_position",
+    "worker_last_position",
+    "stat_daily",
+    "ticket_external",
 )
 DEMO_TABLES = LOADABLE
 
@@ -34,16 +47,30 @@ def _check_table(table: str) -> sql.Identifier:
     return sql.Identifier(table)
 
 
-def copy_arrow(conn: psycopg.Connection, table: str, data: pa.Table,
-               progress: Callable[[int], None] | None = None,
-               chunk_rows: int = 50_000) -> int:
+def copy_arrow(
+    conn: psycopg.Connection,
+    table: str,
+    data: pa.Table,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = 50_000,
+    jsonb_columns: tuple[str, ...] = (),
+) -> int:
     """COPY ``data`` into ``table`` in binary format; columns by name. Returns rows copied.
 
     Arrow types map to PostgreSQL binary formats: int64→bigint, int32→integer, int16→smallint,
     float64→double precision, bool, string→text, timestamp[us, UTC]→timestamptz, binary→bytea or,
     for geometry columns, EWKB (geometry's binary input accepts it).
     """
-    encoder = pgpq.ArrowToPostgresBinaryEncoder(data.schema)
+    if jsonb_columns:
+        # JSON text columns must go out in jsonb's binary format (a version byte + text).
+        encoders = {f.name: pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(f) for f in data.schema}
+        for name in jsonb_columns:
+            encoders[name] = pgpq.encoders.StringEncoderBuilder.new_with_output(
+                data.schema.field(name), pgpq.schema.Jsonb()
+            )
+        encoder = pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(data.schema, encoders)
+    else:
+        encoder = pgpq.ArrowToPostgresBinaryEncoder(data.schema)
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT BINARY)").format(
         _check_table(table), sql.SQL(", ").join(map(sql.Identifier, data.column_names))
     )
@@ -67,33 +94,86 @@ def reset_demo_tables(conn: psycopg.Connection) -> None:
     conn.execute("ALTER SEQUENCE ticket_id_seq RESTART")
 
 
-@contextmanager
-def indexes_dropped(conn: psycopg.Connection, tables: tuple[str, ...]) -> Iterator[None]:
-    """Drop the secondary indexes of ``tables`` for a bulk load and rebuild them afterwards.
+def drop_load_structures(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the indexes, primary keys and foreign keys of ``tables`` before a bulk load.
 
-    Constraint-backed indexes (primary keys, exclusion constraints) stay. Index definitions are
-    read from the catalogue, so the migrations remain the one place they are declared.
+    Returns the statements that rebuild them, in order (keys first, then foreign keys, then
+    indexes). They are read from the catalogue, so the migrations remain the one place where
+    they are declared; callers persist them (``set_meta``) until ``rebuild_structures`` ran, so
+    an interrupted load cannot lose them.
     """
     for t in tables:
         _check_table(t)
-    rows = conn.execute(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
-        " JOIN pg_class c ON c.relname = i.indexname"
-        " JOIN pg_index x ON x.indexrelid = c.oid"
-        " LEFT JOIN pg_inherits h ON h.inhrelid = c.oid"
-        " WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)"
-        " AND h.inhrelid IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)",
+    constraints = conn.execute(
+        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), c.contype"
+        " FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid"
+        " WHERE r.relname = ANY(%s) AND c.contype IN ('p', 'u', 'f') AND c.conparentid = 0"
+        " ORDER BY c.contype DESC, c.conname",  # p, u before f
         (list(tables),),
     ).fetchall()
-    for name, _ in rows:
+    indexes = conn.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+        " JOIN pg_class c ON c.relname = i.indexname"
+        " WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)"
+        " ORDER BY i.indexname",
+        (list(tables),),
+    ).fetchall()
+    rebuild: list[str] = []
+    for table, name, definition, _ in constraints:
+        rebuild.append(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ")
+            .format(sql.Identifier(table), sql.Identifier(name))
+            .as_string(conn)
+            + definition
+        )
+    # pg_indexes shows an index of a partitioned table as "ON ONLY parent", which would create
+    # it for the parent alone (invalid); rebuilt without ONLY it cascades to every partition.
+    rebuild.extend(definition.replace(" ON ONLY ", " ON ", 1) for _, definition in indexes)
+    for table, name, _, _ in reversed(constraints):
+        conn.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.Identifier(table), sql.Identifier(name)
+            )
+        )
+    for name, _ in indexes:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    try:
-        yield
-    finally:
-        for _, definition in rows:
-            # The definitions come from pg_indexes (the catalogue), not from any input.
-            conn.execute(definition)
+    return rebuild
+
+
+def rebuild_structures(conn: psycopg.Connection, statements: list[str]) -> None:
+    """Run the statements returned by ``drop_load_structures`` (catalogue-made DDL only)."""
+    for statement in statements:
+        conn.execute(statement)
+
+
+def copy_parallel(
+    settings,
+    jobs: list[tuple[str, pa.Table, tuple[str, ...]]],
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """COPY several Arrow tables over ``workers`` connections at once (each commits on its own).
+
+    Used by the demo loader, whose tables were emptied and stripped of keys and indexes first;
+    a table may be split into several jobs. Raises the first error any worker met.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .db import connect
+
+    def run(job: tuple[str, pa.Table, tuple[str, ...]]) -> int:
+        table, data, jsonb = job
+        with connect(settings) as conn:
+            conn.execute("SET statement_timeout = 0")
+            conn.execute("SET synchronous_commit = off")
+            n = copy_arrow(conn, table, data, progress, jsonb_columns=jsonb)
+            conn.commit()
+            return n
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(run, jobs):
+            pass
 
 
 def ensure_ticket_partitions(conn: psycopg.Connection, from_ts, to_ts) -> int:
@@ -105,9 +185,16 @@ def ensure_ticket_partitions(conn: psycopg.Connection, from_ts, to_ts) -> int:
 
 
 def rebuild_stat_daily(conn: psycopg.Connection, tz: str) -> int:
-    """Recompute the whole daily rollup from the event log (the write path keeps it current)."""
+    """Recompute the whole daily rollup from the event log (the write path keeps it current).
+
+    Runs inside the caller's transaction; the rollup's keys and indexes are rebuilt after the
+    insert (a sort-based build beats maintaining them row by row for ~10^6 rows).
+    """
     conn.execute("TRUNCATE stat_daily")
+    conn.execute("SET LOCAL work_mem = '256MB'")  # the group-by stays in memory
+    statements = drop_load_structures(conn, ("stat_daily",))
     cur = conn.execute(load_sql("rebuild_stat_daily"), {"tz": tz})
+    rebuild_structures(conn, statements)
     return cur.rowcount
 
 
@@ -122,3 +209,12 @@ def set_meta(conn: psycopg.Connection, key: str, value: dict) -> None:
 def get_meta(conn: psycopg.Connection, key: str) -> dict | None:
     row = conn.execute("SELECT value FROM gridscope_meta WHERE key = %s", (key,)).fetchone()
     return row[0] if row else None
+
+
+def delete_meta(conn: psycopg.Connection, key: str) -> None:
+    conn.execute("DELETE FROM gridscope_meta WHERE key = %s", (key,))
+
+
+def analyze(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    """Refresh planner statistics of loadable tables (outside a transaction block)."""
+    conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(_check_table(t) for t in tables)))

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "gs:v1:"
 
 
-def cache_key(name: str, version: int, params: dict[str, Any], scope: Scope,
-              namespace: str = "") -> str:
+def cache_key(
+    name: str, version: int, params: dict[str, Any], scope: Scope, namespace: str = ""
+) -> str:
     """The one cache-key function: database namespace, name, data version, canonical
     parameters, scope. The namespace keeps two databases sharing one Redis apart."""
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
@@ -123,8 +124,9 @@ class Cache:
             return
         self._succeeded()
 
-    def get_or_compute(self, key: str, compute: Callable[[], bytes],
-                       ttl_s: int | None = None) -> bytes:
+    def get_or_compute(
+        self, key: str, compute: Callable[[], bytes], ttl_s: int | None = None
+    ) -> bytes:
         """The cached bytes under ``key``, or ``compute()`` stored there."""
         hit = self.get(key)
         if hit is not None:

@@ -25,8 +25,9 @@ def describe_connect_error(url: str, exc: BaseException) -> str:
     return f"cannot connect to PostgreSQL at {redact_url(url)}: {reason}"
 
 
-def connect(settings: Settings, *, autocommit: bool = False, dbname: str | None = None,
-            timeout: float = 5.0) -> psycopg.Connection:
+def connect(
+    settings: Settings, *, autocommit: bool = False, dbname: str | None = None, timeout: float = 5.0
+) -> psycopg.Connection:
     """One connection (CLI and tests); raises DatabaseUnavailable with a one-line message."""
     kwargs: dict = {"autocommit": autocommit, "connect_timeout": max(1, int(timeout))}
     if dbname:

@@ -31,8 +31,9 @@ def random_points(conn: psycopg.Connection, scope: Scope, n: int, seed: int) -> 
         return cur.fetchall()
 
 
-def tickets_to_advance(conn: psycopg.Connection, scope: Scope, now: datetime,
-                       limit: int) -> list[dict]:
+def tickets_to_advance(
+    conn: psycopg.Connection, scope: Scope, now: datetime, limit: int
+) -> list[dict]:
     """Open (and recently closed, unsurveyed) tickets of the jurisdiction, oldest stage first."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
@@ -58,5 +59,7 @@ def lead_departments(conn: psycopg.Connection) -> dict[str, list[int]]:
 
 def admitted_categories(conn: psycopg.Connection) -> list[str]:
     """Codes of admitted categories."""
-    return [r[0] for r in conn.execute(
-        "SELECT code FROM category WHERE admitted ORDER BY code").fetchall()]
+    return [
+        r[0]
+        for r in conn.execute("SELECT code FROM category WHERE admitted ORDER BY code").fetchall()
+    ]

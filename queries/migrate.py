@@ -23,7 +23,7 @@ class SchemaMismatch(RuntimeError):
 def _sqlalchemy_url(database_url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if database_url.startswith(prefix):
-            return "postgresql+psycopg://" + database_url[len(prefix):]
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
     return database_url
 
 
@@ -93,10 +93,14 @@ def ensure_database(settings: Settings) -> bool:
     name = urlsplit(settings.database_url).path.lstrip("/") or "postgres"
     try:
         with connect(settings, autocommit=True, dbname="postgres") as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if exists:
                 return False
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             return True
     except psycopg.Error as exc:
-        raise DatabaseUnavailable(f"cannot create database {name!r}: {exc}".splitlines()[0]) from None
+        raise DatabaseUnavailable(
+            f"cannot create database {name!r}: {exc}".splitlines()[0]
+        ) from None

@@ -11,8 +11,11 @@ from .cache import bump_data_version
 from .scope import Scope
 
 
-def record_positions(conn: psycopg.Connection, fixes: Iterable[tuple[int, datetime, float, float]],
-                     on_duty: bool = True) -> int:
+def record_positions(
+    conn: psycopg.Connection,
+    fixes: Iterable[tuple[int, datetime, float, float]],
+    on_duty: bool = True,
+) -> int:
     """Append WGS84 fixes (staff_id, at, lon, lat) and move each worker's latest position.
 
     The latest position also records the grid it lies in (NULL outside every grid). Older fixes
@@ -39,8 +42,13 @@ def record_positions(conn: psycopg.Connection, fixes: Iterable[tuple[int, dateti
             " ON CONFLICT (staff_id) DO UPDATE SET at = EXCLUDED.at, geom = EXCLUDED.geom,"
             "   grid_code = EXCLUDED.grid_code, on_duty = EXCLUDED.on_duty"
             " WHERE worker_last_position.at <= EXCLUDED.at",
-            (on_duty, [f[0] for f in fixes], [f[1] for f in fixes], [f[2] for f in fixes],
-             [f[3] for f in fixes]),
+            (
+                on_duty,
+                [f[0] for f in fixes],
+                [f[1] for f in fixes],
+                [f[2] for f in fixes],
+                [f[3] for f in fixes],
+            ),
         )
     bump_data_version(conn)
     conn.commit()
@@ -53,7 +61,8 @@ def workers_on_duty(conn: psycopg.Connection, scope: Scope) -> list[dict]:
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
             "SELECT DISTINCT ON (s.id) s.id AS staff_id, a.grid_code,"
-            "  ST_X(ST_PointOnSurface(g.geom)) AS home_lon, ST_Y(ST_PointOnSurface(g.geom)) AS home_lat,"
+            "  ST_X(ST_PointOnSurface(g.geom)) AS home_lon,"
+            "  ST_Y(ST_PointOnSurface(g.geom)) AS home_lat,"
             "  ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat"
             " FROM staff s JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL"
             " JOIN grid g ON g.code = a.grid_code AND g.valid_to IS NULL"

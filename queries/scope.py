@@ -30,8 +30,9 @@ class Scope:
 
     @property
     def like(self) -> str:
-        """The bound LIKE pattern: prefix + '%' (the prefix has no LIKE metacharacters)."""
-        return self.prefix + "%"
+        """The bound LIKE pattern: the prefix, '_' escaped (LIKE's default escape is a
+        backslash), then '%'. Codes may contain '_' under the permissive code rule."""
+        return self.prefix.replace("_", "\\_") + "%"
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.prefix)

@@ -24,7 +24,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from gridscope import measures
-from gridscope.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH, State
+from gridscope.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
 
 from .cache import Cache, cache_key, data_version
 from .scope import Scope

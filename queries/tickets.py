@@ -26,8 +26,18 @@ from .item_list import Limits
 from .scope import Scope
 
 STAT_COLUMNS = (
-    "created", "self_resolved", "reported", "reported_on_time", "dispatched", "returned",
-    "closed", "closed_on_time", "reworked", "verify_due", "verified_on_time", "surveyed",
+    "created",
+    "self_resolved",
+    "reported",
+    "reported_on_time",
+    "dispatched",
+    "returned",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "verify_due",
+    "verified_on_time",
+    "surveyed",
     "satisfied",
 )
 SOURCES = ("patrol", "hotline", "app", "department", "video", "import", "other")
@@ -55,8 +65,9 @@ class Clocks:
     def limit(self, category_code: str, stage: str, urgency: str) -> StageLimit:
         return limit_for(category_code, stage, urgency, self.limits)
 
-    def stage_times(self, start: datetime, category_code: str, stage: str,
-                    urgency: str) -> tuple[datetime, datetime]:
+    def stage_times(
+        self, start: datetime, category_code: str, stage: str, urgency: str
+    ) -> tuple[datetime, datetime]:
         """(warn_at, due_at) of ``stage`` started at ``start`` (UTC, on the stage's clock)."""
         lim = self.limit(category_code, stage, urgency)
         due = self.calendar.add(start, lim.amount, lim.unit)
@@ -82,8 +93,9 @@ class NewTicket:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _stat_upsert(cur: psycopg.Cursor, day, grid_code: str, category_code: str,
-                 counts: dict[str, int]) -> None:
+def _stat_upsert(
+    cur: psycopg.Cursor, day, grid_code: str, category_code: str, counts: dict[str, int]
+) -> None:
     counts = {k: v for k, v in counts.items() if v}
     if not counts:
         return
@@ -98,28 +110,49 @@ def _stat_upsert(cur: psycopg.Cursor, day, grid_code: str, category_code: str,
         cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
         vals=sql.SQL(", ").join(sql.Placeholder() * len(cols)),
         sets=sql.SQL(", ").join(
-            sql.SQL("{c} = stat_daily.{c} + EXCLUDED.{c}").format(c=sql.Identifier(c))
-            for c in cols
+            sql.SQL("{c} = stat_daily.{c} + EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in cols
         ),
     )
     cur.execute(query, (day, grid_code, category_code, *[counts[c] for c in cols]))
 
 
-def _append_event(cur: psycopg.Cursor, ticket_id: int, created_at: datetime, at: datetime,
-                  action: str, from_state: str | None, to_state: str | None, actor_kind: str,
-                  actor_id: int | None, task_id: int | None = None, comment: str | None = None,
-                  data: dict | None = None) -> None:
+def _append_event(
+    cur: psycopg.Cursor,
+    ticket_id: int,
+    created_at: datetime,
+    at: datetime,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    actor_kind: str,
+    actor_id: int | None,
+    task_id: int | None = None,
+    comment: str | None = None,
+    data: dict | None = None,
+) -> None:
     cur.execute(
         "INSERT INTO ticket_event (ticket_id, ticket_created_at, at, action, from_state, to_state,"
         " actor_kind, actor_id, task_id, comment, data)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (ticket_id, created_at, at, action, from_state, to_state, actor_kind, actor_id, task_id,
-         comment, Jsonb(data) if data else None),
+        (
+            ticket_id,
+            created_at,
+            at,
+            action,
+            from_state,
+            to_state,
+            actor_kind,
+            actor_id,
+            task_id,
+            comment,
+            Jsonb(data) if data else None,
+        ),
     )
 
 
-def locate_grid(conn: psycopg.Connection, scope: Scope, lon: float,
-                lat: float) -> tuple[str, str | None] | None:
+def locate_grid(
+    conn: psycopg.Connection, scope: Scope, lon: float, lat: float
+) -> tuple[str, str | None] | None:
     """(grid code, micro-grid code) of the current grid covering the WGS84 point, in scope."""
     row = conn.execute(
         "SELECT g.code, (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code"
@@ -146,11 +179,18 @@ def _validate_new(conn: psycopg.Connection, scope: Scope, new: NewTicket) -> Non
     if row is None:
         raise TicketError("service_code", f"unknown category {new.category_code!r}")
     if not row[0]:
-        raise TicketError("service_code", f"category {new.category_code!r} is withdrawn from the item list")
+        raise TicketError(
+            "service_code", f"category {new.category_code!r} is withdrawn from the item list"
+        )
 
 
-def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTicket,
-                  now: datetime | None = None) -> dict[str, Any]:
+def create_ticket(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    scope: Scope,
+    new: NewTicket,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Create one ticket (and its 'create' event and rollup counts) in one transaction.
 
     Patrol tickets start ``discovered`` on the T1 report clock; tickets from the hotline, apps and
@@ -178,8 +218,9 @@ def create_ticket(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: N
     return _create(conn, clocks, scope, new, created_at, now)
 
 
-def find_external(conn: psycopg.Connection, scope: Scope, namespace: str,
-                  external_id: str) -> dict[str, Any] | None:
+def find_external(
+    conn: psycopg.Connection, scope: Scope, namespace: str, external_id: str
+) -> dict[str, Any] | None:
     """The ticket already created for an external id (created=False), or None."""
     row = conn.execute(
         "SELECT t.id, t.ticket_no, t.state, t.grid_code, t.micro_grid_code, t.created_at"
@@ -191,14 +232,21 @@ def find_external(conn: psycopg.Connection, scope: Scope, namespace: str,
     if row is None:
         return None
     if not scope.contains(row[3]):
-        raise TicketError("external_id", "already used by a ticket outside your jurisdiction",
-                          status=409)
+        raise TicketError(
+            "external_id", "already used by a ticket outside your jurisdiction", status=409
+        )
     keys = ("id", "ticket_no", "state", "grid_code", "micro_grid_code", "created_at")
     return {**dict(zip(keys, row, strict=True)), "created": False}
 
 
-def _create(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTicket,
-            created_at: datetime, now: datetime) -> dict[str, Any]:
+def _create(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    scope: Scope,
+    new: NewTicket,
+    created_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
     with conn.transaction():
         _validate_new(conn, scope, new)
         located = locate_grid(conn, scope, new.lon, new.lat)
@@ -232,13 +280,23 @@ def _create(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTick
                 " %(description)s, %(reported_at)s, %(now)s)"
                 " RETURNING id",
                 {
-                    "created_at": created_at, "external_id": new.external_id,
-                    "source": new.source, "category": new.category_code,
-                    "urgency": new.urgency, "state": state.value, "stage": stage,
-                    "warn": warn_at, "due": due_at, "grid": grid_code, "micro": micro,
-                    "lon": new.lon, "lat": new.lat, "address": new.address,
+                    "created_at": created_at,
+                    "external_id": new.external_id,
+                    "source": new.source,
+                    "category": new.category_code,
+                    "urgency": new.urgency,
+                    "state": state.value,
+                    "stage": stage,
+                    "warn": warn_at,
+                    "due": due_at,
+                    "grid": grid_code,
+                    "micro": micro,
+                    "lon": new.lon,
+                    "lat": new.lat,
+                    "address": new.address,
                     "description": new.description,
-                    "reported_at": created_at if state == State.REPORTED else None, "now": now,
+                    "reported_at": created_at if state == State.REPORTED else None,
+                    "now": now,
                 },
             )
             ticket_id = cur.fetchone()[0]
@@ -254,16 +312,37 @@ def _create(conn: psycopg.Connection, clocks: Clocks, scope: Scope, new: NewTick
                     (new.external_namespace, new.external_id, ticket_id, created_at),
                 )
             actor_kind = "worker" if new.source == "patrol" else "public"
-            _append_event(cur, ticket_id, created_at, created_at, "create", None, state.value,
-                          actor_kind, new.actor_id, data={"source": new.source, **new.extra})
+            _append_event(
+                cur,
+                ticket_id,
+                created_at,
+                created_at,
+                "create",
+                None,
+                state.value,
+                actor_kind,
+                new.actor_id,
+                data={"source": new.source, **new.extra},
+            )
             reported = int(state == State.REPORTED)
-            _stat_upsert(cur, local_day, grid_code, new.category_code,
-                         {"created": 1, "reported": reported, "reported_on_time": reported})
+            _stat_upsert(
+                cur,
+                local_day,
+                grid_code,
+                new.category_code,
+                {"created": 1, "reported": reported, "reported_on_time": reported},
+            )
     bump_data_version(conn)
     conn.commit()
-    return {"id": ticket_id, "ticket_no": ticket_no, "state": state.value,
-            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at,
-            "created": True}
+    return {
+        "id": ticket_id,
+        "ticket_no": ticket_no,
+        "state": state.value,
+        "grid_code": grid_code,
+        "micro_grid_code": micro,
+        "created_at": created_at,
+        "created": True,
+    }
 
 
 TICKET_COLUMNS = (
@@ -274,8 +353,9 @@ TICKET_COLUMNS = (
 )
 
 
-def get_ticket(conn: psycopg.Connection, scope: Scope, ticket_id: int,
-               *, for_update: bool = False) -> dict[str, Any] | None:
+def get_ticket(
+    conn: psycopg.Connection, scope: Scope, ticket_id: int, *, for_update: bool = False
+) -> dict[str, Any] | None:
     """One ticket in scope as a dict (None when absent or outside the jurisdiction)."""
     query = (
         f"SELECT {TICKET_COLUMNS} FROM ticket WHERE id = %s AND grid_code LIKE %s"  # noqa: S608
@@ -299,10 +379,17 @@ class Transition:
     assist_department_ids: tuple[int, ...] = ()
     new_due_at: datetime | None = None  # approve_extension
     satisfaction: str | None = None  # survey
+    override: bool = False  # lead feedback before the assisting tasks (recorded in the log)
 
 
-def apply_transition(conn: psycopg.Connection, clocks: Clocks, scope: Scope, ticket_id: int,
-                     tr: Transition, now: datetime | None = None) -> dict[str, Any]:
+def apply_transition(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    scope: Scope,
+    ticket_id: int,
+    tr: Transition,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Apply one action to a ticket under the rules, with event log and rollups, atomically.
 
     Raises TicketError (404 unknown ticket, 409 illegal transition, 422 bad payload).
@@ -329,25 +416,43 @@ def apply_transition(conn: psycopg.Connection, clocks: Clocks, scope: Scope, tic
         changes, counts, data, task_id = _effects(conn, clocks, t, action, new_state, at, tr)
         changes["state"] = new_state.value
         changes["updated_at"] = now
-        sets = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes
-        )
+        sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes)
         with conn.cursor() as cur:
             cur.execute(
                 sql.SQL("UPDATE ticket SET {} WHERE id = %s AND created_at = %s").format(sets),
                 (*changes.values(), ticket_id, t["created_at"]),
             )
-            _append_event(cur, ticket_id, t["created_at"], at, action.value, t["state"],
-                          new_state.value, tr.actor_kind, tr.actor_id, task_id, tr.comment, data)
-            _stat_upsert(cur, at.astimezone(clocks.tz).date(), t["grid_code"],
-                         t["category_code"], counts)
+            _append_event(
+                cur,
+                ticket_id,
+                t["created_at"],
+                at,
+                action.value,
+                t["state"],
+                new_state.value,
+                tr.actor_kind,
+                tr.actor_id,
+                task_id,
+                tr.comment,
+                data,
+            )
+            _stat_upsert(
+                cur, at.astimezone(clocks.tz).date(), t["grid_code"], t["category_code"], counts
+            )
     bump_data_version(conn)
     conn.commit()
     return {"id": ticket_id, "state": new_state.value, "stage": changes.get("stage", t["stage"])}
 
 
-def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, new: State,
-             at: datetime, tr: Transition) -> tuple[dict, dict, dict, int | None]:
+def _effects(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    t: dict,
+    action: Action,
+    new: State,
+    at: datetime,
+    tr: Transition,
+) -> tuple[dict, dict, dict, int | None]:
     """Column changes, rollup counts, event data and task id for one transition."""
     changes: dict[str, Any] = {}
     counts: dict[str, int] = {}
@@ -362,7 +467,8 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
             changes["stage_warn_at"] = changes["stage_due_at"] = None
         else:
             changes["stage_warn_at"], changes["stage_due_at"] = clocks.stage_times(
-                at, cat, stage, urg)
+                at, cat, stage, urg
+            )
 
     new_stage = rules.STAGE_OF_STATE[new]
     if action == Action.REPORT:
@@ -373,8 +479,12 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
         data["on_time"] = on_time
     elif action == Action.SELF_RESOLVE:
         # Resolved on the spot: judged against the T1 window it was resolved within.
-        changes.update(self_resolved=True, finished_at=at, due_at=t["stage_due_at"],
-                       original_due_at=t["stage_due_at"])
+        changes.update(
+            self_resolved=True,
+            finished_at=at,
+            due_at=t["stage_due_at"],
+            original_due_at=t["stage_due_at"],
+        )
         counts["self_resolved"] = 1
     elif action == Action.ESCALATE:
         changes["escalated"] = True
@@ -386,55 +496,87 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
         with conn.cursor() as cur:
             cur.execute(
                 "UPDATE ticket_task SET state = 'cancelled' WHERE ticket_id = %s"
-                " AND state IN ('dispatched', 'signed')", (t["id"],))
+                " AND state IN ('dispatched', 'signed')",
+                (t["id"],),
+            )
             for dept, role in [(tr.department_id, "lead")] + [
-                    (d, "assist") for d in tr.assist_department_ids]:
+                (d, "assist") for d in tr.assist_department_ids
+            ]:
                 if not conn.execute("SELECT 1 FROM department WHERE id = %s", (dept,)).fetchone():
                     raise TicketError("department_id", f"unknown department {dept}")
                 cur.execute(
                     "INSERT INTO ticket_task (ticket_id, ticket_created_at, department_id, role,"
                     " state, dispatched_at, sign_due_at, due_at, original_due_at)"
                     " VALUES (%s, %s, %s, %s, 'dispatched', %s, %s, %s, %s) RETURNING id",
-                    (t["id"], t["created_at"], dept, role, at, sign_due, due, due))
+                    (t["id"], t["created_at"], dept, role, at, sign_due, due, due),
+                )
                 if role == "lead":
                     task_id = cur.fetchone()[0]
-        changes.update(due_at=due, original_due_at=due, stage="T5", stage_started_at=at,
-                       stage_warn_at=warn, stage_due_at=due)
+        changes.update(
+            due_at=due,
+            original_due_at=due,
+            stage="T5",
+            stage_started_at=at,
+            stage_warn_at=warn,
+            stage_due_at=due,
+        )
         counts["dispatched"] = 1
         data["department_id"] = tr.department_id
         return changes, counts, data, task_id
     elif action == Action.SIGN:
-        conn.execute("UPDATE ticket_task SET state = 'signed', signed_at = %s WHERE ticket_id = %s"
-                     " AND state = 'dispatched'", (at, t["id"]))
+        conn.execute(
+            "UPDATE ticket_task SET state = 'signed', signed_at = %s WHERE ticket_id = %s"
+            " AND state = 'dispatched'",
+            (at, t["id"]),
+        )
     elif action == Action.RETURN:
-        conn.execute("UPDATE ticket_task SET state = 'returned', finished_at = %s"
-                     " WHERE ticket_id = %s AND state IN ('dispatched', 'signed')", (at, t["id"]))
+        conn.execute(
+            "UPDATE ticket_task SET state = 'returned', finished_at = %s"
+            " WHERE ticket_id = %s AND state IN ('dispatched', 'signed')",
+            (at, t["id"]),
+        )
         changes["return_count"] = t["return_count"] + 1
         counts["returned"] = 1
     elif action == Action.APPROVE_EXTENSION:
         if tr.new_due_at is None or tr.new_due_at <= (t["due_at"] or at):
             raise TicketError("new_due_at", "an extension must move the due time later")
-        changes.update(due_at=tr.new_due_at, stage_due_at=tr.new_due_at,
-                       extension_count=t["extension_count"] + 1)
+        changes.update(
+            due_at=tr.new_due_at,
+            stage_due_at=tr.new_due_at,
+            extension_count=t["extension_count"] + 1,
+        )
         changes["stage_warn_at"] = clocks.calendar.warn_at(
-            t["stage_started_at"], tr.new_due_at, unit=clocks.limit(cat, "T5", urg).unit)
-        conn.execute("UPDATE ticket_task SET due_at = %s WHERE ticket_id = %s"
-                     " AND state IN ('dispatched', 'signed')", (tr.new_due_at, t["id"]))
+            t["stage_started_at"], tr.new_due_at, unit=clocks.limit(cat, "T5", urg).unit
+        )
+        conn.execute(
+            "UPDATE ticket_task SET due_at = %s WHERE ticket_id = %s"
+            " AND state IN ('dispatched', 'signed')",
+            (tr.new_due_at, t["id"]),
+        )
         return changes, counts, {"new_due_at": tr.new_due_at.isoformat()}, None
     elif action == Action.RESUME:
         # Time spent suspended (挂账) does not count against the handling clock.
         shift = at - t["stage_started_at"]
         due = (t["due_at"] or at) + shift
-        changes.update(due_at=due, original_due_at=(t["original_due_at"] or due) + shift,
-                       stage="T5", stage_due_at=due, stage_started_at=at,
-                       stage_warn_at=clocks.calendar.warn_at(
-                           at, max(due, at), unit=clocks.limit(cat, "T5", urg).unit))
+        changes.update(
+            due_at=due,
+            original_due_at=(t["original_due_at"] or due) + shift,
+            stage="T5",
+            stage_due_at=due,
+            stage_started_at=at,
+            stage_warn_at=clocks.calendar.warn_at(
+                at, max(due, at), unit=clocks.limit(cat, "T5", urg).unit
+            ),
+        )
         return changes, counts, {"suspended_for_s": shift.total_seconds()}, None
     elif action == Action.FEEDBACK:
         changes["finished_at"] = at
-        conn.execute("UPDATE ticket_task SET state = 'feedback', finished_at = %s,"
-                     " on_time = (%s <= original_due_at) WHERE ticket_id = %s"
-                     " AND state IN ('dispatched', 'signed')", (at, at, t["id"]))
+        conn.execute(
+            "UPDATE ticket_task SET state = 'feedback', finished_at = %s,"
+            " on_time = (%s <= original_due_at) WHERE ticket_id = %s"
+            " AND state IN ('dispatched', 'signed')",
+            (at, at, t["id"]),
+        )
     elif action in (Action.VERIFY_PASS, Action.VERIFY_FAIL):
         on_time = at - (t["finished_at"] or at) <= VERIFY_LIMIT
         counts.update(verify_due=1, verified_on_time=int(on_time))
@@ -460,6 +602,8 @@ def _effects(conn: psycopg.Connection, clocks: Clocks, t: dict, action: Action, 
         on_time = due is None or finished <= due
         changes.update(closed_at=at, closed_on_time=on_time)
         counts.update(closed=1, closed_on_time=int(on_time))
-    if new_stage != t["stage"] or action == Action.SUPPLY_INFO:
+    # A new stage starts its clock; so do supplied information (T2 again) and escalation (the
+    # upper level's own dispatch clock).
+    if new_stage != t["stage"] or action in (Action.SUPPLY_INFO, Action.ESCALATE):
         start_stage(new_stage)
     return changes, counts, data, task_id

@@ -36,13 +36,16 @@ def create_database(name: str, template: str | None = None) -> None:
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template))
+                sql.Identifier(name), sql.Identifier(template)
+            )
         conn.execute(query)
 
 
 def drop_database(name: str) -> None:
     with admin_conn() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def settings_for(dbname: str, **overrides) -> Settings:

@@ -23,12 +23,29 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("patrol", "hotline", "app", "department", "video")
 SOURCE_P = (0.6, 0.25, 0.08, 0.04, 0.03)
-CATEGORY_P = {"09": 0.3, "04": 0.14, "06": 0.14, "03": 0.1, "05": 0.08, "02": 0.07, "01": 0.05,
-              "07": 0.06, "08": 0.01, "99": 0.05}
+CATEGORY_P = {
+    "09": 0.3,
+    "04": 0.14,
+    "06": 0.14,
+    "03": 0.1,
+    "05": 0.08,
+    "02": 0.07,
+    "01": 0.05,
+    "07": 0.06,
+    "08": 0.01,
+    "99": 0.05,
+}
 DESCRIPTIONS = {
-    "01": "开展政策宣传", "02": "出租房屋信息变更", "03": "居民反映噪声扰民", "04": "独居老人求助代办",
-    "05": "邻里漏水纠纷", "06": "楼道堆放杂物存在消防隐患", "07": "发现可疑人员", "08": "道路积水",
-    "09": "占道经营", "99": "其他事项",
+    "01": "开展政策宣传",
+    "02": "出租房屋信息变更",
+    "03": "居民反映噪声扰民",
+    "04": "独居老人求助代办",
+    "05": "邻里漏水纠纷",
+    "06": "楼道堆放杂物存在消防隐患",
+    "07": "发现可疑人员",
+    "08": "道路积水",
+    "09": "占道经营",
+    "99": "其他事项",
 }
 
 
@@ -74,26 +91,42 @@ def on_duty_share(local_hour: float) -> float:
     return 0.85 if 7.5 <= local_hour < 20.5 else 0.12
 
 
-def run_live(settings: Settings, *, rate_per_min: float = 6.0, steps_per_min: float = 30.0,
-             ping_interval_s: float = 15.0, seed: int = 1, duration_s: float | None = None,
-             tick_s: float = 1.0, echo: Callable[[str], None] = print) -> LiveStats:
+def run_live(
+    settings: Settings,
+    *,
+    rate_per_min: float = 6.0,
+    steps_per_min: float = 30.0,
+    ping_interval_s: float = 15.0,
+    seed: int = 1,
+    duration_s: float | None = None,
+    tick_s: float = 1.0,
+    echo: Callable[[str], None] = print,
+) -> LiveStats:
     """Run until interrupted (or ``duration_s``); returns what was done."""
+    from gridscope.clock.work_calendar import WorkCalendar
     from queries import live as q
     from queries.db import connect
     from queries.item_list import load_calendar_overrides, load_limits
     from queries.positions import record_positions, workers_on_duty
     from queries.scope import Scope
-    from queries.tickets import Clocks, NewTicket, TicketError, Transition, apply_transition, \
-        create_ticket
-    from gridscope.clock.work_calendar import WorkCalendar
+    from queries.tickets import (
+        Clocks,
+        NewTicket,
+        TicketError,
+        Transition,
+        apply_transition,
+        create_ticket,
+    )
 
     rng = np.random.default_rng(seed)
     scope = Scope(settings.jurisdiction)
     stats = LiveStats()
     with connect(settings) as conn:
-        clocks = Clocks(WorkCalendar(tz=settings.timezone,
-                                     overrides=load_calendar_overrides(conn)),
-                        load_limits(conn), settings.tz)
+        clocks = Clocks(
+            WorkCalendar(tz=settings.timezone, overrides=load_calendar_overrides(conn)),
+            load_limits(conn),
+            settings.tz,
+        )
         leads = q.lead_departments(conn)
         categories = [c for c in q.admitted_categories(conn) if len(c) == 2]
         workers = workers_on_duty(conn, scope)
@@ -101,12 +134,21 @@ def run_live(settings: Settings, *, rate_per_min: float = 6.0, steps_per_min: fl
         cat_codes = [c for c in CATEGORY_P if c in categories] or categories
         cat_p = np.array([CATEGORY_P.get(c, 0.05) for c in cat_codes])
         cat_p /= cat_p.sum()
-        pos = {w["staff_id"]: [w["lon"] or w["home_lon"], w["lat"] or w["home_lat"],
-                               w["home_lon"], w["home_lat"]] for w in workers}
+        pos = {
+            w["staff_id"]: [
+                w["lon"] or w["home_lon"],
+                w["lat"] or w["home_lat"],
+                w["home_lon"],
+                w["home_lat"],
+            ]
+            for w in workers
+        }
         next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
         started = time.monotonic()
-        echo(f"live: {len(pos)} workers, {rate_per_min:g} tickets/min, "
-             f"{steps_per_min:g} steps/min; Ctrl-C to stop")
+        echo(
+            f"live: {len(pos)} workers, {rate_per_min:g} tickets/min, "
+            f"{steps_per_min:g} steps/min; Ctrl-C to stop"
+        )
         while duration_s is None or time.monotonic() - started < duration_s:
             tick_started = time.monotonic()
             now = datetime.now(UTC)
@@ -115,12 +157,21 @@ def run_live(settings: Settings, *, rate_per_min: float = 6.0, steps_per_min: fl
                 for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
                     cat = str(rng.choice(cat_codes, p=cat_p))
                     try:
-                        create_ticket(conn, clocks, scope, NewTicket(
-                            category_code=cat, lon=p["lon"], lat=p["lat"],
-                            grid_code=p["grid_code"], source=str(rng.choice(SOURCES, p=SOURCE_P)),
-                            urgency="urgent" if rng.random() < 0.04 else "normal",
-                            description=DESCRIPTIONS.get(cat, "事项"),
-                        ), now=now)
+                        create_ticket(
+                            conn,
+                            clocks,
+                            scope,
+                            NewTicket(
+                                category_code=cat,
+                                lon=p["lon"],
+                                lat=p["lat"],
+                                grid_code=p["grid_code"],
+                                source=str(rng.choice(SOURCES, p=SOURCE_P)),
+                                urgency="urgent" if rng.random() < 0.04 else "normal",
+                                description=DESCRIPTIONS.get(cat, "事项"),
+                            ),
+                            now=now,
+                        )
                         stats.created += 1
                     except TicketError as exc:
                         conn.rollback()
@@ -140,9 +191,13 @@ def run_live(settings: Settings, *, rate_per_min: float = 6.0, steps_per_min: fl
                         if not depts:
                             continue
                         tr.department_id = int(rng.choice(depts))
-                    tr.actor_kind = {Action.SELF_RESOLVE: "worker", Action.REPORT: "worker",
-                                     Action.SIGN: "department", Action.FEEDBACK: "department",
-                                     Action.RETURN: "department"}.get(action, "centre")
+                    tr.actor_kind = {
+                        Action.SELF_RESOLVE: "worker",
+                        Action.REPORT: "worker",
+                        Action.SIGN: "department",
+                        Action.FEEDBACK: "department",
+                        Action.RETURN: "department",
+                    }.get(action, "centre")
                     try:
                         apply_transition(conn, clocks, scope, t["id"], tr, now=now)
                         stats.advanced += 1

@@ -19,9 +19,16 @@ import pytest
 from tests.conftest import create_database, drop_database, settings_for
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-quic", "--disable-features=Translate,OptimizationHints"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-features=Translate,OptimizationHints",
+]
 GS = str(Path(sys.executable).with_name("gridscope"))
 
 
@@ -50,11 +57,21 @@ def screen_db(small_demo_template: str) -> Iterator:
 @pytest.fixture(scope="module")
 def live_server(screen_db) -> Iterator[LiveServer]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": screen_db.database_url,
-           "REDIS_URL": screen_db.redis_url, "GRIDSCOPE_REFRESH_COUNTERS_S": "5",
-           "GRIDSCOPE_REFRESH_ALERTS_S": "5", "GRIDSCOPE_WORKERS": "2"}
-    proc = subprocess.Popen([GS, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": screen_db.database_url,
+        "REDIS_URL": screen_db.redis_url,
+        "GRIDSCOPE_REFRESH_COUNTERS_S": "5",
+        "GRIDSCOPE_REFRESH_ALERTS_S": "5",
+        "GRIDSCOPE_WORKERS": "2",
+    }
+    proc = subprocess.Popen(
+        [GS, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     server = LiveServer(screen_db, port, proc)
     deadline = time.monotonic() + 60
     while True:
@@ -82,8 +99,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian chromium is required for the browser tier ({CHROMIUM} not found):"
-                    " apt-get install chromium chromium-driver")
+        pytest.fail(
+            f"Debian chromium is required for the browser tier ({CHROMIUM} not found):"
+            " apt-get install chromium chromium-driver"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
@@ -104,9 +123,12 @@ class PageWatch:
     def external(self) -> list[str]:
         from urllib.parse import urlsplit
 
-        return [u for u in self.requests
-                if urlsplit(u).scheme in ("http", "https", "ws", "wss")
-                and urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1")]
+        return [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1")
+        ]
 
 
 @pytest.fixture

@@ -27,8 +27,20 @@ def private_redis():
     port = free_port()
 
     def start():
-        proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
-                                 "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), 0.1).close()

@@ -24,14 +24,21 @@ def test_migrate_is_idempotent_and_creates_postgis_schema(fresh_db):
     assert before == after == head_revision()
     with connect(fresh_db) as conn:
         check_schema(conn)
-        kinds = dict(conn.execute(
-            "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relname IN"
-            " ('ticket', 'ticket_default', 'grid', 'stat_daily')").fetchall())
+        kinds = dict(
+            conn.execute(
+                "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relname IN"
+                " ('ticket', 'ticket_default', 'grid', 'stat_daily')"
+            ).fetchall()
+        )
         assert kinds["ticket"] == "p"  # partitioned
         assert conn.execute("SELECT postgis_version()").fetchone()[0].startswith("3")
-        idx = {r[0]: r[1] for r in conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
-            " ('grid', 'ticket', 'ticket_event', 'worker_position')")}
+        idx = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN"
+                " ('grid', 'ticket', 'ticket_event', 'worker_position')"
+            )
+        }
         assert "USING gist" in idx["grid_geom"]
         assert "USING brin" in idx["ticket_created_brin"]
         assert "WHERE" in idx["ticket_open"]  # partial index for open tickets
@@ -58,8 +65,9 @@ def test_database_from_a_newer_version_is_refused(fresh_db):
 
 
 def test_unreachable_database_is_one_line_with_password_hidden():
-    res = run_cli("db", "migrate",
-                  env={"DATABASE_URL": "postgresql://gs:hunter2@127.0.0.1:1/gridscope"})
+    res = run_cli(
+        "db", "migrate", env={"DATABASE_URL": "postgresql://gs:hunter2@127.0.0.1:1/gridscope"}
+    )
     assert res.returncode == 1
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, res.stderr
@@ -67,14 +75,17 @@ def test_unreachable_database_is_one_line_with_password_hidden():
     assert "hunter2" not in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ("demo", "load", "--size", "huge"),
-    ("demo", "load", "--seed", "-1"),
-    ("demo", "load", "--seed", "abc"),
-    ("demo", "live", "--rate", "-5"),
-    ("serve", "--port", "70000"),
-    ("db", "nonsense"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo", "load", "--size", "huge"),
+        ("demo", "load", "--seed", "-1"),
+        ("demo", "load", "--seed", "abc"),
+        ("demo", "live", "--rate", "-5"),
+        ("serve", "--port", "70000"),
+        ("db", "nonsense"),
+    ],
+)
 def test_wrong_cli_options_exit_2_with_a_message(args):
     res = run_cli(*args)
     assert res.returncode == 2
@@ -91,8 +102,11 @@ def test_unmigrated_database_is_refused_by_check(fresh_db):
     admin = psycopg.connect(fresh_db.database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        res = run_cli("db", "check",
-                      env={"DATABASE_URL": fresh_db.database_url.rsplit("/", 1)[0] + "/" + name})
+        res = run_cli(
+            "db",
+            "check",
+            env={"DATABASE_URL": fresh_db.database_url.rsplit("/", 1)[0] + "/" + name},
+        )
         assert res.returncode == 1 and "gridscope db migrate" in res.stderr
     finally:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

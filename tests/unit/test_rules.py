@@ -7,14 +7,23 @@ from gridscope.workflow.rules import Action, IllegalTransition, State
 
 
 def test_happy_path_replays_to_surveyed():
-    actions = ["report", "accept", "dispatch", "sign", "feedback", "start_verify",
-               "verify_pass", "survey"]
+    actions = [
+        "report",
+        "accept",
+        "dispatch",
+        "sign",
+        "feedback",
+        "start_verify",
+        "verify_pass",
+        "survey",
+    ]
     assert rules.replay(actions) == State.SURVEYED
 
 
 def test_rework_loop_goes_back_to_in_progress():
-    state = rules.replay(["report", "accept", "dispatch", "sign", "feedback", "start_verify",
-                          "verify_fail"])
+    state = rules.replay(
+        ["report", "accept", "dispatch", "sign", "feedback", "start_verify", "verify_fail"]
+    )
     assert state == State.IN_PROGRESS
 
 

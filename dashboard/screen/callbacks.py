@@ -1,0 +1,147 @@
+"""Callbacks of the screen: thin wrappers around plain render functions.
+
+``register()`` is called by dashboard/pages/screen.py, which Dash executes once per app, so every
+app built by the factory gets its own callbacks (a module-level ``@callback`` would only reach
+the first app of the process).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
+
+from dashboard import services as services_mod
+from queries.screen import screen_payload, ticker_payload
+
+from .bars import render_basic, render_categories, render_ranking
+from .gridmap import GEO_URL, hideout, render_legend
+from .kpi import render_kpis
+from .ticker import render_ticker
+from .trend import trend_figure
+
+log = logging.getLogger(__name__)
+
+COUNTER_OUTPUTS = (
+    ("gs-kpis", "children"),
+    ("gs-grids", "hideout"),
+    ("gs-legend", "children"),
+    ("gs-grids", "url"),
+    ("gs-basic", "children"),
+    ("gs-categories", "children"),
+    ("gs-trend", "figure"),
+    ("gs-ranking", "children"),
+    ("gs-jurisdiction", "children"),
+    ("gs-updated", "children"),
+    ("gs-status", "data"),
+)
+
+
+def updated_text(as_of: str) -> str:
+    """'数据更新于 HH:MM:SS' from the payload's local ISO time."""
+    return f"数据更新于 {as_of[11:19]}" if len(as_of) >= 19 else "数据更新于 —"
+
+
+def render_counters(
+    payload: dict[str, Any], scale: float | None, interval_ms: int, server_now: datetime
+) -> tuple:
+    """All counter outputs (in COUNTER_OUTPUTS order) from one screen payload."""
+    scale = float(scale or 1.0)
+    h = hideout(payload["grid_counts"], scale)
+    status = {
+        "ok": True,
+        "as_of_ms": payload["as_of_ms"],
+        "server_ms": int(server_now.timestamp() * 1000),
+        "interval_ms": interval_ms,
+    }
+    return (
+        render_kpis(payload["kpis"]),
+        h,
+        render_legend(h),
+        f"{GEO_URL}?v={payload['geo_version']}",
+        render_basic(payload["basic"]),
+        render_categories(payload["categories"]),
+        trend_figure(payload["trend"], scale),
+        render_ranking(payload["ranking"]),
+        payload["jurisdiction"],
+        updated_text(payload["as_of"]),
+        status,
+    )
+
+
+def failed_counters(status: dict[str, Any] | None, interval_ms: int, server_now: datetime) -> tuple:
+    """Keep what is shown, flag it stale (the clock callback shows the marker)."""
+    status = dict(status or {})
+    status.update(ok=False, server_ms=int(server_now.timestamp() * 1000), interval_ms=interval_ms)
+    return (*([no_update] * (len(COUNTER_OUTPUTS) - 1)), status)
+
+
+def refresh_counters_now(scale: float | None, status: dict[str, Any] | None) -> tuple:
+    services = services_mod.current()
+    interval_ms = services.settings.refresh_counters_s * 1000
+    now = datetime.now(UTC)
+    try:
+        payload = json.loads(screen_payload(services, now))
+    except Exception:  # the wall keeps showing the last data, marked stale
+        log.exception("screen refresh failed")
+        return failed_counters(status, interval_ms, now)
+    return render_counters(payload, scale, interval_ms, now)
+
+
+def refresh_ticker_now() -> tuple:
+    services = services_mod.current()
+    try:
+        payload = json.loads(ticker_payload(services, datetime.now(UTC)))
+    except Exception:
+        log.exception("ticker refresh failed")
+        return no_update, no_update
+    return render_ticker(payload["items"])
+
+
+def register() -> None:
+    """Register the screen's callbacks with Dash (server and clientside)."""
+
+    @callback(
+        *[Output(i, p) for i, p in COUNTER_OUTPUTS],
+        Input("gs-counters-tick", "n_intervals"),
+        Input("gs-scale", "data"),
+        State("gs-status", "data"),
+    )
+    def refresh_counters(_n: int | None, scale: float | None, status: dict | None) -> tuple:
+        if scale is None:  # not measured yet: the clientside callback will trigger us
+            return (*([no_update] * len(COUNTER_OUTPUTS)),)
+        return refresh_counters_now(scale, status)
+
+    @callback(
+        Output("gs-ticker-track", "children"),
+        Output("gs-ticker-track", "style"),
+        Input("gs-alerts-tick", "n_intervals"),
+        Input("gs-scale", "data"),
+    )
+    def refresh_ticker(_n: int | None, scale: float | None) -> tuple:
+        if scale is None:
+            return no_update, no_update
+        return refresh_ticker_now()
+
+    clientside_callback(
+        ClientsideFunction(namespace="gridscope", function_name="measureScale"),
+        Output("gs-scale", "data"),
+        Input("gs-screen", "id"),
+    )
+    clientside_callback(
+        ClientsideFunction(namespace="gridscope", function_name="clockOffset"),
+        Output("gs-offset", "data"),
+        Input("gs-status", "data"),
+    )
+    clientside_callback(
+        ClientsideFunction(namespace="gridscope", function_name="tick"),
+        Output("gs-clock", "children"),
+        Output("gs-stale", "hidden"),
+        Output("gs-stale", "children"),
+        Input("gs-clock-tick", "n_intervals"),
+        State("gs-status", "data"),
+        State("gs-offset", "data"),
+    )

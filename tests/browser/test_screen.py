@@ -1,0 +1,151 @@
+"""/screen in Debian's chromium: polygons, KPIs equal to direct SQL, live refresh, no external
+requests, no console errors, no scrollbars at 1920×1080 and 3840×2160."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gridscope.clock.work_calendar import WorkCalendar
+from queries.db import connect
+from queries.item_list import load_limits
+from queries.positions import record_positions
+from queries.scope import Scope
+from queries.tickets import Clocks, NewTicket, create_ticket
+
+KPI_SQL = """
+SELECT
+  (SELECT count(*) FROM ticket WHERE (created_at AT TIME ZONE %(tz)s)::date = %(today)s),
+  (SELECT count(*) FROM ticket WHERE (closed_at AT TIME ZONE %(tz)s)::date = %(today)s),
+  (SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected', 'suspended')),
+  (SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected', 'suspended')
+      AND stage_due_at < %(now)s),
+  (SELECT count(*) FROM worker_last_position WHERE on_duty AND at > %(now)s - interval '10 min')
+"""
+LABELS = ("今日上报", "今日结案", "处置中", "超期", "在线网格员")
+
+
+def sql_kpis(settings, now=None) -> tuple[int, ...]:
+    now = now or datetime.now(UTC)
+    with connect(settings) as conn:
+        return conn.execute(
+            KPI_SQL,
+            {"tz": settings.timezone, "now": now, "today": now.astimezone(settings.tz).date()},
+        ).fetchone()
+
+
+def dom_kpis(page) -> dict[str, int]:
+    cards = page.eval_on_selector_all(
+        ".gs-kpi",
+        "els => els.map(e => [e.querySelector('.gs-kpi-label').textContent,"
+        " e.querySelector('.gs-kpi-value').textContent])",
+    )
+    out = {}
+    for label, value in cards:
+        if label in LABELS:
+            assert value.replace(",", "").isdigit(), (label, value)
+            out[label] = int(value.replace(",", ""))
+    return out
+
+
+def wait_loaded(page, n_grids: int) -> None:
+    page.wait_for_function(
+        "n => window.gridscope && Object.keys(window.gridscope.painted).length === n",
+        arg=n_grids,
+        timeout=30_000,
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.gs-kpi-value')].every(e => e.textContent !== '—')"
+        " && document.getElementById('gs-updated').textContent.includes(':')",
+        timeout=30_000,
+    )
+
+
+def grid_count(settings) -> int:
+    with connect(settings) as conn:
+        return conn.execute("SELECT count(*) FROM grid WHERE valid_to IS NULL").fetchone()[0]
+
+
+def test_screen_shows_sql_numbers_and_refreshes_after_a_new_ticket(live_server, page_at, tmp_path):
+    settings = live_server.settings
+    n_grids = grid_count(settings)
+    assert n_grids >= 40
+    with connect(settings) as conn:  # two workers report in, so "online" is not trivially 0
+        staff = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM staff WHERE role = 'fulltime_worker' ORDER BY id LIMIT 2"
+            )
+        ]
+        now = datetime.now(UTC)
+        record_positions(conn, [(staff[0], now, 120.75, 30.76), (staff[1], now, 120.76, 30.75)])
+
+    page, watch = page_at(live_server.url + "/screen")
+    wait_loaded(page, n_grids)
+
+    before = sql_kpis(settings)
+    shown = dom_kpis(page)
+    after = sql_kpis(settings)
+    for i, label in enumerate(LABELS):
+        assert shown[label] in (before[i], after[i]), (label, shown[label], before[i], after[i])
+    assert shown["在线网格员"] == 2
+
+    # A new ticket through the data layer appears at the next refresh (interval 5 s here).
+    with connect(settings) as conn:
+        clocks = Clocks(WorkCalendar(tz=settings.timezone), load_limits(conn), settings.tz)
+        grid, lon, lat = conn.execute(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))"
+            " FROM grid ORDER BY code LIMIT 1"
+        ).fetchone()
+        painted_before = page.evaluate(f"window.gridscope.painted['{grid}']")
+        create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "patrol"))
+    page.wait_for_function(
+        "([n]) => [...document.querySelectorAll('.gs-kpi')].some(e =>"
+        " e.querySelector('.gs-kpi-label').textContent === '今日上报' &&"
+        " parseInt(e.querySelector('.gs-kpi-value').textContent.replace(/,/g, '')) === n)",
+        arg=[shown["今日上报"] + 1],
+        timeout=20_000,
+    )
+    page.wait_for_function(
+        f"v => window.gridscope.painted['{grid}'] === v", arg=painted_before + 1, timeout=20_000
+    )
+
+    geo_requests = [u for u in watch.requests if "/geo/grids.json" in u]
+    assert len(geo_requests) == 1, "recolouring must not fetch the polygons again"
+    assert watch.external() == [], watch.external()
+    assert watch.console_errors == [] and watch.page_errors == [], (
+        watch.console_errors,
+        watch.page_errors,
+    )
+    page.screenshot(path=str(tmp_path / "screen_1920.png"))
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (3840, 2160), (7680, 2160)])
+def test_screen_fills_the_wall_without_scrollbars(live_server, page_at, width, height):
+    page, watch = page_at(live_server.url + "/screen", width, height)
+    wait_loaded(page, grid_count(live_server.settings))
+    dims = page.evaluate(
+        "() => ({sw: document.documentElement.scrollWidth, sh: document.documentElement"
+        ".scrollHeight, root: parseFloat(getComputedStyle(document.documentElement).fontSize),"
+        " minFont: Math.min(...[...document.querySelectorAll('#gs-screen *')].filter(e =>"
+        " [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize)))})"
+    )
+    assert dims["sw"] <= width and dims["sh"] <= height, dims
+    # Text at least 16 px at 1080p and scaled with the wall's height.
+    assert dims["minFont"] >= 16 * height / 1080 - 0.5, dims
+    assert watch.external() == [] and watch.console_errors == [] and watch.page_errors == []
+
+
+def test_healthz_and_geojson_are_local_and_cached(live_server):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(live_server.url + "/healthz") as r:
+        assert json.load(r)["database"] is True
+    with urllib.request.urlopen(live_server.url + "/geo/grids.json") as r:
+        sig = r.headers["X-Geo-Version"]
+        body = json.load(r)
+    assert len(body["features"]) == grid_count(live_server.settings)
+    assert set(body["features"][0]["properties"]) == {"code", "name"}
+    with urllib.request.urlopen(f"{live_server.url}/geo/grids.json?v={sig}") as r:
+        assert "immutable" in r.headers["Cache-Control"]
