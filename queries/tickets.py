@@ -382,6 +382,9 @@ class Transition:
     override: bool = False  # lead feedback before the assisting tasks (recorded in the log)
 
 
+TASK_ACTIONS = (Action.SIGN, Action.FEEDBACK, Action.RETURN)
+
+
 def apply_transition(
     conn: psycopg.Connection,
     clocks: Clocks,
@@ -392,8 +395,11 @@ def apply_transition(
 ) -> dict[str, Any]:
     """Apply one action to a ticket under the rules, with event log and rollups, atomically.
 
+    Sign, feedback and return by an *assisting* department (``department_id`` of an assist task)
+    move only that department's task; the lead's feedback moves the ticket, and only after every
+    assisting task has fed back unless ``override`` is set with a comment (recorded in the log).
     Raises TicketError (404 unknown ticket, 409 illegal transition, 422 bad payload).
-    Returns the ticket's new state and stage.
+    Returns the ticket's state and stage (and the task's state for an assist step).
     """
     now = now or datetime.now(UTC)
     at = tr.at or now
@@ -409,39 +415,125 @@ def apply_transition(
             raise TicketError("ticket_id", f"no ticket {ticket_id} in your jurisdiction", 404)
         if at < t["created_at"]:
             raise TicketError("at", "is before the ticket was created")
-        try:
-            new_state = rules.next_state(t["state"], action)
-        except rules.IllegalTransition as exc:
-            raise TicketError("action", str(exc), status=409) from None
-        changes, counts, data, task_id = _effects(conn, clocks, t, action, new_state, at, tr)
-        changes["state"] = new_state.value
-        changes["updated_at"] = now
-        sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes)
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("UPDATE ticket SET {} WHERE id = %s AND created_at = %s").format(sets),
-                (*changes.values(), ticket_id, t["created_at"]),
-            )
-            _append_event(
-                cur,
-                ticket_id,
-                t["created_at"],
-                at,
-                action.value,
-                t["state"],
-                new_state.value,
-                tr.actor_kind,
-                tr.actor_id,
-                task_id,
-                tr.comment,
-                data,
-            )
-            _stat_upsert(
-                cur, at.astimezone(clocks.tz).date(), t["grid_code"], t["category_code"], counts
-            )
+        last = conn.execute(
+            "SELECT max(at) FROM ticket_event WHERE ticket_id = %s AND ticket_created_at = %s",
+            (ticket_id, t["created_at"]),
+        ).fetchone()
+        if last and last[0] is not None and at < last[0]:
+            # The log is ordered by time: a step may not be dated before the previous one.
+            raise TicketError("at", f"is before the ticket's last event ({last[0].isoformat()})")
+        task = None
+        if tr.department_id is not None and action in TASK_ACTIONS:
+            task = _open_task(conn, ticket_id, tr.department_id)
+        if task is not None and task["role"] == "assist":
+            result = _assist_step(conn, t, task, action, at, tr)
+        else:
+            result = _ticket_step(conn, clocks, t, action, at, tr, now)
     bump_data_version(conn)
     conn.commit()
-    return {"id": ticket_id, "state": new_state.value, "stage": changes.get("stage", t["stage"])}
+    return result
+
+
+def _open_task(conn: psycopg.Connection, ticket_id: int, department_id: int) -> dict | None:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        cur.execute(
+            "SELECT id, role, state FROM ticket_task WHERE ticket_id = %s AND department_id = %s"
+            " AND state IN ('dispatched', 'signed') ORDER BY id DESC LIMIT 1 FOR UPDATE",
+            (ticket_id, department_id),
+        )
+        return cur.fetchone()
+
+
+def _assist_step(
+    conn: psycopg.Connection, t: dict, task: dict, action: Action, at: datetime, tr: Transition
+) -> dict[str, Any]:
+    """An assisting department signs, feeds back or returns its own task (ticket unchanged)."""
+    if action == Action.SIGN:
+        if task["state"] != "dispatched":
+            raise TicketError("action", "the assisting task is already signed", status=409)
+        conn.execute(
+            "UPDATE ticket_task SET state = 'signed', signed_at = %s WHERE id = %s",
+            (at, task["id"]),
+        )
+        new_task_state = "signed"
+    elif action == Action.FEEDBACK:
+        conn.execute(
+            "UPDATE ticket_task SET state = 'feedback', finished_at = %s,"
+            " on_time = (%s <= original_due_at) WHERE id = %s",
+            (at, at, task["id"]),
+        )
+        new_task_state = "feedback"
+    else:
+        conn.execute(
+            "UPDATE ticket_task SET state = 'returned', finished_at = %s WHERE id = %s",
+            (at, task["id"]),
+        )
+        new_task_state = "returned"
+    with conn.cursor() as cur:
+        _append_event(
+            cur,
+            t["id"],
+            t["created_at"],
+            at,
+            f"task_{action.value}",
+            None,
+            None,
+            tr.actor_kind,
+            tr.actor_id,
+            task["id"],
+            tr.comment,
+            {"department_id": tr.department_id, "role": "assist"},
+        )
+    return {
+        "id": t["id"],
+        "state": t["state"],
+        "stage": t["stage"],
+        "task_id": task["id"],
+        "task_state": new_task_state,
+    }
+
+
+def _ticket_step(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    t: dict,
+    action: Action,
+    at: datetime,
+    tr: Transition,
+    now: datetime,
+) -> dict[str, Any]:
+    """A transition of the ticket itself: row, event and rollup."""
+    try:
+        new_state = rules.next_state(t["state"], action)
+    except rules.IllegalTransition as exc:
+        raise TicketError("action", str(exc), status=409) from None
+    changes, counts, data, task_id = _effects(conn, clocks, t, action, new_state, at, tr)
+    changes["state"] = new_state.value
+    changes["updated_at"] = now
+    sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes)
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("UPDATE ticket SET {} WHERE id = %s AND created_at = %s").format(sets),
+            (*changes.values(), t["id"], t["created_at"]),
+        )
+        _append_event(
+            cur,
+            t["id"],
+            t["created_at"],
+            at,
+            action.value,
+            t["state"],
+            new_state.value,
+            tr.actor_kind,
+            tr.actor_id,
+            task_id,
+            tr.comment,
+            data,
+        )
+        _stat_upsert(
+            cur, at.astimezone(clocks.tz).date(), t["grid_code"], t["category_code"], counts
+        )
+    return {"id": t["id"], "state": new_state.value, "stage": changes.get("stage", t["stage"])}
 
 
 def _effects(
@@ -526,12 +618,14 @@ def _effects(
     elif action == Action.SIGN:
         conn.execute(
             "UPDATE ticket_task SET state = 'signed', signed_at = %s WHERE ticket_id = %s"
-            " AND state = 'dispatched'",
+            " AND role = 'lead' AND state = 'dispatched'",
             (at, t["id"]),
         )
     elif action == Action.RETURN:
+        # The lead returns the whole dispatch (wrong department): its assists are cancelled.
         conn.execute(
-            "UPDATE ticket_task SET state = 'returned', finished_at = %s"
+            "UPDATE ticket_task SET finished_at = %s,"
+            " state = CASE role WHEN 'lead' THEN 'returned' ELSE 'cancelled' END"
             " WHERE ticket_id = %s AND state IN ('dispatched', 'signed')",
             (at, t["id"]),
         )
@@ -570,10 +664,29 @@ def _effects(
         )
         return changes, counts, {"suspended_for_s": shift.total_seconds()}, None
     elif action == Action.FEEDBACK:
+        pending = [
+            r[0]
+            for r in conn.execute(
+                "SELECT department_id FROM ticket_task WHERE ticket_id = %s AND role = 'assist'"
+                " AND state IN ('dispatched', 'signed') ORDER BY department_id",
+                (t["id"],),
+            )
+        ]
+        if pending and not tr.override:
+            raise TicketError(
+                "action",
+                f"assisting departments {pending} have not fed back yet; the lead feeds"
+                " back after them, or with override=true and a comment",
+                status=409,
+            )
+        if pending and not tr.comment:
+            raise TicketError("comment", "an override of pending assisting tasks needs a comment")
+        if pending:
+            data.update(override=True, pending_assist=pending)
         changes["finished_at"] = at
         conn.execute(
             "UPDATE ticket_task SET state = 'feedback', finished_at = %s,"
-            " on_time = (%s <= original_due_at) WHERE ticket_id = %s"
+            " on_time = (%s <= original_due_at) WHERE ticket_id = %s AND role = 'lead'"
             " AND state IN ('dispatched', 'signed')",
             (at, at, t["id"]),
         )
@@ -584,6 +697,13 @@ def _effects(
         if action == Action.VERIFY_FAIL:
             changes["rework_count"] = t["rework_count"] + 1
             counts["reworked"] = 1
+            # The lead's task reopens: it must feed back again.
+            conn.execute(
+                "UPDATE ticket_task SET state = 'signed', finished_at = NULL, on_time = NULL"
+                " WHERE id = (SELECT id FROM ticket_task WHERE ticket_id = %s AND role = 'lead'"
+                " AND state = 'feedback' ORDER BY id DESC LIMIT 1)",
+                (t["id"],),
+            )
             # Rework resumes the handling stage against the existing due time.
             changes.update(stage="T5", stage_due_at=t["due_at"], finished_at=None)
             return changes, counts, data, None

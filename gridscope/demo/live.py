@@ -55,6 +55,7 @@ class LiveStats:
     advanced: int = 0
     refused: int = 0
     fixes: int = 0
+    supervised: int = 0
 
 
 def next_action(state: str, rng: np.random.Generator) -> tuple[Action, dict] | None:
@@ -109,6 +110,7 @@ def run_live(
     from queries.item_list import load_calendar_overrides, load_limits
     from queries.positions import record_positions, workers_on_duty
     from queries.scope import Scope
+    from queries.supervision import sweep
     from queries.tickets import (
         Clocks,
         NewTicket,
@@ -145,6 +147,7 @@ def run_live(
         }
         next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
         started = time.monotonic()
+        next_sweep = started
         echo(
             f"live: {len(pos)} workers, {rate_per_min:g} tickets/min, "
             f"{steps_per_min:g} steps/min; Ctrl-C to stop"
@@ -224,6 +227,9 @@ def run_live(
                 fixes.append((sid, now, p[0], p[1]))
             if fixes:
                 stats.fixes += record_positions(conn, fixes)
+            if mono >= next_sweep:
+                next_sweep = mono + 60.0
+                stats.supervised += sweep(conn, scope, now)
             elapsed = time.monotonic() - tick_started
             time.sleep(max(0.0, tick_s - elapsed))
             if math.floor(time.monotonic() - started) % 60 == 0 and elapsed < tick_s:
