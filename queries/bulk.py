@@ -13,6 +13,8 @@ import pyarrow as pa
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from .db import one
+
 SQL_DIR = Path(__file__).parent / "sql"
 
 # Only these tables may be bulk-loaded or reset (identifiers are checked against this list).
@@ -181,7 +183,7 @@ def ensure_ticket_partitions(conn: psycopg.Connection, from_ts, to_ts) -> int:
     row = conn.execute(
         "SELECT gridscope_ensure_ticket_partitions(%s, %s)", (from_ts, to_ts)
     ).fetchone()
-    return int(row[0])
+    return int(one(row)[0])
 
 
 def rebuild_stat_daily(conn: psycopg.Connection, tz: str) -> int:

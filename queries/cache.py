@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import redis
 
+from .db import one
 from .scope import Scope
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,7 @@ def data_version(conn: psycopg.Connection) -> int:
 
 def bump_data_version(conn: psycopg.Connection) -> int:
     """Bump after commit: readers that see the new version also see the committed rows."""
-    row = conn.execute("SELECT nextval('data_version')").fetchone()
-    return int(row[0])
+    return int(one(conn.execute("SELECT nextval('data_version')").fetchone())[0])
 
 
 class Cache:
@@ -112,7 +112,7 @@ class Cache:
             self._failed(exc)
             return None
         self._succeeded()
-        return value
+        return value if isinstance(value, bytes | None) else str(value).encode()
 
     def set(self, key: str, value: bytes, ttl_s: int | None = None) -> None:
         if self._skip():

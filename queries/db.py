@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -13,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from gridscope.config import Settings, redact_url
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -66,6 +68,14 @@ def make_pool(settings: Settings, *, min_size: int = 1) -> ConnectionPool:
 
 
 @contextmanager
-def cursor(conn: psycopg.Connection) -> Iterator[psycopg.Cursor]:
+def cursor(conn: psycopg.Connection) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+    """A cursor returning dicts."""
     with conn.cursor(row_factory=dict_row) as cur:
         yield cur
+
+
+def one(row: T | None, what: str = "a row") -> T:
+    """``row``, which a query that always returns one row produced (LookupError otherwise)."""
+    if row is None:
+        raise LookupError(f"the query returned no {what}")
+    return row

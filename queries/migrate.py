@@ -37,7 +37,10 @@ def alembic_config(settings: Settings) -> Config:
 
 def head_revision() -> str:
     """The newest migration this code knows."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")  # a packaging error, not a user error
+    return head
 
 
 def known_revisions() -> set[str]:

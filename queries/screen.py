@@ -21,12 +21,14 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from gridscope import measures
 from gridscope.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
 
-from .cache import Cache, cache_key, data_version
+from .cache import Cache, data_version
+from .db import one
 from .scope import Scope
 
 # Open tickets are selected with the predicate of the partial index ticket_open, verbatim
@@ -112,7 +114,7 @@ SELECT count(*) FILTER (WHERE state <> 'suspended') AS in_progress,
 _WORKERS_ONLINE_SQL = """
 SELECT count(*)
   FROM worker_last_position w JOIN staff s ON s.id = w.staff_id
- WHERE w.at > %(since)s AND w.at <= %(now)s AND w.on_duty AND s.active
+ WHERE w.at > %(since)s AND w.on_duty AND s.active
    AND coalesce(w.grid_code, s.region_code) LIKE %(like)s
 """
 
@@ -144,13 +146,10 @@ def kpis(conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo) -> d
     """
     w = Window.at(now, tz)
     p = _params(scope, today=w.today, month_start=w.month_start, now=now)
-    with conn.cursor() as cur:
-        cur.execute(_KPI_ROLLUP_SQL, p)
-        rollup = dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
-        cur.execute(_KPI_OPEN_SQL, p)
-        live = dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
-        cur.execute(_GRID_COUNT_SQL, p)
-        grids = cur.fetchone()[0]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rollup = one(cur.execute(_KPI_ROLLUP_SQL, p).fetchone())
+        live = one(cur.execute(_KPI_OPEN_SQL, p).fetchone())
+    grids = one(conn.execute(_GRID_COUNT_SQL, p).fetchone())[0]
     out: dict[str, Any] = {k: int(v) for k, v in (rollup | live).items()}
     closed, past_due = out["closed_mtd"], out["open_past_due"]
     out["due_to_close_mtd"] = closed + past_due
@@ -363,7 +362,7 @@ SELECT a.role, count(DISTINCT a.staff_id)::int
 _ONLINE_BY_ROLE_SQL = """
 SELECT s.role, count(*)::int
   FROM worker_last_position w JOIN staff s ON s.id = w.staff_id
- WHERE w.at > %(since)s AND w.at <= %(now)s AND w.on_duty AND s.active
+ WHERE w.at > %(since)s AND w.on_duty AND s.active
    AND coalesce(w.grid_code, s.region_code) LIKE %(like)s
  GROUP BY s.role
 """
@@ -387,9 +386,9 @@ def basic_data(conn: psycopg.Connection, scope: Scope, now: datetime) -> dict[st
             population += pop
             if kind:
                 kinds[kind] = kinds.get(kind, 0) + n
-        micro = cur.execute(_MICRO_GRIDS_SQL, p).fetchone()[0]
-        staff = dict(cur.execute(_STAFF_BY_ROLE_SQL, p).fetchall())
-        online = dict(cur.execute(_ONLINE_BY_ROLE_SQL, p).fetchall())
+        micro = one(cur.execute(_MICRO_GRIDS_SQL, p).fetchone())[0]
+        staff: dict[str, int] = dict(cur.execute(_STAFF_BY_ROLE_SQL, p).fetchall())
+        online: dict[str, int] = dict(cur.execute(_ONLINE_BY_ROLE_SQL, p).fetchall())
     order = list(STAFF_ROLE_NAMES_ZH)
     roles = sorted(staff, key=lambda r: (order.index(r) if r in order else len(order), r))
     return {
@@ -510,7 +509,7 @@ SELECT count(*), max(id), max(valid_from), max(valid_to) FROM grid WHERE code LI
 def geo_signature(conn: psycopg.Connection, scope: Scope) -> str:
     """A short token that changes whenever any grid version in scope is added or closed; used
     as the ``v`` of the GeoJSON URL so browsers cache polygons across ticket writes."""
-    row = conn.execute(_GEO_SIGNATURE_SQL, _params(scope)).fetchone()
+    row = one(conn.execute(_GEO_SIGNATURE_SQL, _params(scope)).fetchone())
     text = json.dumps([scope.prefix, *row], default=str)
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
@@ -531,7 +530,7 @@ SELECT json_build_object(
 def grids_geojson(conn: psycopg.Connection, scope: Scope, now: datetime) -> bytes:
     """The grids in scope valid at ``now`` as a GeoJSON FeatureCollection (EPSG:4326 lon/lat,
     coordinates rounded to 6 decimals ≈ 0.1 m), properties ``code`` and ``name`` only; UTF-8."""
-    row = conn.execute(_GRIDS_GEOJSON_SQL, _params(scope, now=now)).fetchone()
+    row = one(conn.execute(_GRIDS_GEOJSON_SQL, _params(scope, now=now)).fetchone())
     return row[0].encode()
 
 
@@ -592,7 +591,7 @@ def screen_payload(services: ScreenServices, now: datetime) -> bytes:
     bucket = floor_time(now, settings.refresh_counters_s)
     with services.pool.connection() as conn:
         version = data_version(conn)
-        key = cache_key(
+        key = services.cache.key(
             "screen",
             version,
             {"bucket": bucket.isoformat(), "tz": settings.timezone},
@@ -616,7 +615,7 @@ def ticker_payload(services: ScreenServices, now: datetime, limit: int = TICKER_
     bucket = floor_time(now, settings.refresh_alerts_s)
     with services.pool.connection() as conn:
         version = data_version(conn)
-        key = cache_key(
+        key = services.cache.key(
             "screen-ticker",
             version,
             {"bucket": bucket.isoformat(), "limit": limit},
@@ -637,6 +636,6 @@ def geojson_payload(services: ScreenServices, now: datetime) -> tuple[bytes, str
     with services.pool.connection() as conn:
         version = data_version(conn)
         sig = geo_signature(conn, services.scope)
-        key = cache_key("geo-grids", version, {"sig": sig}, services.scope)
+        key = services.cache.key("geo-grids", version, {"sig": sig}, services.scope)
         body = services.cache.get_or_compute(key, lambda: grids_geojson(conn, services.scope, now))
         return body, sig

@@ -22,6 +22,7 @@ from gridscope.workflow import rules
 from gridscope.workflow.rules import Action, State
 
 from .cache import bump_data_version
+from .db import one
 from .item_list import Limits
 from .scope import Scope
 
@@ -267,6 +268,7 @@ def _create(
 
         state = State.DISCOVERED if new.source == "patrol" else State.REPORTED
         stage = rules.STAGE_OF_STATE[state]
+        assert stage is not None  # both start states run a clock (T1, T2)
         warn_at, due_at = clocks.stage_times(created_at, new.category_code, stage, new.urgency)
         local_day = created_at.astimezone(clocks.tz).date()
         with conn.cursor() as cur:
@@ -299,7 +301,7 @@ def _create(
                     "now": now,
                 },
             )
-            ticket_id = cur.fetchone()[0]
+            ticket_id = one(cur.fetchone())[0]
             ticket_no = f"GS{local_day:%Y%m%d}{ticket_id:07d}"
             cur.execute(
                 "UPDATE ticket SET ticket_no = %s WHERE id = %s AND created_at = %s",
@@ -603,7 +605,7 @@ def _effects(
                     (t["id"], t["created_at"], dept, role, at, sign_due, due, due),
                 )
                 if role == "lead":
-                    task_id = cur.fetchone()[0]
+                    task_id = one(cur.fetchone())[0]
         changes.update(
             due_at=due,
             original_due_at=due,

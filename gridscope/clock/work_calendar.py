@@ -150,7 +150,10 @@ class WorkCalendar:
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, object]], **kwargs) -> WorkCalendar:
         """A calendar from ``calendar_day`` rows (mappings with ``day`` and ``is_workday``)."""
-        overrides = {r["day"]: bool(r["is_workday"]) for r in rows}
+        overrides: dict[dt.date, bool] = {
+            r["day"]: bool(r["is_workday"])  # type: ignore[misc]
+            for r in rows
+        }
         return cls(overrides=overrides, **kwargs)
 
     # ---- days ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from sqlalchemy import create_engine, pool
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+if not url:
+    raise RuntimeError("gridscope passes sqlalchemy.url programmatically (queries/migrate.py)")
 engine = create_engine(url, poolclass=pool.NullPool)
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=None, transactional_ddl=True)

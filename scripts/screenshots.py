@@ -1,0 +1,47 @@
+"""Screenshots of gridscope pages in Debian's headless chromium (for the README and docs).
+
+    python scripts/screenshots.py [BASE_URL] [--out docs/img] [--wait 8]
+
+Takes /screen at 1920x1080 and 3840x2160 (and 7680x2160 with --wall) from a running server
+(`make demo` serves http://127.0.0.1:8050).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("base", nargs="?", default="http://127.0.0.1:8050")
+    ap.add_argument("--out", default="docs/img")
+    ap.add_argument("--wait", type=float, default=8.0)
+    ap.add_argument("--wall", action="store_true", help="also 7680x2160 (32:9)")
+    ap.add_argument("--path", action="append", default=None, help="page path (default /screen)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = [(1920, 1080), (3840, 2160)] + ([(7680, 2160)] if args.wall else [])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for path in args.path or ["/screen"]:
+            name = path.strip("/").replace("/", "_") or "home"
+            for w, h in sizes:
+                page = browser.new_page(viewport={"width": w, "height": h})
+                page.goto(args.base + path)
+                page.wait_for_timeout(args.wait * 1000)
+                target = out / f"{name}_{w}x{h}.png"
+                page.screenshot(path=str(target))
+                print(target)
+                page.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
