@@ -36,8 +36,11 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": w, "height": h})
                 page.goto(args.base + path)
                 page.wait_for_timeout(args.wait * 1000)
-                target = out / f"{name}_{w}x{h}.png"
-                page.screenshot(path=str(target))
+                # Walls larger than 1080p as JPEG: a 4K/8K PNG of a map is several megabytes.
+                big = w > 1920
+                target = out / f"{name}_{w}x{h}.{'jpg' if big else 'png'}"
+                page.screenshot(path=str(target), type="jpeg" if big else "png",
+                                **({"quality": 82} if big else {}))
                 print(target)
                 page.close()
         browser.close()
