@@ -46,7 +46,9 @@ if [ ! -f "$stamp" ]; then
   fi
   say "installing gridscope and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e '.[test]' || die "pip install failed (see above): PyPI must be reachable"
+  # (grep drops the "Location ... is ignored" noise some machines' pip configuration prints)
+  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+  [ "${PIPESTATUS[0]}" = 0 ] || die "pip install failed (see above): PyPI must be reachable"
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
