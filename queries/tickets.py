@@ -166,7 +166,7 @@ def locate_grid(
     return (row[0], row[1]) if row else None
 
 
-def _validate_new(conn: psycopg.Connection, scope: Scope, new: NewTicket) -> None:
+def _validate_fields(new: NewTicket) -> None:
     if new.source not in SOURCES:
         raise TicketError("source", f"must be one of {', '.join(SOURCES)}")
     if new.urgency not in URGENCIES:
@@ -174,15 +174,6 @@ def _validate_new(conn: psycopg.Connection, scope: Scope, new: NewTicket) -> Non
     for name, value, lo, hi in (("long", new.lon, -180, 180), ("lat", new.lat, -90, 90)):
         if not isinstance(value, int | float) or value != value or not lo <= value <= hi:
             raise TicketError(name, f"must be a number between {lo} and {hi}")
-    row = conn.execute(
-        "SELECT admitted FROM category WHERE code = %s", (new.category_code,)
-    ).fetchone()
-    if row is None:
-        raise TicketError("service_code", f"unknown category {new.category_code!r}")
-    if not row[0]:
-        raise TicketError(
-            "service_code", f"category {new.category_code!r} is withdrawn from the item list"
-        )
 
 
 def create_ticket(
@@ -203,20 +194,26 @@ def create_ticket(
     created_at = new.created_at or now
     if created_at.tzinfo is None:
         raise TicketError("requested_datetime", "must carry a time zone offset")
-    if new.external_id is not None:
-        existing = find_external(conn, scope, new.external_namespace, new.external_id)
-        if existing is not None:
-            return existing
-        try:
-            return _create(conn, clocks, scope, new, created_at, now)
-        except psycopg.errors.UniqueViolation:
-            # A concurrent request with the same external id won the race: return its ticket.
-            conn.rollback()
+    owns_transaction = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    try:
+        if new.external_id is not None:
             existing = find_external(conn, scope, new.external_namespace, new.external_id)
-            if existing is None:
-                raise
-            return existing
-    return _create(conn, clocks, scope, new, created_at, now)
+            if existing is not None:
+                return existing
+            try:
+                return _create(conn, clocks, scope, new, created_at, now)
+            except psycopg.errors.UniqueViolation:
+                # A concurrent request with the same external id won the race: its ticket.
+                conn.rollback()
+                existing = find_external(conn, scope, new.external_namespace, new.external_id)
+                if existing is None:
+                    raise
+                return existing
+        return _create(conn, clocks, scope, new, created_at, now)
+    except BaseException:
+        if owns_transaction:  # a refusal leaves the database as it was
+            conn.rollback()
+        raise
 
 
 def find_external(
@@ -240,6 +237,61 @@ def find_external(
     return {**dict(zip(keys, row, strict=True)), "created": False}
 
 
+_LOOKUP_SQL = """
+SELECT (SELECT admitted FROM category WHERE code = %(category)s),
+       g.code, g.micro,
+       (SELECT true FROM grid WHERE code = %(given)s AND valid_to IS NULL)
+  FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p
+  LEFT JOIN LATERAL (
+       SELECT g.code,
+              (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code
+                  AND m.valid_to IS NULL AND ST_Covers(m.geom, p.pt) ORDER BY m.code LIMIT 1)
+                AS micro
+         FROM grid g
+        WHERE g.valid_to IS NULL AND g.code LIKE %(like)s AND ST_Covers(g.geom, p.pt)
+        ORDER BY g.code LIMIT 1) g ON true
+"""
+
+# One round trip writes the ticket, its external id, its 'create' event and its rollup count.
+_CREATE_SQL = """
+WITH n AS (SELECT nextval('ticket_id_seq') AS id),
+t AS (
+  INSERT INTO ticket (id, created_at, ticket_no, external_id, source, category_code, urgency,
+                      state, stage, stage_started_at, stage_warn_at, stage_due_at, grid_code,
+                      micro_grid_code, geom, address, description, reported_at, updated_at)
+  SELECT n.id, %(created_at)s,
+         'GS' || %(day)s || right('0000000' || n.id::text, greatest(7, length(n.id::text))),
+         %(external_id)s, %(source)s, %(category)s, %(urgency)s, %(state)s, %(stage)s,
+         %(created_at)s, %(warn)s, %(due)s, %(grid)s, %(micro)s,
+         ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(address)s, %(description)s,
+         %(reported_at)s, %(now)s
+    FROM n
+  RETURNING id, ticket_no
+),
+x AS (
+  INSERT INTO ticket_external (namespace, external_id, ticket_id, ticket_created_at)
+  SELECT %(namespace)s, %(external_id)s, t.id, %(created_at)s FROM t
+   WHERE %(external_id)s::text IS NOT NULL
+),
+e AS (
+  INSERT INTO ticket_event (ticket_id, ticket_created_at, at, action, from_state, to_state,
+                            actor_kind, actor_id, data)
+  SELECT t.id, %(created_at)s, %(created_at)s, 'create', NULL, %(state)s, %(actor_kind)s,
+         %(actor_id)s, %(data)s
+    FROM t
+),
+s AS (
+  INSERT INTO stat_daily (day, grid_code, category_code, created, reported, reported_on_time)
+  VALUES (%(local_day)s, %(grid)s, %(category)s, 1, %(reported)s, %(reported)s)
+  ON CONFLICT (day, grid_code, category_code) DO UPDATE
+     SET created = stat_daily.created + 1,
+         reported = stat_daily.reported + EXCLUDED.reported,
+         reported_on_time = stat_daily.reported_on_time + EXCLUDED.reported_on_time
+)
+SELECT id, ticket_no FROM t
+"""
+
+
 def _create(
     conn: psycopg.Connection,
     clocks: Clocks,
@@ -248,103 +300,52 @@ def _create(
     created_at: datetime,
     now: datetime,
 ) -> dict[str, Any]:
-    with conn.transaction():
-        _validate_new(conn, scope, new)
-        located = locate_grid(conn, scope, new.lon, new.lat)
-        if new.grid_code is not None:
-            if not scope.contains(new.grid_code):
-                raise TicketError("grid_code", "outside your jurisdiction", status=403)
-            exists = conn.execute(
-                "SELECT 1 FROM grid WHERE code = %s AND valid_to IS NULL", (new.grid_code,)
-            ).fetchone()
-            if not exists:
-                raise TicketError("grid_code", f"unknown grid {new.grid_code!r}")
-            grid_code = new.grid_code
-            micro = located[1] if located and located[0] == grid_code else None
-        elif located is None:
-            raise TicketError("lat/long", "the point lies outside every grid of the jurisdiction")
-        else:
-            grid_code, micro = located
+    _validate_fields(new)
+    if new.grid_code is not None and not scope.contains(new.grid_code):
+        raise TicketError("grid_code", "outside your jurisdiction", status=403)
+    admitted, located, micro, given_exists = one(conn.execute(_LOOKUP_SQL, {
+        "category": new.category_code, "given": new.grid_code, "lon": new.lon,
+        "lat": new.lat, "like": scope.like}).fetchone())
+    if admitted is None:
+        raise TicketError("service_code", f"unknown category {new.category_code!r}")
+    if not admitted:
+        raise TicketError(
+            "service_code", f"category {new.category_code!r} is withdrawn from the item list"
+        )
+    if new.grid_code is not None:
+        if not given_exists:
+            raise TicketError("grid_code", f"unknown grid {new.grid_code!r}")
+        grid_code = new.grid_code
+        micro = micro if located == grid_code else None
+    elif located is None:
+        raise TicketError("lat/long", "the point lies outside every grid of the jurisdiction")
+    else:
+        grid_code = located
 
-        state = State.DISCOVERED if new.source == "patrol" else State.REPORTED
-        stage = rules.STAGE_OF_STATE[state]
-        assert stage is not None  # both start states run a clock (T1, T2)
-        warn_at, due_at = clocks.stage_times(created_at, new.category_code, stage, new.urgency)
-        local_day = created_at.astimezone(clocks.tz).date()
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO ticket (created_at, ticket_no, external_id, source, category_code,"
-                " urgency, state, stage, stage_started_at, stage_warn_at, stage_due_at, grid_code,"
-                " micro_grid_code, geom, address, description, reported_at, updated_at)"
-                " VALUES (%(created_at)s, '', %(external_id)s, %(source)s, %(category)s,"
-                " %(urgency)s, %(state)s, %(stage)s, %(created_at)s, %(warn)s, %(due)s, %(grid)s,"
-                " %(micro)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(address)s,"
-                " %(description)s, %(reported_at)s, %(now)s)"
-                " RETURNING id",
-                {
-                    "created_at": created_at,
-                    "external_id": new.external_id,
-                    "source": new.source,
-                    "category": new.category_code,
-                    "urgency": new.urgency,
-                    "state": state.value,
-                    "stage": stage,
-                    "warn": warn_at,
-                    "due": due_at,
-                    "grid": grid_code,
-                    "micro": micro,
-                    "lon": new.lon,
-                    "lat": new.lat,
-                    "address": new.address,
-                    "description": new.description,
-                    "reported_at": created_at if state == State.REPORTED else None,
-                    "now": now,
-                },
-            )
-            ticket_id = one(cur.fetchone())[0]
-            ticket_no = f"GS{local_day:%Y%m%d}{ticket_id:07d}"
-            cur.execute(
-                "UPDATE ticket SET ticket_no = %s WHERE id = %s AND created_at = %s",
-                (ticket_no, ticket_id, created_at),
-            )
-            if new.external_id is not None:
-                cur.execute(
-                    "INSERT INTO ticket_external (namespace, external_id, ticket_id,"
-                    " ticket_created_at) VALUES (%s, %s, %s, %s)",
-                    (new.external_namespace, new.external_id, ticket_id, created_at),
-                )
-            actor_kind = "worker" if new.source == "patrol" else "public"
-            _append_event(
-                cur,
-                ticket_id,
-                created_at,
-                created_at,
-                "create",
-                None,
-                state.value,
-                actor_kind,
-                new.actor_id,
-                data={"source": new.source, **new.extra},
-            )
-            reported = int(state == State.REPORTED)
-            _stat_upsert(
-                cur,
-                local_day,
-                grid_code,
-                new.category_code,
-                {"created": 1, "reported": reported, "reported_on_time": reported},
-            )
-    bump_data_version(conn)
+    state = State.DISCOVERED if new.source == "patrol" else State.REPORTED
+    stage = rules.STAGE_OF_STATE[state]
+    assert stage is not None  # both start states run a clock (T1, T2)
+    warn_at, due_at = clocks.stage_times(created_at, new.category_code, stage, new.urgency)
+    local_day = created_at.astimezone(clocks.tz).date()
+    reported = int(state == State.REPORTED)
+    ticket_id, ticket_no = one(conn.execute(_CREATE_SQL, {
+        "created_at": created_at, "day": f"{local_day:%Y%m%d}", "local_day": local_day,
+        "external_id": new.external_id, "namespace": new.external_namespace,
+        "source": new.source, "category": new.category_code, "urgency": new.urgency,
+        "state": state.value, "stage": stage, "warn": warn_at, "due": due_at,
+        "grid": grid_code, "micro": micro, "lon": new.lon, "lat": new.lat,
+        "address": new.address, "description": new.description,
+        "reported_at": created_at if reported else None, "now": now,
+        "actor_kind": "worker" if new.source == "patrol" else "public",
+        "actor_id": new.actor_id, "data": Jsonb({"source": new.source, **new.extra}),
+        "reported": reported,
+    }).fetchone())
     conn.commit()
-    return {
-        "id": ticket_id,
-        "ticket_no": ticket_no,
-        "state": state.value,
-        "grid_code": grid_code,
-        "micro_grid_code": micro,
-        "created_at": created_at,
-        "created": True,
-    }
+    bump_data_version(conn)  # after the commit: a reader of the new version sees the ticket
+    conn.commit()
+    return {"id": ticket_id, "ticket_no": ticket_no, "state": state.value,
+            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at,
+            "created": True}
 
 
 TICKET_COLUMNS = (
