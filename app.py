@@ -13,6 +13,7 @@ import dash
 from flask_compress import Compress
 
 from dashboard.services import EXTENSION_KEY, Services
+from gridscope.api import register as register_api
 from gridscope.config import Settings, load_settings
 from queries.cache import Cache, namespace_for
 from queries.db import connect, make_pool
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, check_database: bool = True)
 
     app.layout = root_layout
     register_routes(app.server)
+    register_api(app.server)
     return app
 
 

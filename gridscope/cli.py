@@ -303,6 +303,33 @@ def token_revoke(app: AppContext, prefix: str) -> None:
     click.echo(f"token {prefix} {'revoked' if outcome == 'revoked' else 'was already revoked'}")
 
 
+@main.command("sweep")
+@click.option("--every", type=click.FloatRange(min=5), default=None,
+              help="Repeat every this many seconds (default: once, for cron).")
+@pass_app
+def sweep_cmd(app: AppContext, every: float | None) -> None:
+    """Record supervision steps (reminder, yellow card, red card) reached since the last sweep."""
+    import time
+    from datetime import UTC, datetime
+
+    from queries.db import DatabaseUnavailable, connect
+    from queries.scope import Scope
+    from queries.supervision import sweep
+
+    try:
+        with connect(app.settings) as conn:
+            while True:
+                n = sweep(conn, Scope(app.settings.jurisdiction), datetime.now(UTC))
+                click.echo(f"sweep: {n} supervision step(s) recorded")
+                if every is None:
+                    return
+                time.sleep(every)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return
+
+
 @main.command("serve")
 @click.option("--debug", is_flag=True, help="Dash development server with hot reload.")
 @click.option("--host", default=None, help="Bind address (default from settings).")

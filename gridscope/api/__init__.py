@@ -1,0 +1,75 @@
+"""The HTTP ingest API under /api/v1: a Flask blueprint served next to the Dash app.
+
+    register(server)   # in app.create_app, after the Services are attached
+
+Modules: ``endpoints`` (views and the one endpoint registry), ``models`` (pydantic request and
+response models), ``parsing`` (body and query validation), ``tokens`` (API tokens), ``errors``
+(the JSON error shape), ``openapi`` and ``docs`` (generated from the registry), ``state``
+(per-app state in ``app.extensions``). SQL lives in ``queries/api.py``. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import flask
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import Map, Rule
+
+from dashboard.services import EXTENSION_KEY as SERVICES_KEY
+from queries.positions import PositionStore
+
+from .docs import render_docs
+from .endpoints import ENDPOINTS, PREFIX, get_index
+from .errors import register_handlers
+from .openapi import build_openapi
+from .state import EXTENSION_KEY, ApiState
+
+MAX_BODY = 1024 * 1024
+"""Largest request body accepted (1 MiB); larger bodies get a JSON 413."""
+
+_ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _not_routed(rest: str = "") -> flask.Response:
+    """Any other path under /api/v1: a JSON 404, or 405 (with Allow) for a known path."""
+    adapter = flask.current_app.extensions[EXTENSION_KEY].routes.bind("localhost")
+    adapter.match(flask.request.path, method=flask.request.method)  # raises 404 or 405
+    raise NotFound()
+
+
+def _limit_body() -> None:
+    # Per-request limit (Flask 3.1): the Dash app keeps its own limits.
+    flask.request.max_content_length = MAX_BODY
+
+
+def blueprint() -> flask.Blueprint:
+    """A new blueprint with every endpoint of ``ENDPOINTS`` and JSON errors."""
+    bp = flask.Blueprint("gridscope_api", __name__, url_prefix=PREFIX)
+    for ep in ENDPOINTS:
+        bp.add_url_rule(ep.rule, ep.name, ep.view, methods=[ep.method])
+    bp.add_url_rule("/", "index", get_index, methods=["GET"])
+    bp.add_url_rule("", "index_bare", get_index, methods=["GET"])
+    bp.add_url_rule("/<path:rest>", "not_routed", _not_routed, methods=_ANY_METHOD)
+    bp.before_request(_limit_body)
+    register_handlers(bp, MAX_BODY, PREFIX)
+    return bp
+
+
+def register(server: flask.Flask) -> None:
+    """Attach the API to ``server`` (the Flask app under Dash) with its per-app state."""
+    spec = build_openapi(MAX_BODY)
+    routes = Map(
+        [Rule(PREFIX + ep.rule, endpoint=ep.name, methods=[ep.method]) for ep in ENDPOINTS]
+        + [Rule(PREFIX + "/", endpoint="index", methods=["GET"])]
+    )
+    settings = server.extensions[SERVICES_KEY].settings
+    server.extensions[EXTENSION_KEY] = ApiState(
+        routes=routes,
+        positions=PositionStore.from_url(settings.redis_url, settings.database_url),
+        openapi=spec,
+        openapi_json=json.dumps(spec, ensure_ascii=False, indent=1).encode("utf-8"),
+        docs_html=render_docs(spec),
+        max_body=MAX_BODY,
+    )
+    server.register_blueprint(blueprint())

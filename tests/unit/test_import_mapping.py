@@ -1,0 +1,172 @@
+"""Column mappings of the file imports: shipped mappings, strict loading, date parsing."""
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from gridscope.imports.mapping import (
+    MappingError,
+    load_grid_mapping,
+    load_ticket_mapping,
+    resolve_mapping,
+    shipped_mappings,
+)
+from gridscope.imports.tickets import _ewkb_points, _parse_dates, default_rejects_path
+from gridscope.workflow.rules import State
+
+MINIMAL = """
+name = "mini"
+[columns]
+external_id = "id"
+created_at = "opened"
+lat = "y"
+lon = "x"
+[category]
+columns = ["kind"]
+default = "99"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "m.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_shipped_mappings_load():
+    assert {"boston311", "open311"} <= set(shipped_mappings())
+    b = load_ticket_mapping("boston311")
+    assert b.namespace == "boston311" and b.timezone == "America/New_York"
+    assert b.columns["due_at"] == "TARGET_DT" and b.columns["closed_at"] == "CLOSED_DT"
+    assert b.category.columns == ("TYPE", "REASON") and b.category.default == "99"
+    assert b.state.closed == {"Closed"} and b.state.open_state == State.IN_PROGRESS
+    assert b.placeholder_points == ((-71.0587, 42.3594),)
+    assert "Street Lights" in b.category.values["REASON"]
+    assert set(b.source.values.values()) <= {"hotline", "app", "department", "other"}
+    o = load_ticket_mapping("open311")
+    assert o.date_format == "ISO8601" and o.category.passthrough
+    assert {"service_request_id", "requested_datetime", "lat", "long"} <= set(o.source_columns())
+
+
+def test_category_codes_of_shipped_mappings_are_in_the_item_list():
+    from gridscope.clock.limits import CATEGORY_BY_CODE
+
+    for name in shipped_mappings():
+        assert load_ticket_mapping(name).category_codes() <= set(CATEGORY_BY_CODE), name
+
+
+def test_minimal_mapping_defaults(tmp_path):
+    m = load_ticket_mapping(str(write(tmp_path, MINIMAL)))
+    assert m.namespace == "mini" and m.encoding == "utf-8" and m.delimiter == ","
+    assert m.date_format == "ISO8601" and m.timezone == "UTC"
+    assert m.state.column is None and m.source.default == "import"
+    assert m.urgency.default == "normal"
+    assert m.source_columns() == ["id", "opened", "y", "x", "kind"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 'red'\n" + MINIMAL, "unknown key(s) in top level: colour"),
+        (MINIMAL + "colour = 'red'\n", "unknown key(s) in [category]: colour"),
+        (
+            MINIMAL.replace('lat = "y"', 'lat = "y"\nlatitude = "y"'),
+            "unknown key(s) in [columns]: latitude",
+        ),
+        (MINIMAL.replace('lon = "x"\n', ""), "[columns] must name lon"),
+        (
+            MINIMAL + "[state]\nopen_state = 'closed'\nclosed = ['C']\ncolumn = 's'\n",
+            "open_state must be an open state",
+        ),
+        (MINIMAL + "[state]\nopen_state = 'flying'\n", "'flying' is not a state"),
+        (MINIMAL + "[state]\ncolumn = 's'\nclosed = ['x']\nopen = ['x']\n", "both open and closed"),
+        (MINIMAL + "[source]\ndefault = 'carrier pigeon'\n", "carrier pigeon"),
+        (MINIMAL + "[dates]\ntimezone = 'Mars/Olympus'\n", "not a known time zone"),
+        (MINIMAL + "[dates]\nformat = 'dd.mm.yyyy'\n", "strptime format"),
+        (MINIMAL + "[file]\nencoding = 'klingon-8'\n", "not a known encoding"),
+        (MINIMAL + "[coordinates]\nplaceholder_points = [[1]]\n", "[lon, lat] pairs"),
+        (
+            MINIMAL.replace(
+                'columns = ["kind"]', 'columns = ["kind"]\n[category.values.other]\na = "01"'
+            ),
+            "columns not in category.columns: other",
+        ),
+        (MINIMAL.replace('default = "99"', "default = 99"), "must be a str"),
+        ("name = [", "not valid TOML"),
+    ],
+)
+def test_bad_mappings_are_refused_with_the_key(tmp_path, text, message):
+    with pytest.raises(MappingError) as err:
+        load_ticket_mapping(str(write(tmp_path, text)))
+    assert message in str(err.value)
+
+
+def test_resolve_mapping_names_and_paths(tmp_path):
+    assert resolve_mapping("boston311").name == "boston311.toml"
+    with pytest.raises(MappingError, match="shipped mappings are .*boston311"):
+        resolve_mapping("chicago311")
+    with pytest.raises(MappingError, match="does not exist"):
+        resolve_mapping(str(tmp_path / "nope.toml"))
+
+
+def test_grid_mapping(tmp_path):
+    p = write(tmp_path, "[grids]\ncode_field = 'WARD'\ncode_width = 2\ngcj02 = true\n")
+    assert load_grid_mapping(p).values == {"code_field": "WARD", "code_width": 2, "gcj02": True}
+    with pytest.raises(MappingError, match="unknown key.*colour"):
+        load_grid_mapping(write(tmp_path, "[grids]\ncolour = 'red'\n", "g.toml"))
+    with pytest.raises(MappingError, match="must be a int"):
+        load_grid_mapping(write(tmp_path, "[grids]\ncode_width = 'two'\n", "h.toml"))
+
+
+def _utc(values):
+    return [str(v) for v in values]
+
+
+def test_dates_in_local_time_across_daylight_saving_changes():
+    text = pa.array(
+        [
+            "01/01/2015 12:20:09 AM",
+            "07/04/2015 01:00:00 PM",
+            "11/01/2015 01:30:00 AM",  # repeated hour: first (EDT) occurrence
+            "03/08/2015 02:30:00 AM",  # skipped hour: first instant after the gap
+            "",
+            "13/45/2015 01:00:00 PM",
+        ]
+    )
+    out = _parse_dates(text, "%m/%d/%Y %I:%M:%S %p", "America/New_York")
+    assert _utc(out) == [
+        "2015-01-01T05:20:09.000000",
+        "2015-07-04T17:00:00.000000",
+        "2015-11-01T05:30:00.000000",
+        "2015-03-08T07:00:00.000000",
+        "NaT",
+        "NaT",
+    ]
+
+
+def test_iso8601_dates_with_and_without_offsets():
+    text = pa.array(
+        [
+            "2015-01-01T08:00:00+08:00",
+            "2015-01-01T00:00:00Z",
+            "2015-01-01T08:00:00",
+            "",
+            "yesterday",
+        ]
+    )
+    out = _parse_dates(text, "ISO8601", "Asia/Shanghai")
+    assert _utc(out) == ["2015-01-01T00:00:00.000000"] * 3 + ["NaT", "NaT"]
+
+
+def test_ewkb_points_and_rejects_path():
+    import shapely
+
+    wkb = _ewkb_points(np.array([120.75]), np.array([30.75])).to_pylist()[0]
+    assert wkb == shapely.to_wkb(
+        shapely.set_srid(shapely.Point(120.75, 30.75), 4326), include_srid=True
+    )
+    assert default_rejects_path(Path("/d/boston311_2015.csv.gz")) == Path(
+        "/d/boston311_2015.rejects.csv"
+    )
