@@ -59,7 +59,19 @@ def create_app(settings: Settings | None = None, *, check_database: bool = True)
     app.layout = root_layout
     register_routes(app.server)
     register_api(app.server)
+    _register_component_paths(app)
     return app
+
+
+def _register_component_paths(app: dash.Dash) -> None:
+    """Render the index once so that Dash registers its component-suite paths now.
+
+    Dash registers them while rendering a page; under gunicorn a browser's script request can
+    reach a worker that has not rendered one yet and get a 500 ("dash is not a registered
+    library"). Rendering at build time makes every worker ready before its first request."""
+    with app.server.test_request_context("/"):
+        app.server.preprocess_request()
+        app.index()
 
 
 def server():

@@ -1,4 +1,4 @@
-"""python -m bench [load|screen|all] [options] — see each module's docstring."""
+"""python -m bench [load|screen|api|imports|layers|layerslive|all] [options]; see each module."""
 
 import sys
 
@@ -15,8 +15,28 @@ def main() -> None:
         from bench import screen
 
         screen.main(rest if which == "screen" else [])
-    if which not in ("load", "screen", "all"):
-        print(f"unknown benchmark {which!r}: choose load, screen or all", file=sys.stderr)
+    if which in ("api", "all"):
+        from bench import api
+
+        api.main(rest if which == "api" else [])
+    if which in ("imports", "all"):
+        from bench import imports
+
+        imports.main(rest if which == "imports" else [])
+    if which in ("layers", "all"):
+        from bench import layers_grids
+
+        layers_grids.main(rest if which == "layers" else [])
+    if which in ("layerslive", "all"):
+        from bench import layers_live
+
+        layers_live.main(rest if which == "layerslive" else [])
+    if which not in ("load", "screen", "api", "imports", "layers", "layerslive", "all"):
+        print(
+            f"unknown benchmark {which!r}: choose load, screen, api, imports, layers,"
+            " layerslive or all",
+            file=sys.stderr,
+        )
         sys.exit(2)
 
 

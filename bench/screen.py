@@ -34,9 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = bench_settings(args.database)
     pool = make_pool(settings)
     pool.open(wait=True)
-    svc = Services(settings=settings, pool=pool, scope=Scope(settings.jurisdiction),
-                   cache=Cache.from_url(settings.redis_url, 600, namespace_for(
-                       settings.database_url)))
+    svc = Services(
+        settings=settings,
+        pool=pool,
+        scope=Scope(settings.jurisdiction),
+        cache=Cache.from_url(settings.redis_url, 600, namespace_for(settings.database_url)),
+    )
     with pool.connection() as conn:
         tickets = conn.execute("SELECT count(*) FROM ticket").fetchone()[0]
         grids = conn.execute("SELECT count(*) FROM grid WHERE valid_to IS NULL").fetchone()[0]
@@ -57,12 +60,17 @@ def main(argv: list[str] | None = None) -> None:
     cold_s = timed(uncached, args.uncached_repeat)
     payload_only = timed(lambda: screen_payload(svc, now), args.repeat)
     print(f"screen[{args.database}: {grids:,} grids, {tickets:,} tickets]")
-    print(f"  warm refresh (cached payload + all callback outputs): median "
-          f"{median_ms(warm_s):.2f} ms, p95 {p95_ms(warm_s):.2f} ms over {args.repeat}")
-    print(f"  warm payload alone (version read + Redis GET): median "
-          f"{median_ms(payload_only):.2f} ms")
-    print(f"  uncached refresh (computed from PostgreSQL): median {median_ms(cold_s):.1f} ms, "
-          f"p95 {p95_ms(cold_s):.1f} ms over {args.uncached_repeat}")
+    print(
+        f"  warm refresh (cached payload + all callback outputs): median "
+        f"{median_ms(warm_s):.2f} ms, p95 {p95_ms(warm_s):.2f} ms over {args.repeat}"
+    )
+    print(
+        f"  warm payload alone (version read + Redis GET): median {median_ms(payload_only):.2f} ms"
+    )
+    print(
+        f"  uncached refresh (computed from PostgreSQL): median {median_ms(cold_s):.1f} ms, "
+        f"p95 {p95_ms(cold_s):.1f} ms over {args.uncached_repeat}"
+    )
     print(f"  ratio uncached / warm: {median_ms(cold_s) / median_ms(warm_s):.0f}x")
     pool.close()
 

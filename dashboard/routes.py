@@ -1,14 +1,19 @@
-"""Plain Flask routes next to the Dash app: health check and the grid GeoJSON."""
+"""Plain Flask routes next to the Dash app: health check, the grid GeoJSON and the map's
+per-level geometry (gzipped geobuf)."""
 
 from __future__ import annotations
 
+import gzip
 import logging
+import re
 from datetime import UTC, datetime
 
 import flask
 
 from dashboard import services
+from layers.grid_geometry import level_geometry
 from queries.cache import data_version
+from queries.geo import LEVELS
 from queries.screen import geojson_payload
 
 log = logging.getLogger(__name__)
@@ -44,7 +49,43 @@ def grids_geojson() -> flask.Response:
     return resp
 
 
+_CODE = re.compile(r"[0-9A-Za-z_-]{1,32}")
+
+
+def unit_geometry(level: str) -> flask.Response:
+    """One level's simplified polygons in the caller's scope as gzipped geobuf (properties
+    code, name, parent; display datum per settings.basemap_crs). ``?v=`` pins a version:
+    the current one is served immutable for GEO_MAX_AGE_S; ``?within=`` (micro level) limits
+    it to one unit's micro-grids. ETag/If-None-Match answer 304 without a body."""
+    if level not in LEVELS:
+        flask.abort(404)
+    within = flask.request.args.get("within") or None
+    if within is not None and not _CODE.fullmatch(within):
+        flask.abort(400)
+    try:
+        geo = level_geometry(services.current(), level, datetime.now(UTC), within)
+    except ValueError as exc:
+        return flask.Response(str(exc), status=400, mimetype="text/plain")
+    etag = f'"{geo.version}"'
+    if etag in flask.request.headers.get("If-None-Match", ""):
+        resp = flask.Response(status=304)
+    elif "gzip" in flask.request.headers.get("Accept-Encoding", ""):
+        resp = flask.Response(geo.gz, mimetype="application/x-protobuf")
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = flask.Response(gzip.decompress(geo.gz), mimetype="application/x-protobuf")
+    resp.headers["ETag"] = etag
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.headers["X-Features"] = str(geo.features)
+    if flask.request.args.get("v") == geo.version:
+        resp.headers["Cache-Control"] = f"public, max-age={GEO_MAX_AGE_S}, immutable"
+    else:
+        resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
 def register_routes(server: flask.Flask) -> None:
     """Add the routes to the Flask server of a Dash app."""
     server.add_url_rule("/healthz", "healthz", healthz)
     server.add_url_rule("/geo/grids.json", "grids_geojson", grids_geojson)
+    server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)

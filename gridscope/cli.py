@@ -304,8 +304,12 @@ def token_revoke(app: AppContext, prefix: str) -> None:
 
 
 @main.command("sweep")
-@click.option("--every", type=click.FloatRange(min=5), default=None,
-              help="Repeat every this many seconds (default: once, for cron).")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=5),
+    default=None,
+    help="Repeat every this many seconds (default: once, for cron).",
+)
 @pass_app
 def sweep_cmd(app: AppContext, every: float | None) -> None:
     """Record supervision steps (reminder, yellow card, red card) reached since the last sweep."""

@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from .db import one
 from .scope import Scope
 
 # States that leave the overdue statistics or are finished (gridscope.workflow.rules).
@@ -61,7 +62,7 @@ def insert_token(
         " VALUES (%s, %s, %s, %s, %s) RETURNING id",
         (name, prefix, token_hash, scope_prefix, can_write),
     ).fetchone()
-    return int(row[0])
+    return int(one(row)[0])
 
 
 def active_token(conn: psycopg.Connection, prefix: str) -> TokenRow | None:
@@ -112,7 +113,7 @@ def jurisdiction_exists(conn: psycopg.Connection, scope: Scope) -> bool:
         " OR EXISTS (SELECT 1 FROM grid WHERE valid_to IS NULL AND code LIKE %(like)s)",
         {"like": scope.like},
     ).fetchone()
-    return bool(row[0])
+    return bool(one(row)[0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def list_tickets(
     """Up to ``limit`` tickets in scope matching ``flt``, newest first (created_at, id
     descending; keyset paging by ``flt.after``). lon/lat are WGS84 degrees; ``overdue`` is
     open, not suspended and past the stage due time at ``now``."""
-    where = [sql.SQL("t.grid_code LIKE %(scope)s")]
+    where: list[sql.Composable] = [sql.SQL("t.grid_code LIKE %(scope)s")]
     params: dict[str, Any] = {
         "scope": scope.like,
         "now": now,

@@ -303,9 +303,18 @@ def _create(
     _validate_fields(new)
     if new.grid_code is not None and not scope.contains(new.grid_code):
         raise TicketError("grid_code", "outside your jurisdiction", status=403)
-    admitted, located, micro, given_exists = one(conn.execute(_LOOKUP_SQL, {
-        "category": new.category_code, "given": new.grid_code, "lon": new.lon,
-        "lat": new.lat, "like": scope.like}).fetchone())
+    admitted, located, micro, given_exists = one(
+        conn.execute(
+            _LOOKUP_SQL,
+            {
+                "category": new.category_code,
+                "given": new.grid_code,
+                "lon": new.lon,
+                "lat": new.lat,
+                "like": scope.like,
+            },
+        ).fetchone()
+    )
     if admitted is None:
         raise TicketError("service_code", f"unknown category {new.category_code!r}")
     if not admitted:
@@ -328,24 +337,49 @@ def _create(
     warn_at, due_at = clocks.stage_times(created_at, new.category_code, stage, new.urgency)
     local_day = created_at.astimezone(clocks.tz).date()
     reported = int(state == State.REPORTED)
-    ticket_id, ticket_no = one(conn.execute(_CREATE_SQL, {
-        "created_at": created_at, "day": f"{local_day:%Y%m%d}", "local_day": local_day,
-        "external_id": new.external_id, "namespace": new.external_namespace,
-        "source": new.source, "category": new.category_code, "urgency": new.urgency,
-        "state": state.value, "stage": stage, "warn": warn_at, "due": due_at,
-        "grid": grid_code, "micro": micro, "lon": new.lon, "lat": new.lat,
-        "address": new.address, "description": new.description,
-        "reported_at": created_at if reported else None, "now": now,
-        "actor_kind": "worker" if new.source == "patrol" else "public",
-        "actor_id": new.actor_id, "data": Jsonb({"source": new.source, **new.extra}),
-        "reported": reported,
-    }).fetchone())
+    ticket_id, ticket_no = one(
+        conn.execute(
+            _CREATE_SQL,
+            {
+                "created_at": created_at,
+                "day": f"{local_day:%Y%m%d}",
+                "local_day": local_day,
+                "external_id": new.external_id,
+                "namespace": new.external_namespace,
+                "source": new.source,
+                "category": new.category_code,
+                "urgency": new.urgency,
+                "state": state.value,
+                "stage": stage,
+                "warn": warn_at,
+                "due": due_at,
+                "grid": grid_code,
+                "micro": micro,
+                "lon": new.lon,
+                "lat": new.lat,
+                "address": new.address,
+                "description": new.description,
+                "reported_at": created_at if reported else None,
+                "now": now,
+                "actor_kind": "worker" if new.source == "patrol" else "public",
+                "actor_id": new.actor_id,
+                "data": Jsonb({"source": new.source, **new.extra}),
+                "reported": reported,
+            },
+        ).fetchone()
+    )
     conn.commit()
     bump_data_version(conn)  # after the commit: a reader of the new version sees the ticket
     conn.commit()
-    return {"id": ticket_id, "ticket_no": ticket_no, "state": state.value,
-            "grid_code": grid_code, "micro_grid_code": micro, "created_at": created_at,
-            "created": True}
+    return {
+        "id": ticket_id,
+        "ticket_no": ticket_no,
+        "state": state.value,
+        "grid_code": grid_code,
+        "micro_grid_code": micro,
+        "created_at": created_at,
+        "created": True,
+    }
 
 
 TICKET_COLUMNS = (

@@ -13,8 +13,14 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -39,8 +45,11 @@ def main() -> None:
                 # Walls larger than 1080p as JPEG: a 4K/8K PNG of a map is several megabytes.
                 big = w > 1920
                 target = out / f"{name}_{w}x{h}.{'jpg' if big else 'png'}"
-                page.screenshot(path=str(target), type="jpeg" if big else "png",
-                                **({"quality": 82} if big else {}))
+                page.screenshot(
+                    path=str(target),
+                    type="jpeg" if big else "png",
+                    **({"quality": 82} if big else {}),
+                )
                 print(target)
                 page.close()
         browser.close()

@@ -27,6 +27,17 @@ def layout(**_query: str):
                         href="/screen",
                         className="gs-home-link",
                     ),
+                    dcc.Link(
+                        [
+                            html.Span("网格地图", className="gs-home-link-title"),
+                            html.Span(
+                                "/map · 区县—镇街—社区—网格—微网格，指标设色与网格信息卡",
+                                className="gs-home-link-sub",
+                            ),
+                        ],
+                        href="/map",
+                        className="gs-home-link",
+                    ),
                 ],
                 className="gs-home-nav",
             ),

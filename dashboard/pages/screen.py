@@ -3,13 +3,17 @@
 import dash
 
 from dashboard import services
+from dashboard.map import PROFILES, map_component
+from dashboard.map import callbacks as map_callbacks
 from dashboard.screen import callbacks
 from dashboard.screen.layout import screen_layout
 
 dash.register_page(__name__, path="/screen", title="指挥中心大屏", name="大屏")
 callbacks.register()
+map_callbacks.register(PROFILES["screen"])
 
 
 def layout(**_query: str):
     """The screen for this app's settings (query-string arguments are ignored)."""
-    return screen_layout(services.current().settings)
+    svc = services.current()
+    return screen_layout(svc.settings, map_component(PROFILES["screen"], svc))

@@ -18,7 +18,6 @@ from dashboard import services as services_mod
 from queries.screen import screen_payload, ticker_payload
 
 from .bars import render_basic, render_categories, render_ranking
-from .gridmap import GEO_URL, hideout, render_legend
 from .kpi import render_kpis
 from .ticker import render_ticker
 from .trend import trend_figure
@@ -27,9 +26,6 @@ log = logging.getLogger(__name__)
 
 COUNTER_OUTPUTS = (
     ("gs-kpis", "children"),
-    ("gs-grids", "hideout"),
-    ("gs-legend", "children"),
-    ("gs-grids", "url"),
     ("gs-basic", "children"),
     ("gs-categories", "children"),
     ("gs-trend", "figure"),
@@ -50,7 +46,6 @@ def render_counters(
 ) -> tuple:
     """All counter outputs (in COUNTER_OUTPUTS order) from one screen payload."""
     scale = float(scale or 1.0)
-    h = hideout(payload["grid_counts"], scale)
     status = {
         "ok": True,
         "as_of_ms": payload["as_of_ms"],
@@ -59,9 +54,6 @@ def render_counters(
     }
     return (
         render_kpis(payload["kpis"]),
-        h,
-        render_legend(h),
-        f"{GEO_URL}?v={payload['geo_version']}",
         render_basic(payload["basic"]),
         render_categories(payload["categories"]),
         trend_figure(payload["trend"], scale),

@@ -4,10 +4,10 @@ viewport height, see assets/00_screen.css), with a panel-aligned variant for 32:
 from __future__ import annotations
 
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from gridscope.config import Settings
 
-from .gridmap import map_view
 from .kpi import render_kpis
 from .ticker import render_ticker
 
@@ -59,9 +59,10 @@ def title_bar(settings: Settings) -> html.Header:
     )
 
 
-def screen_layout(settings: Settings) -> html.Div:
+def screen_layout(settings: Settings, map_panel: Component | None = None) -> html.Div:
     """The whole screen. Bodies start empty ('—') and are filled by the first refresh, which runs
-    as soon as the browser has measured its scale."""
+    as soon as the browser has measured its scale. ``map_panel`` is the centre map (the shared
+    map component, dashboard/map); an empty panel when None (layout tests without a database)."""
     track, track_style = render_ticker([])
     return html.Div(
         [
@@ -92,7 +93,7 @@ def screen_layout(settings: Settings) -> html.Div:
                         className="gs-col gs-col--left",
                     ),
                     html.Div(
-                        map_view(settings.basemap_url, settings.basemap_attribution),
+                        map_panel if map_panel is not None else html.Div(className="gs-map-wrap"),
                         className="gs-col gs-col--map",
                     ),
                     html.Div(

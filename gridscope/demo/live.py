@@ -108,7 +108,7 @@ def run_live(
     from queries import live as q
     from queries.db import connect
     from queries.item_list import load_calendar_overrides, load_limits
-    from queries.positions import record_positions, workers_on_duty
+    from queries.positions import PositionStore, record_positions, workers_on_duty
     from queries.scope import Scope
     from queries.supervision import sweep
     from queries.tickets import (
@@ -121,6 +121,7 @@ def run_live(
     )
 
     rng = np.random.default_rng(seed)
+    store = PositionStore.from_url(settings.redis_url, settings.database_url)
     scope = Scope(settings.jurisdiction)
     stats = LiveStats()
     with connect(settings) as conn:
@@ -226,7 +227,7 @@ def run_live(
                 p[1] += rng.normal(0, 0.0002) + 0.05 * (p[3] - p[1])
                 fixes.append((sid, now, p[0], p[1]))
             if fixes:
-                stats.fixes += record_positions(conn, fixes)
+                stats.fixes += record_positions(conn, fixes, store=store)
             if mono >= next_sweep:
                 next_sweep = mono + 60.0
                 stats.supervised += sweep(conn, scope, now)

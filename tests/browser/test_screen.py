@@ -109,7 +109,7 @@ def test_screen_shows_sql_numbers_and_refreshes_after_a_new_ticket(live_server, 
         f"v => window.gridscope.painted['{grid}'] === v", arg=painted_before + 1, timeout=20_000
     )
 
-    geo_requests = [u for u in watch.requests if "/geo/grids.json" in u]
+    geo_requests = [u for u in watch.requests if "/geo/units/grid.pbf" in u]
     assert len(geo_requests) == 1, "recolouring must not fetch the polygons again"
     assert watch.external() == [], watch.external()
     assert watch.console_errors == [] and watch.page_errors == [], (

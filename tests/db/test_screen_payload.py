@@ -20,8 +20,9 @@ from tests.db.test_cache_redis import private_redis  # noqa: F401 - fixture
 def services_for(settings, redis_url: str) -> Services:
     pool = make_pool(settings)
     pool.open(wait=True)
-    return Services(settings=settings, pool=pool, scope=Scope(""),
-                    cache=Cache.from_url(redis_url, 60, "test"))
+    return Services(
+        settings=settings, pool=pool, scope=Scope(""), cache=Cache.from_url(redis_url, 60, "test")
+    )
 
 
 def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, private_redis):  # noqa: F811
@@ -33,7 +34,8 @@ def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, priva
         with connect(demo_db) as conn:
             open_now = conn.execute(
                 "SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed',"
-                " 'rejected', 'suspended')").fetchone()[0]
+                " 'rejected', 'suspended')"
+            ).fetchone()[0]
             grids = conn.execute("SELECT count(*) FROM grid").fetchone()[0]
         assert first["kpis"]["in_progress"] == open_now
         assert first["kpis"]["grids"] == grids
@@ -41,8 +43,10 @@ def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, priva
         assert json.loads(screen_payload(svc, now)) == first  # same bucket and version: a hit
         with connect(demo_db) as conn:
             clocks = Clocks(WorkCalendar(), load_limits(conn), demo_db.tz)
-            lon, lat = conn.execute("SELECT ST_X(ST_PointOnSurface(geom)),"
-                                    " ST_Y(ST_PointOnSurface(geom)) FROM grid LIMIT 1").fetchone()
+            lon, lat = conn.execute(
+                "SELECT ST_X(ST_PointOnSurface(geom)),"
+                " ST_Y(ST_PointOnSurface(geom)) FROM grid LIMIT 1"
+            ).fetchone()
             create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "hotline"))
         second = json.loads(screen_payload(svc, now))  # same bucket, new data version
         assert second["kpis"]["in_progress"] == open_now + 1

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dash import no_update
 
-from dashboard.screen import bars, gridmap, kpi, theme, ticker, trend
+from dashboard.screen import bars, kpi, theme, ticker, trend
 from dashboard.screen.callbacks import (
     COUNTER_OUTPUTS,
     failed_counters,
@@ -139,46 +139,16 @@ def test_kpi_cards_render_without_data():
 # ---------------------------------------------------------------------------- map colours
 
 
-def test_class_breaks_are_ascending_nice_and_start_at_one():
-    assert gridmap.class_breaks([]) == [1]
-    assert gridmap.class_breaks([0, 0]) == [1]
-    b = gridmap.class_breaks([1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144])
-    assert b[0] == 1 and b == sorted(set(b)) and len(b) <= 5
-    assert all(x < 10 or str(x)[1:] == "0" * (len(str(x)) - 1) for x in b)
+def test_screen_layout_mounts_the_given_map_panel():
+    from dash import html
 
+    from dashboard.screen.layout import screen_layout
+    from gridscope.config import Settings
 
-def test_hideout_carries_values_not_geometry():
-    h = gridmap.hideout({"330402001001001": 3, "330402001001002": 1}, scale=2)
-    assert set(h) == {"values", "breaks", "colors", "zero", "line", "weight"}
-    assert h["values"] == {"330402001001001": 3, "330402001001002": 1}
-    assert len(h["breaks"]) == len(h["colors"])
-    assert h["weight"] == 2
-    json.dumps(h)  # goes to the browser as JSON
-
-
-def test_legend_labels_and_legend():
-    assert gridmap.legend_labels([1, 3, 10]) == ["1–2", "3–9", "≥10"]
-    assert gridmap.legend_labels([1, 2]) == ["1", "≥2"]
-    legend = gridmap.render_legend(gridmap.hideout({"a": 1, "b": 12}))
-    assert "0" in texts(legend)
-    assert texts(legend)[0].startswith("今日上报")
-
-
-def test_class_colors_spread_cool_to_hot():
-    assert gridmap.class_colors(1) == [theme.MAP_RAMP[0]]
-    five = gridmap.class_colors(5)
-    assert five[0] == theme.MAP_RAMP[0] and five[-1] == theme.MAP_RAMP[-1]
-
-
-def test_map_view_has_no_basemap_by_default():
-    import dash_leaflet as dl
-
-    view = gridmap.map_view()
-    assert not find(view, lambda c: isinstance(c, dl.TileLayer))
-    geo = find(view, lambda c: isinstance(c, dl.GeoJSON))[0]
-    assert geo.style == {"variable": "gridscope.gridStyle"}
-    with_base = gridmap.map_view("http://tiles.local/{z}/{x}/{y}.png")
-    assert find(with_base, lambda c: isinstance(c, dl.TileLayer))
+    panel = html.Div(id="the-map")
+    layout = screen_layout(Settings(), panel)
+    assert find(layout, lambda c: getattr(c, "id", None) == "the-map")
+    assert find(screen_layout(Settings()), lambda c: "gs-map-wrap" in css(c))
 
 
 # ---------------------------------------------------------------------------- trend
@@ -329,8 +299,6 @@ def test_render_counters_fills_every_output():
     out = render_counters(PAYLOAD, 2.0, 30000, now)
     assert len(out) == len(COUNTER_OUTPUTS)
     got = dict(zip(COUNTER_OUTPUTS, out, strict=True))
-    assert got[("gs-grids", "url")] == "/geo/grids.json?v=abc123"
-    assert got[("gs-grids", "hideout")]["values"] == {"330402001001001": 4}
     assert got[("gs-jurisdiction", "children")] == "南湖区"
     assert got[("gs-updated", "children")] == "数据更新于 10:47:30"
     assert got[("gs-trend", "figure")]["layout"]["font"]["size"] == 32

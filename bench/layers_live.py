@@ -1,0 +1,186 @@
+"""Live map layers at city scale: server time to build each layer's payload.
+
+    python -m bench layerslive [--database gs_layers_large] [--repeat 15] [--workers 2000]
+
+Runs against a database holding the large demo (>= 10k grids, 5M tickets). For the heat and
+overdue layers, "cold" is the first call on a fresh connection after ``DISCARD ALL`` (no Redis
+cache is involved: the layers' fetch functions never read the query cache; the OS page cache
+and shared buffers are whatever earlier runs left), "warm" the median of ``--repeat`` further
+calls on that connection. Each figure is the layer's ``fetch`` (SQL + payload) plus
+``json.dumps`` of the result, i.e. what the mount's callback does before caching.
+
+For the worker layer, ``--workers`` fixes are first stored through
+``queries.positions.record_positions`` (PostgreSQL + the Redis store), then the payload is
+built from Redis (roster from PostgreSQL, positions from Redis) and, for comparison, from
+PostgreSQL alone (the Redis-down fallback). The seeded fixes are removed afterwards unless
+``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.common import bench_settings, database_exists, median_ms, timed
+from layers import heat as heat_layer
+from layers import overdue as overdue_layer
+from layers import workers as workers_layer
+from queries.db import connect
+from queries.positions import PositionStore, record_positions
+from queries.scope import Scope
+from queries.worker_layer import latest_workers, workers_from_postgres, workers_geojson
+
+WHOLE = Scope("")
+
+HEAT_CASES = (
+    ("1h, city", {"window": "1h"}),
+    ("24h, city", {"window": "24h"}),
+    ("7d, city", {"window": "7d"}),
+    ("30d, city", {"window": "30d"}),
+    ("30d, city, 城市管理", {"window": "30d", "category": "09"}),
+    ("30d, city, urgent", {"window": "30d", "urgency": "urgent"}),
+    ("7d, zoom 14 viewport", {"window": "7d", "zoom": "14", "bbox": "120.70,30.70,120.80,30.80"}),
+    ("30d, zoom 15 viewport", {"window": "30d", "zoom": "15", "bbox": "120.74,30.73,120.79,30.77"}),
+)
+OVERDUE_CASES = (
+    ("all steps, city", {}),
+    ("red only, city", {"min_step": "red"}),
+    ("城市管理, city", {"category": "09"}),
+)
+
+
+def _call(layer, conn, options, now, settings) -> int:
+    return len(json.dumps(layer.fetch(conn, WHOLE, options, now, settings), ensure_ascii=False))
+
+
+def _cold_warm(settings, layer, options, now, repeat) -> tuple[float, float, int]:
+    with connect(settings) as conn:
+        conn.autocommit = True
+        conn.execute("DISCARD ALL")
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false)",
+            (str(settings.statement_timeout_ms),),
+        )
+        conn.autocommit = False
+        t = time.perf_counter()
+        size = _call(layer, conn, options, now, settings)
+        cold = (time.perf_counter() - t) * 1000
+        warm = median_ms(timed(lambda: _call(layer, conn, options, now, settings), repeat))
+    return cold, warm, size
+
+
+def _seed_workers(settings, n: int, now: datetime) -> tuple[list[int], bool]:
+    """Fixes for n field workers near their grid, through the ingest path; (ids, fresh) where
+    fresh says no worker had a latest position before (so cleanup may remove them all)."""
+    store = PositionStore.from_url(settings.redis_url, settings.database_url)
+    with connect(settings) as conn:
+        had = conn.execute("SELECT count(*) FROM worker_last_position").fetchone()[0]
+        rows = conn.execute(
+            "SELECT DISTINCT ON (s.id) s.id, ST_X(ST_PointOnSurface(g.geom)),"
+            "  ST_Y(ST_PointOnSurface(g.geom))"
+            " FROM staff s JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL"
+            " JOIN grid g ON g.code = a.grid_code AND g.valid_to IS NULL"
+            " WHERE s.active AND s.role IN ('fulltime_worker', 'parttime_worker')"
+            " ORDER BY s.id, a.grid_code LIMIT %s",
+            (n,),
+        ).fetchall()
+        fixes = [
+            (sid, now - timedelta(seconds=(i * 7) % 900), lon + 0.0003 * (i % 5), lat)
+            for i, (sid, lon, lat) in enumerate(rows)
+        ]
+        t = time.perf_counter()
+        for i in range(0, len(fixes), 500):
+            record_positions(conn, fixes[i : i + 500], store=store)
+        print(
+            f"seeded {len(fixes):,} worker fixes through record_positions in "
+            f"{time.perf_counter() - t:.2f} s (4 batches of 500, PostgreSQL + Redis)"
+        )
+        store.resync(conn)  # primed, as after the first reader
+    store.client.close()
+    return [r[0] for r in rows], had == 0
+
+
+def _cleanup(settings, ids: list[int], since: datetime) -> None:
+    store = PositionStore.from_url(settings.redis_url, settings.database_url)
+    with connect(settings) as conn:
+        conn.execute(
+            "DELETE FROM worker_position WHERE staff_id = ANY(%s) AND at >= %s", (ids, since)
+        )
+        conn.execute("DELETE FROM worker_last_position WHERE staff_id = ANY(%s)", (ids,))
+        conn.commit()
+    store.clear()
+    store.client.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench layerslive")
+    ap.add_argument("--database", default="gs_layers_large")
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--workers", type=int, default=2000)
+    ap.add_argument("--keep", action="store_true", help="keep the seeded worker fixes")
+    args = ap.parse_args(argv)
+    if not database_exists(args.database):
+        raise SystemExit(f"no database {args.database!r}: gridscope demo load --size large")
+    settings = bench_settings(args.database)
+    with connect(settings) as conn:
+        grids, tickets = conn.execute(
+            "SELECT (SELECT count(*) FROM grid WHERE valid_to IS NULL),"
+            " (SELECT count(*) FROM ticket)"
+        ).fetchone()
+    print(f"database {args.database}: {grids:,} grids, {tickets:,} tickets; target 200 ms cold")
+    now = datetime.now(UTC)
+
+    for title, layer, cases in (
+        ("heat", heat_layer.LAYER, HEAT_CASES),
+        ("overdue", overdue_layer.LAYER, OVERDUE_CASES),
+    ):
+        for name, options in cases:
+            cold, warm, size = _cold_warm(settings, layer, options, now, args.repeat)
+            with connect(settings) as conn:
+                fc = layer.fetch(conn, WHOLE, options, now, settings)["data"]
+            total = fc["meta"]["total"]
+            flag = "ok" if cold <= 200 else "OVER"
+            print(
+                f"{title:8s} {name:26s} cold {cold:7.1f} ms  warm {warm:7.1f} ms (median of "
+                f"{args.repeat})  {len(fc['features']):6,} points/features, total {total:,},"
+                f" {size / 1024:,.0f} KiB JSON  [{flag}]"
+            )
+
+    ids, fresh = _seed_workers(settings, args.workers, now)
+    try:
+        store = PositionStore.from_url(settings.redis_url, settings.database_url)
+        with connect(settings) as conn:
+
+            def from_redis() -> int:
+                workers, hidden, source = latest_workers(conn, store, WHOLE, now)
+                assert source == "redis"
+                return len(json.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+
+            def via_layer() -> int:
+                return _call(workers_layer.LAYER, conn, {}, now, settings)
+
+            def from_postgres() -> int:
+                workers, hidden = workers_from_postgres(conn, WHOLE, now)
+                return len(json.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+
+            n = len(latest_workers(conn, store, WHOLE, now)[0])
+            r = timed(from_redis, args.repeat)
+            v = timed(via_layer, args.repeat)
+            p = timed(from_postgres, max(3, args.repeat // 3))
+        store.client.close()
+        print(
+            f"workers  {n:,} workers from Redis: median {median_ms(r):.1f} ms, "
+            f"max {max(r) * 1000:.1f} ms (target 50 ms); layer fetch incl. a new Redis "
+            f"client per call {median_ms(v):.1f} ms; PostgreSQL fallback "
+            f"{statistics.median(p) * 1000:.1f} ms"
+        )
+    finally:
+        if not args.keep and fresh:
+            _cleanup(settings, ids, now - timedelta(hours=1))
+
+
+if __name__ == "__main__":
+    main()

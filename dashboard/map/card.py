@@ -1,0 +1,81 @@
+"""The unit card shown on click: the full public grid card (DOMAIN.md §2) for a grid, name and
+code for other units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html
+
+from dashboard.screen.theme import fmt_int, fmt_pct
+from layers.grids import LEVEL_NAMES_ZH
+
+
+def _row(label: str, value: Any, cls: str = "") -> html.Div:
+    return html.Div(
+        [html.Span(label, className="gs-card-k"), html.Span(value, className="gs-card-v")],
+        className=f"gs-card-row {cls}".strip(),
+    )
+
+
+def render_grid_card(card: dict[str, Any], hotline: str) -> list:
+    """The grid card (queries.grid_card.grid_card) as components."""
+    gtype = card["type_zh"] + (f"·{card['kind_zh']}" if card["kind_zh"] else "")
+    staff = [
+        html.Li(
+            [
+                html.Span(s["role_zh"], className="gs-staff-role"),
+                html.Span(s["name"], className="gs-staff-name"),
+                html.A(
+                    s["phone"] or "—",
+                    href=f"tel:{s['phone']}" if s["phone"] else None,
+                    className="gs-staff-phone",
+                ),
+            ],
+            className="gs-card-staff",
+            **{"data-role": s["role"]},
+        )
+        for s in card["staff"]
+    ]
+    today, month = card["today"], card["month"]
+    return [
+        html.H3(card["name"], className="gs-card-title"),
+        html.Div(card["code"], className="gs-card-code"),
+        _row("类型", gtype, "gs-card-type"),
+        _row("所属", f"{card['town']} · {card['community']}", "gs-card-community"),
+        _row("户数", fmt_int(card["households"]), "gs-card-households"),
+        _row("人口", fmt_int(card["population"])),
+        _row("微网格", f"{card['micro_grids']} 个 · 微网格长 {card['micro_grid_chiefs']} 人"),
+        html.H4("网格人员", className="gs-card-sub"),
+        html.Ul(staff, className="gs-card-staff-list"),
+        _row("监督电话", hotline, "gs-card-hotline"),
+        html.H4("今日", className="gs-card-sub"),
+        html.Div(
+            [
+                _row("上报", fmt_int(today["created"]), "gs-card-today-created"),
+                _row("结案", fmt_int(today["closed"]), "gs-card-today-closed"),
+                _row("在办", fmt_int(today["open"]), "gs-card-open"),
+                _row("超期", fmt_int(today["overdue"]), "gs-card-overdue"),
+            ],
+            className="gs-card-grid",
+        ),
+        html.H4("本月", className="gs-card-sub"),
+        html.Div(
+            [
+                _row("上报", fmt_int(month["created"]), "gs-card-month-created"),
+                _row("结案", fmt_int(month["closed"]), "gs-card-month-closed"),
+                _row("结案率", fmt_pct(month["closure_rate"]), "gs-card-closure"),
+                _row("按期结案率", fmt_pct(month["on_time_rate"]), "gs-card-ontime"),
+            ],
+            className="gs-card-grid",
+        ),
+    ]
+
+
+def render_unit_card(unit: dict[str, str]) -> list:
+    """A short card for a county, town, community or micro-grid."""
+    return [
+        html.H3(unit["name"], className="gs-card-title"),
+        html.Div(unit["code"], className="gs-card-code"),
+        _row("层级", LEVEL_NAMES_ZH.get(unit["level"], unit["level"])),
+    ]

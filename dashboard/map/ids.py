@@ -1,0 +1,55 @@
+"""Component ids of a map, all derived from the profile prefix and the layer id."""
+
+from __future__ import annotations
+
+
+def map_(p: str) -> str:
+    return f"{p}-map"
+
+
+def layer(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}"
+
+
+def store(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-payload"
+
+
+def view(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-view"
+
+
+def meta(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-meta"
+
+
+def tick(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-tick"
+
+
+def toggle(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-on"
+
+
+def legend(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-legend"
+
+
+def option(p: str, layer_id: str, name: str) -> str:
+    return f"{p}-layer-{layer_id}-opt-{name}"
+
+
+def card(p: str) -> str:
+    return f"{p}-card"
+
+
+def card_close(p: str) -> str:
+    return f"{p}-card-close"
+
+
+def reset(p: str) -> str:
+    return f"{p}-reset"
+
+
+def detail(p: str, layer_id: str) -> str:
+    return f"{p}-layer-{layer_id}-detail"

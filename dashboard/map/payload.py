@@ -1,0 +1,72 @@
+"""A layer's payload for the browser: options parsed on the server, the layer's fetch run in
+the caller's scope, the result normalised, shifted to the display datum and cached."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gridscope.geo.display import geojson_to_display
+from layers.base import LayerSpec
+from queries.cache import data_version
+from queries.screen import floor_time
+
+PAYLOAD_FORMAT = 1
+
+
+def normalise(result: Any) -> dict[str, Any]:
+    """A fetch result as {"data", "url", "format", "hideout", "legend", "legend_title", "note"}
+    (see layers/base.py for what a fetch may return)."""
+    if isinstance(result, bytes | bytearray):
+        result = json.loads(result)
+    if not isinstance(result, dict):
+        raise TypeError(f"a layer fetch returned {type(result).__name__}, not a dict")
+    if result.get("type") == "FeatureCollection":
+        result = {"data": result}
+    return {
+        "data": result.get("data"),
+        "url": result.get("url"),
+        "format": result.get("format") or "geojson",
+        "hideout": dict(result.get("hideout") or {}),
+        "legend": list(result.get("legend") or []),
+        "legend_title": result.get("legend_title") or "",
+        "note": result.get("note") or "",
+    }
+
+
+def layer_payload(
+    services: Any,
+    spec: LayerSpec,
+    raw_options: Mapping[str, Any],
+    view: Mapping[str, Any] | None,
+    now: datetime,
+) -> bytes:
+    """The layer's payload as UTF-8 JSON at ``now`` floored to the layer's refresh interval,
+    cached under Cache.key("layer-<id>", data version, {options, bucket, crs}, scope)."""
+    settings = services.settings
+    options = spec.parse_data_options(raw_options, view)
+    bucket = floor_time(now, spec.refresh_s(settings))
+    with services.pool.connection() as conn:
+        version = data_version(conn)
+        key = services.cache.key(
+            f"layer-{spec.id}",
+            version,
+            {
+                "options": options,
+                "bucket": bucket.isoformat(),
+                "crs": settings.basemap_crs,
+                "format": PAYLOAD_FORMAT,
+            },
+            services.scope,
+        )
+
+        def compute() -> bytes:
+            out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
+            out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
+            out["as_of_ms"] = int(bucket.timestamp() * 1000)
+            out["options"] = options
+            return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+
+        return services.cache.get_or_compute(key, compute)

@@ -1,0 +1,1 @@
+"""Geometry for display: coverage simplification, compact encoding, the display datum."""

@@ -1,0 +1,114 @@
+"""The grid layer's geometry: one level's simplified coverage as gzipped geobuf, cached.
+
+Sent once per level: the URL carries the level's geometry signature (``v``), never the data
+version, so ticket writes do not invalidate it and browsers keep it (immutable, ETag). The bytes
+are cached in Redis under ``Cache.key("geo-units", GEOMETRY_FORMAT, {...}, scope)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+import shapely
+from psycopg_pool import ConnectionPool
+
+from gridscope.geo.coverage import TOLERANCE_DEG, simplify_coverage
+from gridscope.geo.display import geometries_to_display
+from gridscope.geo.encode import feature_collection, gzip_bytes, to_geobuf
+from queries.cache import Cache
+from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature, level_units
+from queries.scope import Scope
+
+# Bump when the encoding, tolerances or properties change: old cache entries become unreachable
+# and the URL's v changes, so browsers fetch the new form.
+GEOMETRY_FORMAT = 2
+# Decimal digits kept per level (5 ≈ 1.1 m): about a tenth of the simplification tolerance.
+PRECISION: dict[str, int] = {"county": 4, "town": 5, "community": 5, "grid": 5, "micro": 6}
+GEOMETRY_TTL_S = 7 * 24 * 3600
+URL_TEMPLATE = "/geo/units/{level}.pbf"
+
+
+class GeoServices(Protocol):
+    pool: ConnectionPool
+    cache: Cache
+    scope: Scope
+
+    @property
+    def settings(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class LevelGeometry:
+    """Gzipped geobuf bytes of a level, their version token (the URL's v) and feature count."""
+
+    gz: bytes
+    version: str
+    features: int
+
+
+def geometry_version(signature: str, level: str, within: str | None, basemap_crs: str) -> str:
+    """The URL's ``v``: geometry signature + level + drill-down unit + display datum + format."""
+    text = f"{GEOMETRY_FORMAT}|{signature}|{level}|{within or ''}|{basemap_crs}"
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def geometry_url(level: str, version: str, within: str | None = None) -> str:
+    """The URL of a level's geometry (what the GeoJSON component fetches)."""
+    url = URL_TEMPLATE.format(level=level) + f"?v={version}"
+    return url + (f"&within={within}" if within else "")
+
+
+def build_level(units: list, level: str, basemap_crs: str) -> tuple[bytes, int]:
+    """(gzipped geobuf, feature count) of ``units`` (queries.geo.Unit) simplified as one
+    coverage with the level's tolerance and shifted to the display datum."""
+    geoms = shapely.from_wkb(np.array([u.wkb for u in units], dtype=object))
+    simple = simplify_coverage(geoms, TOLERANCE_DEG[level])
+    simple = geometries_to_display(simple, basemap_crs)
+    fc = feature_collection(
+        [u.code for u in units],
+        [u.name for u in units],
+        [u.parent for u in units],
+        simple,
+        level,
+    )
+    return gzip_bytes(to_geobuf(fc, PRECISION[level])), len(fc["features"])
+
+
+def version_for(services: GeoServices, level: str, within: str | None = None) -> str:
+    """The current version token of ``level`` (one small query)."""
+    with services.pool.connection() as conn:
+        sig = level_signature(conn, services.scope, level)
+    return geometry_version(sig, level, within, services.settings.basemap_crs)
+
+
+def level_geometry(
+    services: GeoServices, level: str, now: datetime, within: str | None = None
+) -> LevelGeometry:
+    """The level's geometry in the caller's scope, from Redis when cached."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    scope = services.scope
+    if within is not None and not scope.contains(within):
+        raise ValueError(f"{within!r} is outside the jurisdiction")
+    crs = services.settings.basemap_crs
+    with services.pool.connection() as conn:
+        if level == "micro" and within is None:
+            n = level_counts(conn, scope, now)["micro"]
+            if n > MICRO_ALL_MAX:
+                raise ValueError(f"{n} micro-grids in scope: name a unit with ?within=")
+        sig = level_signature(conn, scope, level)
+        version = geometry_version(sig, level, within, crs)
+        key = services.cache.key(
+            "geo-units", GEOMETRY_FORMAT, {"level": level, "within": within, "v": version}, scope
+        )
+        hit = services.cache.get(key)
+        if hit is not None:
+            return LevelGeometry(hit[4:], version, int.from_bytes(hit[:4], "big"))
+        units = level_units(conn, scope, level, now, within)
+    gz, n = build_level(units, level, crs)
+    services.cache.set(key, n.to_bytes(4, "big") + gz, GEOMETRY_TTL_S)
+    return LevelGeometry(gz, version, n)

@@ -1,0 +1,117 @@
+"""Incident heat (事件热力): tickets created in a time window as a heatmap (L1 aggregates).
+
+The server aggregates tickets to one weighted point per cell (queries.heat); the browser draws
+them with leaflet.heat (vendored in assets/vendor/leaflet-heat, BSD-2). The mount gives the
+GeoJSON component ``pointToLayer = gridscope.heat.pointToLayer`` (assets/20_layers.js): each
+point becomes an invisible member of one L.heatLayer per map and layer, so toggling and
+refreshing the GeoJSON redraws the heat. The cell size follows the zoom: the view options
+``zoom`` and ``bbox`` come from the map view and are parsed here, never trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from gridscope.config import Settings
+from queries.heat import Viewport, heat_payload
+from queries.scope import Scope
+
+from .base import LayerOption, LayerSpec, Options
+
+MAJOR_NAMES_ZH = (
+    ("01", "政策宣传"),
+    ("02", "基础信息采集"),
+    ("03", "社情民意"),
+    ("04", "民生服务"),
+    ("05", "矛盾纠纷"),
+    ("06", "安全隐患"),
+    ("07", "治安防范"),
+    ("08", "突发事件"),
+    ("09", "城市管理"),
+    ("99", "其他"),
+)
+WINDOW_NAMES_ZH = (("1h", "近1小时"), ("24h", "近24小时"), ("7d", "近7天"), ("30d", "近30天"))
+
+WINDOW = LayerOption("window", "时间范围", WINDOW_NAMES_ZH, "24h")
+CATEGORY = LayerOption("category", "事项大类", (("all", "全部"), *MAJOR_NAMES_ZH), "all")
+URGENCY = LayerOption(
+    "urgency", "紧急程度", (("all", "全部"), ("urgent", "紧急"), ("normal", "一般")), "all"
+)
+# Set by the map view (not a control): integer zoom and "west,south,east,north" in degrees.
+ZOOM = LayerOption("zoom", "缩放级别", (), "11", pattern=r"[0-9]{1,2}")
+BBOX = LayerOption(
+    "bbox",
+    "视野范围",
+    (),
+    "",
+    pattern=r"-?[0-9]{1,3}(\.[0-9]{1,8})?(,-?[0-9]{1,3}(\.[0-9]{1,8})?){3}",
+)
+
+# leaflet.heat gradient (share of ``max`` -> colour), the screen's map ramp, cool to hot.
+GRADIENT = {"0.2": "#1d5c94", "0.45": "#38c6c6", "0.7": "#f2d35b", "1": "#e8414a"}
+
+
+def fetch(
+    conn: psycopg.Connection, scope: Scope, options: Options, now: datetime, settings: Settings
+) -> dict[str, Any]:
+    """{"data": heat FeatureCollection (queries.heat.heat_payload), "hideout": leaflet.heat
+    options (max, radius, blur, maxZoom, gradient), "legend", "note"} for the options and the
+    view (``zoom``, ``bbox``) in ``options``."""
+    window = WINDOW.parse(options.get("window"))
+    fc = heat_payload(
+        conn,
+        scope,
+        now,
+        window=window,
+        major=CATEGORY.parse(options.get("category")),
+        urgency=URGENCY.parse(options.get("urgency")),
+        viewport=Viewport.parse(options.get("zoom"), options.get("bbox")),
+    )
+    meta = fc["meta"]
+    return {
+        "data": fc,
+        "hideout": {
+            "heat": {
+                "max": meta["max"],
+                "radius": meta["radius"],
+                "blur": meta["blur"],
+                # leaflet.heat scales weights by 2^(zoom − maxZoom): the cells are already per
+                # zoom, so draw them at face value.
+                "maxZoom": meta["zoom"],
+                "gradient": GRADIENT,
+            },
+            "total": meta["total"],
+        },
+        "legend": [
+            {"label": "少", "color": GRADIENT["0.2"]},
+            {"label": "", "color": GRADIENT["0.45"]},
+            {"label": "", "color": GRADIENT["0.7"]},
+            {"label": f"多（≥{meta['max']:g}件/格）", "color": GRADIENT["1"]},
+        ],
+        "note": f"{WINDOW.label_of(window)}上报 {meta['total']:,} 件"
+        + ("（已合并显示）" if meta["coarsened"] else ""),
+    }
+
+
+LAYER = LayerSpec(
+    id="heat",
+    title_zh="事件热力",
+    title_en="Incident heat",
+    render="heat",
+    fetch=fetch,
+    data_options=(WINDOW, CATEGORY, URGENCY),
+    view_options=(ZOOM, BBOX),
+    refresh_s=lambda s: s.refresh_counters_s,
+    legend_zh="时间范围内上报事件的密度（按缩放级别聚合，仅汇总数）",
+    sensitivity="L1",
+    default_visible=True,
+    extra={
+        "pointToLayer": "gridscope.heat.pointToLayer",
+        "pane_z": 420,
+        # The view options the mount fills from the map, re-fetching on moveend.
+        "view_from_map": {"zoom": "zoom", "bbox": "bounds"},
+    },
+)

@@ -1,0 +1,202 @@
+"""The grid layer on /map in Debian's chromium: every unit of each level drawn (count and codes
+equal SQL), hover and click show what the database holds (the card with phone numbers),
+recolouring never fetches geometry again, no external host, no console error."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import UTC, datetime
+
+from queries.db import connect
+
+OPEN_SQL = """
+SELECT grid_code, count(*) FROM ticket
+ WHERE state NOT IN ('closed', 'surveyed', 'rejected', 'suspended') GROUP BY grid_code
+"""
+LEVEL_SQL = {
+    "town": "SELECT code FROM region WHERE level = 'town' AND valid_to IS NULL",
+    "community": "SELECT code FROM region WHERE level = 'community' AND valid_to IS NULL",
+    "grid": "SELECT code FROM grid WHERE valid_to IS NULL",
+    "micro": "SELECT code FROM micro_grid WHERE valid_to IS NULL",
+}
+GEO = "/geo/units/"
+
+
+def sql_codes(settings, level: str) -> set[str]:
+    with connect(settings) as conn:
+        return {r[0] for r in conn.execute(LEVEL_SQL[level])}
+
+
+def painted(page) -> dict:
+    return page.evaluate("Object.assign({}, window.gridscope.painted)")
+
+
+def wait_painted(page, codes: set[str]) -> None:
+    page.wait_for_function(
+        "codes => { const p = window.gridscope.painted; const k = Object.keys(p);"
+        " return k.length === codes.length && codes.every(c => c in p); }",
+        arg=sorted(codes),
+        timeout=30_000,
+    )
+
+
+def pick(page, option: str, value: str) -> None:
+    """Click the choice ``value`` of a selector (as a user clicks its label)."""
+    page.click(f"#ana-layer-grids-opt-{option} label:has(input[value='{value}'])")
+
+
+def assert_clean(watch) -> None:
+    assert watch.external() == [], watch.external()
+    assert watch.console_errors == [] and watch.page_errors == [], (
+        watch.console_errors,
+        watch.page_errors,
+    )
+
+
+def screen_point(page, lon: float, lat: float) -> tuple[float, float]:
+    return page.evaluate(
+        "([lon, lat]) => { const m = window.gridscope.maps['ana-map'];"
+        " const r = m.getContainer().getBoundingClientRect();"
+        " const q = m.latLngToContainerPoint([lat, lon]); return [r.left + q.x, r.top + q.y]; }",
+        [lon, lat],
+    )
+
+
+def test_levels_follow_the_selector_and_equal_sql(live_server, page_at):
+    settings = live_server.settings
+    page, watch = page_at(live_server.url + "/map")
+    pick(page, "level", "grid")
+    wait_painted(page, sql_codes(settings, "grid"))
+    for level in ("community", "town", "micro", "grid"):
+        pick(page, "level", level)
+        wait_painted(page, sql_codes(settings, level))
+    # Each level's geometry was fetched once: coming back to grids reused the browser cache or
+    # the layer's data, never a second download of the same version.
+    grid_urls = [u for u in watch.requests if GEO + "grid.pbf" in u]
+    assert len(set(grid_urls)) == 1
+    assert_clean(watch)
+
+
+def test_recolouring_sends_values_not_geometry(live_server, page_at):
+    settings = live_server.settings
+    page, watch = page_at(live_server.url + "/map")
+    pick(page, "level", "grid")
+    grids = sql_codes(settings, "grid")
+    wait_painted(page, grids)
+    before = [u for u in watch.requests if GEO in u]
+
+    pick(page, "measure", "open")
+    with connect(settings) as conn:
+        expected = {g: 0 for g in grids} | dict(conn.execute(OPEN_SQL).fetchall())
+    page.wait_for_function(
+        "exp => Object.entries(exp).every(([c, v]) => window.gridscope.painted[c] === v)",
+        arg=expected,
+        timeout=30_000,
+    )
+    assert painted(page) == expected
+    pick(page, "palette", "blues")  # a style option: restyled in the browser
+    pick(page, "window", "30d")
+    page.wait_for_timeout(1500)
+    assert [u for u in watch.requests if GEO in u] == before, "recolouring refetched geometry"
+    legend = page.inner_text("#ana-layer-grids-legend")
+    assert "在办" in legend
+    assert_clean(watch)
+
+
+def test_hover_and_click_show_the_database(live_server, page_at):
+    settings = live_server.settings
+    now = datetime.now(UTC)
+    with connect(settings) as conn:
+        code, name, lon, lat, comm, households = conn.execute(
+            "SELECT g.code, g.name, ST_X(ST_PointOnSurface(g.geom)),"
+            " ST_Y(ST_PointOnSurface(g.geom)), c.name, g.households"
+            " FROM grid g JOIN region c ON c.code = g.community_code"
+            " WHERE g.valid_to IS NULL ORDER BY g.code LIMIT 1 OFFSET 17"
+        ).fetchone()
+        staff = conn.execute(
+            "SELECT s.name, s.phone FROM staff_assignment a JOIN staff s ON s.id = a.staff_id"
+            " WHERE a.grid_code = %s AND a.valid_to IS NULL AND s.active AND a.role IN"
+            " ('grid_chief', 'fulltime_worker', 'parttime_worker', 'grid_instructor')",
+            (code,),
+        ).fetchall()
+        open_now = conn.execute(
+            "SELECT count(*) FROM ticket WHERE grid_code = %s"
+            " AND state NOT IN ('closed', 'surveyed', 'rejected', 'suspended')",
+            (code,),
+        ).fetchone()[0]
+        month_created = conn.execute(
+            "SELECT count(*) FROM ticket WHERE grid_code = %s"
+            " AND (created_at AT TIME ZONE %s)::date BETWEEN date_trunc('month', %s::date)"
+            " AND %s::date",
+            (
+                code,
+                settings.timezone,
+                now.astimezone(settings.tz).date(),
+                now.astimezone(settings.tz).date(),
+            ),
+        ).fetchone()[0]
+        micro = {
+            r[0]
+            for r in conn.execute(
+                "SELECT code FROM micro_grid WHERE grid_code = %s AND valid_to IS NULL", (code,)
+            )
+        }
+    assert staff and all(phone for _, phone in staff)
+
+    page, watch = page_at(live_server.url + "/map")
+    pick(page, "level", "grid")
+    wait_painted(page, sql_codes(settings, "grid"))
+    x, y = screen_point(page, lon, lat)
+    page.mouse.move(x, y)
+    page.wait_for_selector(".gs-tooltip", timeout=10_000)
+    tip = page.inner_text(".gs-tooltip")
+    assert name in tip and code in tip
+
+    page.mouse.click(x, y)
+    page.wait_for_selector("#ana-card:not([hidden]) .gs-card-title", timeout=15_000)
+    card = page.inner_text("#ana-card")
+    assert page.inner_text("#ana-card .gs-card-title") == name
+    assert code in card and comm in card
+    assert page.inner_text(".gs-card-households .gs-card-v") == f"{households:,}"
+    shown = page.eval_on_selector_all(
+        ".gs-card-staff",
+        "els => els.map(e => [e.querySelector('.gs-staff-name').textContent,"
+        " e.querySelector('.gs-staff-phone').textContent])",
+    )
+    assert sorted(map(tuple, shown)) == sorted(staff)
+    assert page.inner_text(".gs-card-hotline .gs-card-v") == settings.hotline
+    assert page.inner_text(".gs-card-open .gs-card-v") == str(open_now)
+    assert page.inner_text(".gs-card-month-created .gs-card-v") == f"{month_created:,}"
+
+    # The click drilled down: the grid's micro-grids, and only those, are drawn.
+    wait_painted(page, micro)
+    assert any(f"within={code}" in u for u in watch.requests if GEO + "micro.pbf" in u)
+    page.click("#ana-card-close")
+    page.wait_for_selector("#ana-card", state="hidden")
+    page.click("#ana-reset")
+    assert_clean(watch)
+
+
+def test_geometry_is_compact_and_cached(live_server):
+    url = live_server.url
+    with urllib.request.urlopen(url + "/map") as r:
+        assert r.status == 200
+    req = urllib.request.Request(url + GEO + "grid.pbf", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req) as r:
+        etag, body = r.headers["ETag"], r.read()
+        assert r.headers["Content-Encoding"] == "gzip"
+        assert r.headers["Content-Type"] == "application/x-protobuf"
+        assert "no-cache" in r.headers["Cache-Control"]  # no v: not pinned
+    assert len(body) <= 8_000, len(body)  # 64 grids of the small demo
+    version = json.loads(json.dumps(etag)).strip('"')
+    pinned = urllib.request.Request(
+        f"{url}{GEO}grid.pbf?v={version}", headers={"If-None-Match": etag}
+    )
+    try:
+        urllib.request.urlopen(pinned)
+        raise AssertionError("expected 304 Not Modified")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 304
+    with urllib.request.urlopen(f"{url}{GEO}grid.pbf?v={version}") as r:
+        assert "immutable" in r.headers["Cache-Control"]

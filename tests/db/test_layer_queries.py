@@ -1,0 +1,661 @@
+"""The live map layers' queries (heat, overdue tickets, worker positions) against the small
+demo on real PostgreSQL/PostGIS and Redis: counts equal direct SQL, scope and option
+allowlists hold, no personal data leaves, and the Redis position store follows the ingest
+path and degrades to PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import layers.heat as heat_layer
+import layers.overdue as overdue_layer
+import layers.workers as workers_layer
+from queries import heat as qh
+from queries import overdue_layer as qo
+from queries import worker_layer as qw
+from queries.db import connect
+from queries.positions import LatestFix, PositionStore, record_positions
+from queries.scope import Scope
+from queries.screen import kpis
+
+pytestmark = pytest.mark.db
+
+WHOLE = Scope("")
+
+
+def _a_town(conn) -> str:
+    """The code of a town of the demo that has tickets."""
+    return conn.execute(
+        "SELECT r.code FROM region r WHERE r.level = 'town' AND r.valid_to IS NULL"
+        " AND EXISTS (SELECT 1 FROM ticket t WHERE t.grid_code LIKE r.code || '%')"
+        " ORDER BY r.code LIMIT 1"
+    ).fetchone()[0]
+
+
+def _a_community(conn) -> str:
+    return conn.execute(
+        "SELECT g.community_code FROM ticket t JOIN grid g ON g.code = t.grid_code"
+        " GROUP BY g.community_code ORDER BY count(*) DESC, g.community_code LIMIT 1"
+    ).fetchone()[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Heat
+# --------------------------------------------------------------------------------------------
+
+
+def _direct_count(conn, start, now, like="%", major=None, urgency=None, bbox=None) -> int:
+    sql = (
+        "SELECT count(*) FROM ticket t WHERE t.created_at > %(start)s AND t.created_at <= %(now)s"
+        " AND t.grid_code LIKE %(like)s"
+    )
+    if major:
+        sql += " AND left(t.category_code, 2) = %(major)s"
+    if urgency:
+        sql += " AND t.urgency = %(urgency)s"
+    if bbox:
+        sql += " AND ST_Intersects(t.geom, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326))"
+    w, s, e, n = bbox or (0, 0, 0, 0)
+    p = {"start": start, "now": now, "like": like, "major": major, "urgency": urgency}
+    return conn.execute(sql, p | {"w": w, "s": s, "e": e, "n": n}).fetchone()[0]
+
+
+def test_heat_weights_sum_to_the_tickets_of_each_window(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        for window, length in qh.WINDOWS.items():
+            fc = qh.heat_payload(conn, WHOLE, now, window=window)
+            weights = [f["properties"]["weight"] for f in fc["features"]]
+            expected = _direct_count(conn, now - length, now)
+            assert sum(weights) == fc["meta"]["total"] == expected, window
+            assert all(w >= 1 for w in weights)
+        # a window with plenty of tickets is non-trivial
+        assert qh.heat_payload(conn, WHOLE, now, window="30d")["meta"]["total"] > 100
+
+
+def test_heat_filters_scope_and_bbox_equal_direct_sql(demo_db):
+    now = datetime.now(UTC)
+    start = now - qh.WINDOWS["30d"]
+    with connect(demo_db) as conn:
+        town = _a_town(conn)
+        community = _a_community(conn)
+        for major in ("09", "04"):
+            for urgency in ("all", "urgent", "normal"):
+                fc = qh.heat_payload(conn, WHOLE, now, window="30d", major=major, urgency=urgency)
+                expected = _direct_count(
+                    conn, start, now, major=major, urgency=None if urgency == "all" else urgency
+                )
+                assert fc["meta"]["total"] == expected, (major, urgency)
+        for prefix in (town, community):
+            fc = qh.heat_payload(conn, Scope(prefix), now, window="30d")
+            assert fc["meta"]["total"] == _direct_count(conn, start, now, like=prefix + "%")
+            # every point of the scope lies in the scope's grids (cells are means of tickets)
+        whole = qh.heat_payload(conn, WHOLE, now, window="30d")["meta"]["total"]
+        scoped = qh.heat_payload(conn, Scope(community), now, window="30d")["meta"]["total"]
+        assert 0 < scoped < whole
+        assert qh.heat_payload(conn, Scope("999999"), now, window="30d")["features"] == []
+        # a bbox around part of the territory: exactly the tickets inside it
+        x0, y0, x1, y1 = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+            " FROM (SELECT ST_Extent(geom)::geometry AS e FROM ticket) x"
+        ).fetchone()
+        bbox = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+        vp = qh.Viewport.parse(15, list(bbox))
+        assert vp.bbox == bbox and vp.zoom == 15
+        fc = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=vp)
+        assert fc["meta"]["total"] == _direct_count(conn, start, now, bbox=bbox) > 0
+        for f in fc["features"]:
+            lon, lat = f["geometry"]["coordinates"]
+            assert (
+                bbox[0] - 1e-6 <= lon <= bbox[2] + 1e-6 and bbox[1] - 1e-6 <= lat <= bbox[3] + 1e-6
+            )
+
+
+def test_heat_resolution_follows_zoom_with_a_privacy_floor(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        coarse = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(11))
+        fine = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(16))
+        assert coarse["meta"]["cell_deg"] > fine["meta"]["cell_deg"] >= qh.MIN_CELL_DEG
+        assert len(coarse["features"]) < len(fine["features"])
+        assert coarse["meta"]["total"] == fine["meta"]["total"]
+        floor = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(18))
+        assert floor["meta"]["cell_deg"] == qh.MIN_CELL_DEG
+
+
+def test_heat_option_allowlists(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        for bad in ({"window": "2h"}, {"major": "0;--"}, {"urgency": "x"}, {"major": "1"}):
+            with pytest.raises(ValueError):
+                qh.heat_payload(conn, WHOLE, now, **bad)
+        with pytest.raises(ValueError):
+            qh.heat_payload(conn, WHOLE, now.replace(tzinfo=None))
+        # the layer parses browser values: anything unknown becomes the default
+        settings = demo_db
+        raw = {
+            "window": "1 day'; DROP TABLE ticket; --",
+            "category": ["09"],
+            "urgency": None,
+            "zoom": "99999",
+            "bbox": "1,2,3",
+        }
+        got = heat_layer.fetch(conn, WHOLE, raw, now, settings)
+        meta = got["data"]["meta"]
+        assert (meta["window"], meta["major"], meta["urgency"]) == ("24h", "all", "all")
+        assert meta["zoom"] == qh.MAX_ZOOM and meta["bbox"] is None
+        assert conn.execute("SELECT count(*) FROM ticket").fetchone()[0] > 0
+    assert qh.Viewport.parse("abc", "x,y,z,w") == qh.Viewport()
+    assert qh.Viewport.parse(float("nan"), [1, 2, 1, 3]).bbox is None  # west == east
+    assert qh.Viewport.parse(True, [-200, 0, 10, 10]) == qh.Viewport()
+    assert heat_layer.BBOX.parse("120.1,30.2,120.9,30.9") == "120.1,30.2,120.9,30.9"
+    assert heat_layer.BBOX.parse("120.1,30.2,120.9,30.9);--") == ""
+
+
+def test_heat_coarsen_keeps_the_total():
+    cells = [(120 + i * 1e-4, 30 + (i % 7) * 1e-4, 1 + i % 3) for i in range(qh.MAX_POINTS + 500)]
+    merged, cell = qh.coarsen(cells, 1e-4)
+    assert len(merged) <= qh.MAX_POINTS and cell > 1e-4
+    assert sum(n for *_, n in merged) == sum(n for *_, n in cells)
+
+
+# --------------------------------------------------------------------------------------------
+# Overdue tickets
+# --------------------------------------------------------------------------------------------
+
+# Fields a ticket's popup may carry; nothing else (no address, description, reporter).
+OVERDUE_PROPERTIES = {
+    "no",
+    "category",
+    "grid",
+    "stage",
+    "lead",
+    "step",
+    "step_key",
+    "step_zh",
+    "overdue_s",
+    "overdue_zh",
+    "rework",
+}
+
+
+def _make_ladder(conn, now):
+    """Move three open tickets onto each ladder step (the demo has few at any instant)."""
+    ids = conn.execute(
+        "SELECT id, created_at FROM ticket WHERE state IN ('in_progress', 'dispatched')"
+        " AND stage IS NOT NULL ORDER BY id LIMIT 4"
+    ).fetchall()
+    assert len(ids) == 4
+    h = timedelta(hours=1)
+    plan = [  # (started, warn, due, rework): warning, yellow, red by time, red by rework
+        (now - 10 * h, now - h, now + h, 0),
+        (now - 10 * h, now - 3 * h, now - 2 * h, 0),
+        (now - 10 * h, now - 7 * h, now - 5 * h, 0),
+        (now - 10 * h, now - h, now + h, 2),
+    ]
+    for (tid, created), (started, warn, due, rework) in zip(ids, plan, strict=True):
+        conn.execute(
+            "UPDATE ticket SET stage_started_at = %s, stage_warn_at = %s, stage_due_at = %s,"
+            " rework_count = %s WHERE id = %s AND created_at = %s",
+            (started, warn, due, rework, tid, created),
+        )
+    conn.commit()
+    return [i for i, _ in ids]
+
+
+def _direct_overdue(conn, now, like="%"):
+    return conn.execute(
+        "SELECT ticket_no, stage_started_at, stage_due_at, rework_count FROM ticket"
+        " WHERE state NOT IN ('closed', 'surveyed', 'rejected') AND state <> 'suspended'"
+        "   AND grid_code LIKE %s"
+        "   AND (stage_due_at < %s OR (stage_warn_at <= %s AND stage_due_at > %s))",
+        (like, now, now, now),
+    ).fetchall()
+
+
+def _expected_step(started, due, rework, now) -> int:
+    if rework >= 2:
+        return 3
+    if due < now:
+        return 3 if started is not None and now - due >= due - started else 2
+    return 1
+
+
+def test_overdue_counts_and_steps_equal_direct_sql(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        _make_ladder(conn, now)
+        fc = qo.overdue_payload(conn, WHOLE, now)
+        rows = _direct_overdue(conn, now)
+        assert fc["meta"]["total"] == fc["meta"]["count"] == len(rows) == len(fc["features"])
+        k = kpis(conn, WHOLE, now, demo_db.tz)
+        assert len(rows) == k["overdue"] + k["warning"]
+        expected = {no: _expected_step(s, d, r, now) for no, s, d, r in rows}
+        got = {f["properties"]["no"]: f["properties"]["step"] for f in fc["features"]}
+        assert got == expected
+        assert set(got.values()) == {1, 2, 3}
+        steps = [f["properties"]["step"] for f in fc["features"]]
+        assert steps == sorted(steps, reverse=True)  # worst first
+        by_step = {str(s): steps.count(s) for s in (1, 2, 3)}
+        assert fc["meta"]["by_step"] == by_step
+        # min_step filters
+        assert qo.overdue_payload(conn, WHOLE, now, min_step="red")["meta"]["total"] == steps.count(
+            3
+        )
+        n_over = steps.count(2) + steps.count(3)
+        assert qo.overdue_payload(conn, WHOLE, now, min_step="overdue")["meta"]["total"] == n_over
+
+
+def test_overdue_popup_fields_equal_the_database(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        _make_ladder(conn, now)
+        fc = qo.overdue_payload(conn, WHOLE, now)
+        for f in fc["features"]:
+            p = f["properties"]
+            row = conn.execute(
+                "SELECT mc.name_zh, c.name_zh, g.name, t.stage, t.stage_due_at,"
+                "  ST_X(t.geom), ST_Y(t.geom),"
+                "  (SELECT d.name FROM ticket_task k JOIN department d ON d.id = k.department_id"
+                "    WHERE k.ticket_id = t.id AND k.role = 'lead' AND k.state <> 'cancelled'"
+                "    ORDER BY k.dispatched_at DESC LIMIT 1)"
+                " FROM ticket t JOIN category c ON c.code = t.category_code"
+                " JOIN category mc ON mc.code = left(t.category_code, 2)"
+                " JOIN grid g ON g.code = t.grid_code AND g.valid_to IS NULL"
+                " WHERE t.ticket_no = %s",
+                (p["no"],),
+            ).fetchone()
+            major, minor, grid, stage, due, lon, lat, lead = row
+            assert p["category"] in (major, f"{major}·{minor}")
+            assert p["grid"] == grid
+            assert p["stage"] == qo.STAGE_NAMES_ZH[stage]
+            assert p["lead"] == (lead or "")
+            assert p["overdue_s"] == int((now - due).total_seconds())
+            assert f["geometry"]["coordinates"] == [round(lon, 6), round(lat, 6)]
+        assert any(f["properties"]["lead"] for f in fc["features"])
+
+
+def test_overdue_payload_carries_no_personal_data(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        _make_ladder(conn, now)
+        conn.execute(
+            "UPDATE ticket SET address = '秀洲区某路88号 张三家', description = '张三 13812345678'"
+            " WHERE state NOT IN ('closed', 'surveyed', 'rejected')"
+        )
+        conn.commit()
+        payload = overdue_layer.fetch(conn, WHOLE, {}, now, demo_db)
+        text = json.dumps(payload, ensure_ascii=False)
+        assert payload["data"]["features"]
+        for f in payload["data"]["features"]:
+            assert set(f["properties"]) == OVERDUE_PROPERTIES
+        for leak in ("张三", "13812345678", "88号", "address", "description", "reporter"):
+            assert leak not in text
+
+
+def test_overdue_scope_and_allowlists(demo_db):
+    now = datetime.now(UTC)
+    with connect(demo_db) as conn:
+        _make_ladder(conn, now)
+        town = _a_town(conn)
+        whole = qo.overdue_payload(conn, WHOLE, now)
+        scoped = qo.overdue_payload(conn, Scope(town), now)
+        assert scoped["meta"]["total"] == len(_direct_overdue(conn, now, town + "%"))
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM grid WHERE code LIKE %s AND valid_to IS NULL", (town + "%",)
+            )
+        }
+        assert {f["properties"]["grid"] for f in scoped["features"]} <= names
+        assert scoped["meta"]["total"] <= whole["meta"]["total"]
+        assert qo.overdue_payload(conn, Scope("999999"), now)["features"] == []
+        for bad in ({"major": "09%"}, {"min_step": "yellow"}):
+            with pytest.raises(ValueError):
+                qo.overdue_payload(conn, WHOLE, now, **bad)
+        got = overdue_layer.fetch(conn, WHOLE, {"category": "%", "min_step": 3}, now, demo_db)
+        assert got["data"]["meta"]["total"] == whole["meta"]["total"]
+        one = qo.overdue_payload(conn, WHOLE, now, major="09")
+        n09 = conn.execute(
+            "SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected')"
+            " AND state <> 'suspended' AND category_code LIKE '09%%'"
+            " AND (stage_due_at < %s OR (stage_warn_at <= %s AND stage_due_at > %s))",
+            (now, now, now),
+        ).fetchone()[0]
+        assert one["meta"]["total"] == n09
+
+
+def test_duration_zh():
+    assert qo.duration_zh(59) == "0分"
+    assert qo.duration_zh(3 * 3600 + 12 * 60) == "3小时12分"
+    assert qo.duration_zh(2 * 86400 + 3 * 3600 + 5) == "2天3小时"
+    assert qo.duration_zh(86400) == "1天"
+
+
+# --------------------------------------------------------------------------------------------
+# Worker positions
+# --------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of our own on a free port, so a test can stop and restart it."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is required for this test"
+    port = _free_port()
+
+    def start():
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
+            + ["--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                return proc
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    procs = [start()]
+    yield f"redis://127.0.0.1:{port}/0", procs, start
+    for p in procs:
+        p.terminate()
+        p.wait(5)
+
+
+def _workers(conn, n=12):
+    """n field workers with one assigned grid each: (staff_id, role, grid_code, lon, lat) where
+    lon/lat is a point inside the grid."""
+    return conn.execute(
+        "SELECT DISTINCT ON (s.id) s.id, s.role, a.grid_code,"
+        "  ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom))"
+        " FROM staff s JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL"
+        " JOIN grid g ON g.code = a.grid_code AND g.valid_to IS NULL"
+        " WHERE s.active AND s.role IN ('fulltime_worker', 'parttime_worker', 'grid_chief')"
+        " ORDER BY s.id, a.grid_code LIMIT %s",
+        (n,),
+    ).fetchall()
+
+
+def _outside_point(conn, staff_id):
+    """A point inside a grid the worker is not assigned to."""
+    return conn.execute(
+        "SELECT ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) FROM grid g"
+        " WHERE g.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM staff_assignment a"
+        "   JOIN grid h ON h.code = a.grid_code AND h.valid_to IS NULL"
+        "   WHERE a.staff_id = %s AND a.valid_to IS NULL AND ST_Intersects(h.geom, g.geom))"
+        " ORDER BY g.code LIMIT 1",
+        (staff_id,),
+    ).fetchone()
+
+
+def _seed(conn, store, now):
+    """Fixes for 12 workers: most fresh inside their grid, two outside, two stale."""
+    ws = _workers(conn)
+    fixes, outside, stale = [], set(), set()
+    for i, (sid, _role, _grid, lon, lat) in enumerate(ws):
+        at = now - timedelta(seconds=30)
+        if i in (2, 5):
+            lon, lat = _outside_point(conn, sid)
+            outside.add(sid)
+        if i in (3, 7):
+            at = now - timedelta(minutes=25)
+            stale.add(sid)
+        fixes.append((sid, at - timedelta(seconds=60), lon, lat))  # an older fix first
+        fixes.append((sid, at, lon, lat))
+    assert record_positions(conn, fixes, store=store) == len(fixes)
+    return ws, outside, stale
+
+
+def _features(fc):
+    return {f["id"]: f for f in fc["features"]}
+
+
+def test_record_positions_keeps_redis_and_newer_fixes_win(demo_db, redis_client):
+    store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
+    store.clear()
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        with connect(demo_db) as conn:
+            ws, outside, _ = _seed(conn, store, now)
+            raw = store.client.hgetall(store.hash_key)
+            assert len(raw) == len(ws)
+            for sid, at, lon, lat in conn.execute(
+                "SELECT staff_id, at, ST_X(geom), ST_Y(geom) FROM worker_last_position"
+            ).fetchall():
+                fix = LatestFix.decode(sid, raw[str(sid).encode()])
+                assert fix.at == at.replace(microsecond=at.microsecond // 1000 * 1000)
+                assert abs(fix.lon - lon) < 1e-6 and abs(fix.lat - lat) < 1e-6
+                covering = conn.execute(
+                    "SELECT coalesce(array_agg(code ORDER BY code), '{}') FROM grid"
+                    " WHERE valid_to IS NULL AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(%s, %s),"
+                    " 4326))",
+                    (lon, lat),
+                ).fetchone()[0]
+                assert list(fix.grids) == covering
+            # an older fix arriving late moves neither PostgreSQL nor Redis
+            sid, _, _, lon, lat = ws[0]
+            before = store.client.hget(store.hash_key, str(sid))
+            record_positions(conn, [(sid, now - timedelta(hours=1), lon + 0.01, lat)], store=store)
+            assert store.client.hget(store.hash_key, str(sid)) == before
+            # a direct write of an older value is refused by the Lua script too
+            old = LatestFix(sid, now - timedelta(hours=2), 0.0, 0.0, True, ())
+            assert store.put([old]) == 0
+            newer = LatestFix(sid, now + timedelta(seconds=1), lon, lat, False, ("x",))
+            assert store.put([newer]) == 1
+    finally:
+        store.clear()
+
+
+def test_worker_layer_from_redis_equals_postgres(demo_db, redis_client):
+    store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
+    store.clear()
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        with connect(demo_db) as conn:
+            ws, outside, stale = _seed(conn, store, now)
+            first = qw.latest_workers(conn, store, WHOLE, now)
+            assert first[2] == "postgres"  # not primed yet: PostgreSQL, and priming
+            assert store.client.get(store.primed_key) == b"1"
+            workers, hidden, source = qw.latest_workers(conn, store, WHOLE, now)
+            assert source == "redis"
+            from_redis = qw.workers_geojson(workers, now, hidden_old=hidden)
+            pg_workers, pg_hidden = qw.workers_from_postgres(conn, WHOLE, now)
+            from_pg = qw.workers_geojson(pg_workers, now, hidden_old=pg_hidden)
+            assert from_redis["features"] == from_pg["features"]
+            feats = _features(from_redis)
+            assert set(feats) == {w[0] for w in ws}
+            for sid, role, *_ in ws:
+                p = feats[sid]["properties"]
+                assert p["role"] == role
+                assert p["outside"] == (sid in outside)
+                assert p["status"] == ("stale" if sid in stale else "online")
+                assert set(p) == {"id", "role", "role_zh", "status", "outside", "age_s"}
+            # outside agrees with ST_Covers against the current assignments
+            for sid in feats:
+                inside = conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM worker_last_position p"
+                    " JOIN staff_assignment a ON a.staff_id = p.staff_id AND a.valid_to IS NULL"
+                    " JOIN grid g ON g.code = a.grid_code AND g.valid_to IS NULL"
+                    " WHERE p.staff_id = %s AND ST_Covers(g.geom, p.geom))",
+                    (sid,),
+                ).fetchone()[0]
+                assert feats[sid]["properties"]["outside"] == (not inside)
+            m = from_redis["meta"]
+            assert (m["outside"], m["stale"]) == (len(outside), len(stale))
+    finally:
+        store.clear()
+
+
+def test_worker_layer_scope_roles_and_age(demo_db, redis_client):
+    store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
+    store.clear()
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        with connect(demo_db) as conn:
+            ws, _, _ = _seed(conn, store, now)
+            store.resync(conn)
+            grid = ws[0][2]
+            community = conn.execute(
+                "SELECT community_code FROM grid WHERE code = %s AND valid_to IS NULL", (grid,)
+            ).fetchone()[0]
+            workers, _, _ = qw.latest_workers(conn, store, Scope(community), now)
+            in_scope = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT s.id FROM staff s WHERE s.id = ANY(%s) AND (s.region_code LIKE %s"
+                    " OR EXISTS (SELECT 1 FROM staff_assignment a WHERE a.staff_id = s.id"
+                    "   AND a.valid_to IS NULL AND a.grid_code LIKE %s))",
+                    ([w[0] for w in ws], community + "%", community + "%"),
+                )
+            }
+            assert {w.staff_id for w in workers} == in_scope and ws[0][0] in in_scope
+            pg, _ = qw.workers_from_postgres(conn, Scope(community), now)
+            assert {w.staff_id for w in pg} == in_scope
+            assert qw.latest_workers(conn, store, Scope("999999"), now)[0] == []
+            chiefs, _, _ = qw.latest_workers(conn, store, WHOLE, now, roles=("grid_chief",))
+            assert {w.staff_id for w in chiefs} == {w[0] for w in ws if w[1] == "grid_chief"}
+            with pytest.raises(ValueError):
+                qw.latest_workers(conn, store, WHOLE, now, roles=("centre_operator",))
+            # browser values for the role are parsed: unknown -> all
+            got = workers_layer.fetch(conn, WHOLE, {"role": "admin'--"}, now, demo_db)
+            assert len(got["data"]["features"]) == len(ws)
+            # fixes older than MAX_AGE are not drawn but counted
+            later = now + qw.MAX_AGE + timedelta(minutes=1)
+            gone, hidden, _ = qw.latest_workers(conn, store, WHOLE, later)
+            assert gone == [] and hidden == len(ws)
+    finally:
+        store.clear()
+
+
+def test_redis_down_keeps_the_db_write_and_falls_back(demo_db, private_redis, caplog):
+    url, procs, start = private_redis
+    store = PositionStore.from_url(url, demo_db.database_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with connect(demo_db) as conn:
+        ws, _, _ = _seed(conn, store, now)
+        store.resync(conn)
+        assert qw.latest_workers(conn, store, WHOLE, now)[2] == "redis"
+        procs[0].terminate()
+        procs[0].wait(5)
+        sid, _, _, lon, lat = ws[0]
+        caplog.set_level(logging.WARNING)
+        t = now + timedelta(seconds=5)
+        assert record_positions(conn, [(sid, t, lon, lat)], store=store) == 1
+        assert store.dirty
+        assert any("Redis unavailable" in r.getMessage() for r in caplog.records)
+        # the database write stands
+        assert (
+            conn.execute(
+                "SELECT at FROM worker_last_position WHERE staff_id = %s", (sid,)
+            ).fetchone()[0]
+            == t
+        )
+        # the layer reads PostgreSQL and sees it
+        workers, _, source = qw.latest_workers(conn, store, WHOLE, t)
+        assert source == "postgres"
+        assert {w.staff_id: w.fix.at for w in workers}[sid] == t
+        got = workers_layer.fetch(conn, WHOLE, {}, t, demo_db.model_copy(update={"redis_url": url}))
+        assert len(got["data"]["features"]) == len(ws)
+        # Redis comes back empty: the next write resyncs everything, readers use Redis again
+        procs.append(start())
+        t2 = t + timedelta(seconds=5)
+        record_positions(conn, [(ws[1][0], t2, ws[1][3], ws[1][4])], store=store)
+        assert not store.dirty
+        assert store.client.hlen(store.hash_key) == len(ws)
+        workers, _, source = qw.latest_workers(conn, store, WHOLE, t2)
+        assert source == "redis"
+        ats = {w.staff_id: w.fix.at for w in workers}
+        assert ats[sid] == t and ats[ws[1][0]] == t2
+
+
+def test_restarted_redis_is_primed_by_the_first_reader(demo_db, private_redis):
+    url, procs, start = private_redis
+    store = PositionStore.from_url(url, demo_db.database_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with connect(demo_db) as conn:
+        ws, _, _ = _seed(conn, store, now)
+        procs[0].terminate()
+        procs[0].wait(5)
+        procs.append(start())  # empty, no writer noticed
+        assert qw.latest_workers(conn, store, WHOLE, now)[2] == "postgres"
+        assert store.client.hlen(store.hash_key) == len(ws)
+        assert qw.latest_workers(conn, store, WHOLE, now)[2] == "redis"
+
+
+def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
+    now = datetime.now(UTC)
+    tz = demo_db.tz
+    with connect(demo_db) as conn:
+        sid, role, grid, lon, lat = _workers(conn, 1)[0]
+        micro = conn.execute(
+            "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM micro_grid"
+            " WHERE grid_code = %s AND valid_to IS NULL ORDER BY code LIMIT 2",
+            (grid,),
+        ).fetchall()
+        day_start = qw.local_day_start(now, tz)
+        yesterday = day_start - timedelta(hours=2)
+        fixes = [(sid, yesterday, lon, lat)]  # not today: not in the track
+        for i, (x, y) in enumerate(micro):
+            fixes.append((sid, now - timedelta(minutes=5 - i), x, y))
+        fixes.append((sid, now - timedelta(minutes=1), lon, lat))
+        record_positions(conn, fixes)
+        caplog.set_level(logging.INFO, logger="gridscope.audit")
+        d = workers_layer.detail(conn, WHOLE, str(sid), now, demo_db, requested_by="analyst-1")
+        assert d is not None and d["id"] == sid and d["role"] == role
+        name = conn.execute("SELECT name FROM staff WHERE id = %s", (sid,)).fetchone()[0]
+        assert d["name"] == name
+        today = [f for f in fixes if f[1] >= day_start]
+        assert d["track_points"] == len(today)
+        assert d["track"]["type"] == "LineString" and len(d["track"]["coordinates"]) == len(today)
+        total, visited = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM worker_position p"
+            "   WHERE p.staff_id = %(sid)s AND p.at >= %(d)s AND p.at <= %(now)s"
+            "   AND ST_Covers(m.geom, p.geom)))"
+            " FROM micro_grid m WHERE m.valid_to IS NULL AND m.grid_code IN"
+            "  (SELECT grid_code FROM staff_assignment WHERE staff_id = %(sid)s"
+            "   AND valid_to IS NULL)",
+            {"sid": sid, "d": day_start, "now": now},
+        ).fetchone()
+        assert d["micro_grids"] == {
+            "visited": visited,
+            "total": total,
+            "share": visited / total,
+        }
+        assert visited >= len(micro)
+        assert grid in {g["code"] for g in d["grids"]}
+        audit = [r for r in caplog.records if r.name == "gridscope.audit"]
+        assert len(audit) == 1 and audit[0].levelno == logging.INFO
+        assert f"staff_id={sid}" in audit[0].getMessage()
+        assert "analyst-1" in audit[0].getMessage()
+        # out of scope, bad ids: nothing, and nothing logged
+        caplog.clear()
+        assert workers_layer.detail(conn, Scope("999999"), sid, now, demo_db) is None
+        for bad in (None, True, "abc", -3, {"id": 1}, 0):
+            assert workers_layer.detail(conn, WHOLE, bad, now, demo_db) is None
+        assert not [r for r in caplog.records if r.name == "gridscope.audit"]
+
+
+def test_layer_specs_declare_the_contract():
+    assert heat_layer.LAYER.render == "heat" and heat_layer.LAYER.sensitivity == "L1"
+    assert workers_layer.LAYER.render == "markers" and workers_layer.LAYER.sensitivity == "L2"
+    assert overdue_layer.LAYER.render == "cluster"
+    assert {o.name for o in heat_layer.LAYER.view_options} == {"zoom", "bbox"}
+    assert workers_layer.LAYER.extra["detail_sensitivity"] == "L4"
+    assert "screen" not in workers_layer.LAYER.extra["detail_profiles"]

@@ -1,0 +1,91 @@
+"""The layer registry and its documentation: every registered layer has a section in
+docs/layers.md naming each of its options and option values; options parse through their
+allowlists only."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from layers import registry
+from layers.base import AUTO, LayerOption, LayerSpec
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "layers.md"
+
+
+def sections(text: str) -> dict[str, str]:
+    """{layer id: section text} for every '## `id`' heading."""
+    parts = re.split(r"^## `([a-z0-9_]+)`\s*$", text, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def undocumented(layer: LayerSpec, doc: str) -> list[str]:
+    """What of ``layer`` its section does not name."""
+    sec = sections(doc).get(layer.id)
+    if sec is None:
+        return [f"layer {layer.id}"]
+    missing = []
+    for opt in layer.all_options:
+        if f"`{opt.name}`" not in sec:
+            missing.append(f"{layer.id}.{opt.name}")
+        missing += [f"{layer.id}.{opt.name}={v}" for v, _ in opt.choices if f"`{v}`" not in sec]
+    for word in ("refresh", "sensitivity", "legend", "render"):
+        if word not in sec:
+            missing.append(f"{layer.id}: {word}")
+    return missing
+
+
+def test_every_registered_layer_and_option_is_documented():
+    doc = DOC.read_text(encoding="utf-8")
+    missing = [m for layer in registry.LAYERS for m in undocumented(layer, doc)]
+    assert missing == [], f"document these in docs/layers.md: {missing}"
+
+
+def test_the_check_fails_for_an_undocumented_layer_or_option():
+    doc = DOC.read_text(encoding="utf-8")
+    ghost = LayerSpec("ghost", "幽灵", "Ghost", "markers", lambda *a: {})
+    assert undocumented(ghost, doc) == ["layer ghost"]
+    grids = registry.get("grids")
+    extra = LayerOption("colour_by", "按", (("x", "x"),), "x")
+    widened = LayerSpec(**{**grids.__dict__, "style_options": (*grids.style_options, extra)})
+    assert "grids.colour_by" in undocumented(widened, doc)
+
+
+def test_registry_lookup_and_ids():
+    assert registry.get("grids").render == "geojson"
+    with pytest.raises(KeyError, match="known: grids"):
+        registry.get("nope")
+    assert len({x.id for x in registry.LAYERS}) == len(registry.LAYERS)
+
+
+def test_options_parse_through_allowlists_and_auto_resolves_from_the_view():
+    grids = registry.get("grids")
+    raw = {"level": "county; DROP TABLE grid", "measure": "closure_rate", "window": 7}
+    opts = grids.parse_data_options(raw, {"focus": "../../etc", "level": "town"})
+    # the bad level falls back to "auto", which the view resolves; the bad focus is dropped
+    assert opts == {"level": "town", "measure": "closure_rate", "window": "today", "focus": ""}
+    opts = grids.parse_data_options({"level": AUTO}, {"level": "community", "focus": "330402007"})
+    assert opts["level"] == "community" and opts["focus"] == "330402007"
+    opts = grids.parse_data_options({"level": AUTO}, {"level": "planet"})
+    assert opts["level"] == AUTO  # an unknown view value is refused like a browser value
+    assert grids.parse_options({"palette": "blues", "opacity": "1e9"}) == {
+        "level": AUTO,
+        "measure": "created",
+        "window": "today",
+        "palette": "blues",
+        "opacity": "0.82",
+    }
+
+
+def test_specs_refuse_bad_ids_kinds_and_duplicate_options():
+    opt = LayerOption("a", "a", (("x", "x"),), "x")
+    with pytest.raises(ValueError):
+        LayerSpec("Bad-Id", "x", "x", "markers", lambda *a: {})
+    with pytest.raises(ValueError):
+        LayerSpec("ok", "x", "x", "pie", lambda *a: {})  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        LayerSpec(
+            "ok", "x", "x", "markers", lambda *a: {}, data_options=(opt,), style_options=(opt,)
+        )

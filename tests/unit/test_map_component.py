@@ -1,0 +1,61 @@
+"""The map component's layout without a database: no basemap (no request leaves the machine)
+unless one is configured, one GeoJSON and one toggle per mounted layer, ids per profile."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import dash_leaflet as dl
+
+from dashboard.map import PROFILES, map_component
+from gridscope.config import Settings
+from layers.registry import LAYERS
+from queries.scope import Scope
+
+
+class DownPool:
+    def connection(self, timeout=None):
+        raise OSError("database down")
+
+
+def find(component, predicate) -> list:
+    out = []
+    if isinstance(component, list | tuple):
+        for c in component:
+            out += find(c, predicate)
+        return out
+    if component is None or isinstance(component, str | int | float):
+        return out
+    if predicate(component):
+        out.append(component)
+    return out + find(getattr(component, "children", None), predicate)
+
+
+def services(**settings):
+    return SimpleNamespace(settings=Settings(**settings), pool=DownPool(), scope=Scope(""))
+
+
+def test_no_basemap_by_default_and_a_configured_one_when_set():
+    view = map_component(PROFILES["analyst"], services())
+    assert not find(view, lambda c: isinstance(c, dl.TileLayer))
+    [leaflet] = find(view, lambda c: isinstance(c, dl.Map))
+    assert leaflet.preferCanvas is True and leaflet.attributionControl is False
+    tiles = "http://tiles.intranet/{z}/{x}/{y}.png"
+    with_base = map_component(PROFILES["analyst"], services(basemap_url=tiles))
+    [tile] = find(with_base, lambda c: isinstance(c, dl.TileLayer))
+    assert tile.url == tiles
+
+
+def test_every_registered_layer_is_mounted_with_a_toggle_per_profile():
+    for profile in PROFILES.values():
+        view = map_component(profile, services())
+        geo_ids = {c.id for c in find(view, lambda c: isinstance(c, dl.GeoJSON))}
+        assert geo_ids == {f"{profile.prefix}-layer-{x.id}" for x in profile.layers()}
+        toggles = find(view, lambda c: str(getattr(c, "id", "")).endswith("-on"))
+        assert len(toggles) == len(profile.layers())
+    grids = find(
+        map_component(PROFILES["screen"], services()),
+        lambda c: getattr(c, "id", None) == "scr-layer-grids-opt-level",
+    )
+    assert grids[0].value == "grid"  # the wall pins the grid level
+    assert {x.id for x in PROFILES["analyst"].layers()} <= {x.id for x in LAYERS}
