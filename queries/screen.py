@@ -170,24 +170,6 @@ def kpis(conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo) -> d
 # Map colours, trend, category mix
 # --------------------------------------------------------------------------------------------
 
-_GRID_COUNTS_TODAY_SQL = """
-SELECT grid_code, sum(created)::int
-  FROM stat_daily
- WHERE day = %(today)s AND grid_code LIKE %(like)s
- GROUP BY grid_code
-HAVING sum(created) > 0
-"""
-
-
-def grid_counts_today(
-    conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo
-) -> dict[str, int]:
-    """{grid_code: tickets created on the local day of ``now``}; grids with none are absent."""
-    w = Window.at(now, tz)
-    rows = conn.execute(_GRID_COUNTS_TODAY_SQL, _params(scope, today=w.today)).fetchall()
-    return {code: n for code, n in rows}
-
-
 _TREND_SQL = """
 SELECT day, sum(created)::int, sum(closed)::int
   FROM stat_daily
@@ -565,20 +547,18 @@ def build_screen(
     conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo, *, version: int = 0
 ) -> dict[str, Any]:
     """Everything a counters refresh shows, as plain JSON-able data, computed at ``now``:
-    {"version", "as_of" (ISO), "as_of_ms", "jurisdiction", "kpis", "grid_counts", "trend",
-    "categories", "ranking", "basic", "geo_version"}."""
+    {"version", "as_of" (ISO), "as_of_ms", "jurisdiction", "kpis", "trend", "categories",
+    "ranking", "basic"}. (The map's colours come from the grid layer, layers/grids.py.)"""
     return {
         "version": version,
         "as_of": now.astimezone(tz).isoformat(),
         "as_of_ms": int(now.timestamp() * 1000),
         "jurisdiction": jurisdiction_name(conn, scope),
         "kpis": kpis(conn, scope, now, tz),
-        "grid_counts": grid_counts_today(conn, scope, now, tz),
         "trend": trend(conn, scope, now, tz, days=30),
         "categories": category_mix(conn, scope, now, tz, days=30),
         "ranking": town_ranking(conn, scope, now, tz),
         "basic": basic_data(conn, scope, now),
-        "geo_version": geo_signature(conn, scope),
     }
 
 

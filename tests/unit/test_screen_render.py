@@ -285,12 +285,10 @@ PAYLOAD = {
     "as_of_ms": 1_795_000_000_000,
     "jurisdiction": "南湖区",
     "kpis": KPIS,
-    "grid_counts": {"330402001001001": 4},
     "trend": [{"day": "2026-11-22", "created": 3, "closed": 1}],
     "categories": [{"code": "09", "name": "城市管理", "count": 3}],
     "ranking": [],
     "basic": {"grids": {}, "staff": [], "online": {"by_role": {}}},
-    "geo_version": "abc123",
 }
 
 
