@@ -4,6 +4,10 @@ Redis or Chromium makes the tests fail, never skip."""
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -111,3 +115,42 @@ def demo_db(small_demo_template: str) -> Iterator[Settings]:
         yield settings_for(name)
     finally:
         drop_database(name)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of our own on a free port, so a test can stop and restart it.
+
+    Yields (url, procs, start): ``procs[-1]`` is the running server, ``start()`` starts a new
+    one on the same port (append it to ``procs`` so it is stopped at the end).
+    """
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is required for this test tier"
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
+            + ["--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                return proc
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    procs = [start()]
+    yield f"redis://127.0.0.1:{port}/0", procs, start
+    for p in procs:
+        p.terminate()
+        p.wait(5)

@@ -1,59 +1,11 @@
 """The Redis cache against real Redis servers, including one that goes down and comes back."""
 
 import logging
-import shutil
-import socket
-import subprocess
 import time
-
-import pytest
 
 from queries.cache import Cache, bump_data_version, data_version
 from queries.db import connect
 from queries.scope import Scope
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis():
-    """A redis-server of our own on a free port, so the test can stop and restart it."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is required for this test"
-    port = free_port()
-
-    def start():
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--bind",
-                "127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.1).close()
-                return proc
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    procs = [start()]
-    yield port, procs, start
-    for p in procs:
-        p.terminate()
-        p.wait(5)
 
 
 def test_versioned_keys_and_bytes(redis_client, fresh_db):
@@ -74,8 +26,8 @@ def test_versioned_keys_and_bytes(redis_client, fresh_db):
 
 
 def test_redis_down_then_back(private_redis, caplog):
-    port, procs, start = private_redis
-    cache = Cache.from_url(f"redis://127.0.0.1:{port}/0", 60, "t")
+    url, procs, start = private_redis
+    cache = Cache.from_url(url, 60, "t")
     cache.RETRY_AFTER_S = 0.2
     assert cache.get_or_compute("k1", lambda: b"a") == b"a"
     assert cache.client.get("k1") == b"a"

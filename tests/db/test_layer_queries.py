@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import socket
-import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -343,40 +339,6 @@ def test_duration_zh():
 # --------------------------------------------------------------------------------------------
 # Worker positions
 # --------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis():
-    """A redis-server of our own on a free port, so a test can stop and restart it."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is required for this test"
-    port = _free_port()
-
-    def start():
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
-            + ["--bind", "127.0.0.1"],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.1).close()
-                return proc
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    procs = [start()]
-    yield f"redis://127.0.0.1:{port}/0", procs, start
-    for p in procs:
-        p.terminate()
-        p.wait(5)
 
 
 def _workers(conn, n=12):

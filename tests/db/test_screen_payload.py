@@ -14,7 +14,6 @@ from queries.item_list import load_limits
 from queries.scope import Scope
 from queries.screen import screen_payload
 from queries.tickets import Clocks, NewTicket, create_ticket
-from tests.db.test_cache_redis import private_redis  # noqa: F401 - fixture
 
 
 def services_for(settings, redis_url: str) -> Services:
@@ -25,9 +24,9 @@ def services_for(settings, redis_url: str) -> Services:
     )
 
 
-def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, private_redis):  # noqa: F811
-    port, _, _ = private_redis
-    svc = services_for(demo_db, f"redis://127.0.0.1:{port}/0")
+def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, private_redis):
+    url, _, _ = private_redis
+    svc = services_for(demo_db, url)
     try:
         now = datetime.now(UTC)
         first = json.loads(screen_payload(svc, now))
@@ -55,9 +54,9 @@ def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, priva
         svc.close()
 
 
-def test_screen_survives_redis_going_down_and_uses_it_again(demo_db, private_redis, caplog):  # noqa: F811
-    port, procs, start = private_redis
-    svc = services_for(demo_db, f"redis://127.0.0.1:{port}/0")
+def test_screen_survives_redis_going_down_and_uses_it_again(demo_db, private_redis, caplog):
+    url, procs, start = private_redis
+    svc = services_for(demo_db, url)
     svc.cache.RETRY_AFTER_S = 0.2
     try:
         now = datetime.now(UTC)
