@@ -363,7 +363,7 @@ def _create(
                 "now": now,
                 "actor_kind": "worker" if new.source == "patrol" else "public",
                 "actor_id": new.actor_id,
-                "data": Jsonb({"source": new.source, **new.extra}),
+                "data": Jsonb(new.extra) if new.extra else None,
                 "reported": reported,
             },
         ).fetchone()

@@ -21,7 +21,7 @@ Conventions of the tables (the write path in ``queries/tickets.py`` follows the 
   ``ticket_no`` = 'GS' + local yyyymmdd + 7-digit id.
 * events: transitions in (ticket, slot) order, then supervision steps (action 'supervise',
   from/to NULL, comment 预警提醒/黄牌督办/红牌督办); the first event of a ticket is 'create' with
-  from_state NULL. ``data`` is JSON text for the jsonb column: {"source"} on create,
+  from_state NULL. ``data`` is JSON text for the jsonb column: none on create,
   {"on_time"} on report/verify_pass/verify_fail, {"satisfaction"} on survey, {"level"} on
   supervise. actor_id is a staff id for 'worker'/'centre', a department id for 'department',
   NULL for 'public'/'system'.
@@ -1585,7 +1585,8 @@ def _events(
     labels += [json.dumps({"level": lv}) for lv in (1, 2, 3)]
     on_time0 = len(SOURCES)
     data = np.full((K, n), -1, np.int8)
-    data[S["create"]] = source
+    # No data on 'create': the source is a column of the ticket itself, and a jsonb per
+    # ticket would cost the bulk load a parse per row for nothing.
     i = np.flatnonzero(present[S["report"]])
     t1_due = _add(cal, created[i], lim.amount["T1"][i], lim.unit["T1"][i])
     data[S["report"], i] = on_time0 + (t[S["report"], i] <= t1_due)
