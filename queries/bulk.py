@@ -217,6 +217,10 @@ def delete_meta(conn: psycopg.Connection, key: str) -> None:
     conn.execute("DELETE FROM gridscope_meta WHERE key = %s", (key,))
 
 
-def analyze(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
-    """Refresh planner statistics of loadable tables (outside a transaction block)."""
-    conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(_check_table(t) for t in tables)))
+def analyze(conn: psycopg.Connection, tables: tuple[str, ...], *, vacuum: bool = False) -> None:
+    """Refresh planner statistics of loadable tables (outside a transaction block); with
+    ``vacuum`` also set the visibility map, so covering indexes give index-only scans."""
+    verb = sql.SQL("VACUUM (ANALYZE)") if vacuum else sql.SQL("ANALYZE")
+    conn.execute(
+        sql.SQL("{} {}").format(verb, sql.SQL(", ").join(_check_table(t) for t in tables))
+    )
