@@ -5,7 +5,7 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
-from alembic import op
+from queries.migrations import apply_sql, forward_only
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
@@ -14,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(sql("${up_revision}"))
+    apply_sql(__file__)  # the .sql file of the same name
 
 
 def downgrade() -> None:
-    raise NotImplementedError("gridscope migrations are forward-only")
+    forward_only()

@@ -5,9 +5,7 @@ Revises: 0002
 Create Date: 2026-11-22
 """
 
-from pathlib import Path
-
-from alembic import op
+from queries.migrations import apply_sql, forward_only
 
 revision = "0003"
 down_revision = "0002"
@@ -16,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute((Path(__file__).with_suffix(".sql")).read_text(encoding="utf-8"))
+    apply_sql(__file__)
 
 
 def downgrade() -> None:
-    raise NotImplementedError("gridscope migrations are forward-only")
+    forward_only()
