@@ -151,21 +151,6 @@ def _append_event(
     )
 
 
-def locate_grid(
-    conn: psycopg.Connection, scope: Scope, lon: float, lat: float
-) -> tuple[str, str | None] | None:
-    """(grid code, micro-grid code) of the current grid covering the WGS84 point, in scope."""
-    row = conn.execute(
-        "SELECT g.code, (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code"
-        "   AND m.valid_to IS NULL AND ST_Covers(m.geom, p.pt) ORDER BY m.code LIMIT 1)"
-        " FROM grid g, (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p"
-        " WHERE g.valid_to IS NULL AND g.code LIKE %(like)s AND ST_Covers(g.geom, p.pt)"
-        " ORDER BY g.code LIMIT 1",
-        {"lon": lon, "lat": lat, "like": scope.like},
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
 def _validate_fields(new: NewTicket) -> None:
     if new.source not in SOURCES:
         raise TicketError("source", f"must be one of {', '.join(SOURCES)}")
