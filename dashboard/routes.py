@@ -14,7 +14,6 @@ from dashboard import services
 from layers.grid_geometry import level_geometry
 from queries.cache import data_version
 from queries.geo import LEVELS
-from queries.screen import geojson_payload
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +34,6 @@ def healthz() -> flask.Response:
         return flask.jsonify(status="error", database=False, redis=svc.cache.available), 503
     body["database"] = True
     return flask.jsonify(body)
-
-
-def grids_geojson() -> flask.Response:
-    """GeoJSON of the jurisdiction's current grids (properties code and name, EPSG:4326)."""
-    body, sig = geojson_payload(services.current(), datetime.now(UTC))
-    resp = flask.Response(body, mimetype="application/geo+json")
-    if flask.request.args.get("v") == sig:
-        resp.headers["Cache-Control"] = f"public, max-age={GEO_MAX_AGE_S}, immutable"
-    else:
-        resp.headers["Cache-Control"] = "no-cache"
-    resp.headers["X-Geo-Version"] = sig
-    return resp
 
 
 _CODE = re.compile(r"[0-9A-Za-z_-]{1,32}")
@@ -87,5 +74,4 @@ def unit_geometry(level: str) -> flask.Response:
 def register_routes(server: flask.Flask) -> None:
     """Add the routes to the Flask server of a Dash app."""
     server.add_url_rule("/healthz", "healthz", healthz)
-    server.add_url_rule("/geo/grids.json", "grids_geojson", grids_geojson)
     server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)

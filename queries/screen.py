@@ -13,7 +13,6 @@ leave this module: no names, phones, addresses or descriptions (DOMAIN.md §7).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -483,39 +482,6 @@ def jurisdiction_name(conn: psycopg.Connection, scope: Scope) -> str:
     return rows[0][0] if len(rows) == 1 else "全辖区"
 
 
-_GEO_SIGNATURE_SQL = """
-SELECT count(*), max(id), max(valid_from), max(valid_to) FROM grid WHERE code LIKE %(like)s
-"""
-
-
-def geo_signature(conn: psycopg.Connection, scope: Scope) -> str:
-    """A short token that changes whenever any grid version in scope is added or closed; used
-    as the ``v`` of the GeoJSON URL so browsers cache polygons across ticket writes."""
-    row = one(conn.execute(_GEO_SIGNATURE_SQL, _params(scope)).fetchone())
-    text = json.dumps([scope.prefix, *row], default=str)
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-
-
-_GRIDS_GEOJSON_SQL = """
-SELECT json_build_object(
-         'type', 'FeatureCollection',
-         'features', coalesce(json_agg(json_build_object(
-             'type', 'Feature',
-             'properties', json_build_object('code', g.code, 'name', g.name),
-             'geometry', ST_AsGeoJSON(g.geom, 6)::json) ORDER BY g.code), '[]'::json))::text
-  FROM grid g
- WHERE g.code LIKE %(like)s
-   AND g.valid_from <= %(now)s AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
-"""
-
-
-def grids_geojson(conn: psycopg.Connection, scope: Scope, now: datetime) -> bytes:
-    """The grids in scope valid at ``now`` as a GeoJSON FeatureCollection (EPSG:4326 lon/lat,
-    coordinates rounded to 6 decimals ≈ 0.1 m), properties ``code`` and ``name`` only; UTF-8."""
-    row = one(conn.execute(_GRIDS_GEOJSON_SQL, _params(scope, now=now)).fetchone())
-    return row[0].encode()
-
-
 # --------------------------------------------------------------------------------------------
 # One refresh = one cached JSON blob
 # --------------------------------------------------------------------------------------------
@@ -608,14 +574,3 @@ def ticker_payload(services: ScreenServices, now: datetime, limit: int = TICKER_
             return _dumps({"version": version, "as_of_ms": as_of, "items": items})
 
         return services.cache.get_or_compute(key, compute)
-
-
-def geojson_payload(services: ScreenServices, now: datetime) -> tuple[bytes, str]:
-    """(GeoJSON bytes of the current grids in scope, their geo_signature), cached under
-    cache_key("geo-grids", data version, {"sig"}, scope)."""
-    with services.pool.connection() as conn:
-        version = data_version(conn)
-        sig = geo_signature(conn, services.scope)
-        key = services.cache.key("geo-grids", version, {"sig": sig}, services.scope)
-        body = services.cache.get_or_compute(key, lambda: grids_geojson(conn, services.scope, now))
-        return body, sig

@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -80,15 +81,22 @@ def migrated_template() -> Iterator[str]:
         drop_database(name)
 
 
-@pytest.fixture
-def fresh_db(migrated_template: str) -> Iterator[Settings]:
-    """A new, migrated, empty database for one test; dropped afterwards."""
+@contextmanager
+def database_copy(template: str) -> Iterator[Settings]:
+    """A private copy of ``template`` (CREATE DATABASE … TEMPLATE), dropped afterwards."""
     name = f"gs_test_{uuid.uuid4().hex[:10]}"
-    create_database(name, template=migrated_template)
+    create_database(name, template=template)
     try:
         yield settings_for(name)
     finally:
         drop_database(name)
+
+
+@pytest.fixture
+def fresh_db(migrated_template: str) -> Iterator[Settings]:
+    """A new, migrated, empty database for one test."""
+    with database_copy(migrated_template) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -108,13 +116,9 @@ def small_demo_template(migrated_template: str) -> Iterator[str]:
 
 @pytest.fixture
 def demo_db(small_demo_template: str) -> Iterator[Settings]:
-    """A private copy of the small demo for one test (CREATE DATABASE … TEMPLATE)."""
-    name = f"gs_test_{uuid.uuid4().hex[:10]}"
-    create_database(name, template=small_demo_template)
-    try:
-        yield settings_for(name)
-    finally:
-        drop_database(name)
+    """A private copy of the small demo for one test."""
+    with database_copy(small_demo_template) as settings:
+        yield settings
 
 
 def free_port() -> int:

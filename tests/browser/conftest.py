@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import create_database, drop_database, settings_for
+from tests.conftest import database_copy, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,12 +30,6 @@ CHROMIUM_ARGS = [
 GS = str(Path(sys.executable).with_name("gridscope"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     def __init__(self, settings, port: int, proc: subprocess.Popen):
         self.settings, self.port, self.proc = settings, port, proc
@@ -46,12 +38,9 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def screen_db(small_demo_template: str) -> Iterator:
-    name = f"gs_test_{uuid.uuid4().hex[:10]}"
-    create_database(name, template=small_demo_template)
-    try:
-        yield settings_for(name)
-    finally:
-        drop_database(name)
+    """One copy of the small demo for the server of a test module."""
+    with database_copy(small_demo_template) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="module")

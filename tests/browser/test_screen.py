@@ -136,16 +136,24 @@ def test_screen_fills_the_wall_without_scrollbars(live_server, page_at, width, h
     assert watch.external() == [] and watch.console_errors == [] and watch.page_errors == []
 
 
-def test_healthz_and_geojson_are_local_and_cached(live_server):
+def test_healthz_and_grid_geometry_are_local_and_cached(live_server):
     import json
     import urllib.request
 
     with urllib.request.urlopen(live_server.url + "/healthz") as r:
         assert json.load(r)["database"] is True
-    with urllib.request.urlopen(live_server.url + "/geo/grids.json") as r:
-        sig = r.headers["X-Geo-Version"]
-        body = json.load(r)
-    assert len(body["features"]) == grid_count(live_server.settings)
-    assert set(body["features"][0]["properties"]) == {"code", "name"}
-    with urllib.request.urlopen(f"{live_server.url}/geo/grids.json?v={sig}") as r:
+    with urllib.request.urlopen(live_server.url + "/geo/units/grid.pbf") as r:
+        etag = r.headers["ETag"]
+        assert int(r.headers["X-Features"]) == grid_count(live_server.settings)
+        assert r.headers["Cache-Control"] == "no-cache"  # no version pinned in the URL
+    version = etag.strip('"')
+    with urllib.request.urlopen(f"{live_server.url}/geo/units/grid.pbf?v={version}") as r:
         assert "immutable" in r.headers["Cache-Control"]
+    request = urllib.request.Request(
+        live_server.url + "/geo/units/grid.pbf", headers={"If-None-Match": etag}
+    )
+    try:
+        urllib.request.urlopen(request)
+        raise AssertionError("an unchanged geometry must answer 304")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 304
