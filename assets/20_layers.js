@@ -331,9 +331,25 @@
   };
 
   /* ---- Overdue tickets --------------------------------------------------------------------
-   * Properties: no, category, grid, stage, lead, step (1 reminder, 2 yellow, 3 red), step_zh,
-   * overdue_s, overdue_zh, rework. hideout: {colors: {"1","2","3"}, radius}. */
+   * Properties: no, category, grid, stage, lead, step (1 reminder, 2 yellow, 3 red),
+   * overdue_s, rework. hideout: {colors: {"1","2","3"}, radius}. The step name and the
+   * duration text are derived here (queries/overdue_layer.py STEPS and duration_zh). */
   var STEP_TEXT = { 1: "#06131f", 2: "#1a1400", 3: "#ffffff" };
+  var STEP_ZH = { 1: "预警·提醒", 2: "超期·黄牌", 3: "超期·红牌" };
+
+  /* Two largest units, minutes floored: 2天3小时, 5小时12分, 8分 (= duration_zh). */
+  function durationZh(seconds) {
+    var minutes = Math.floor(Math.max(0, seconds) / 60);
+    var days = Math.floor(minutes / 1440), rem = minutes % 1440;
+    var hours = Math.floor(rem / 60), mins = rem % 60;
+    if (days) { return hours ? days + "天" + hours + "小时" : days + "天"; }
+    if (hours) { return mins ? hours + "小时" + mins + "分" : hours + "小时"; }
+    return mins + "分";
+  }
+
+  function overdueZh(seconds) {
+    return seconds > 0 ? "超期 " + durationZh(seconds) : "剩余 " + durationZh(-seconds);
+  }
   var worstCache = typeof WeakMap === "function" ? new WeakMap() : null;
 
   function worstStep(index, clusterId) {
@@ -350,6 +366,7 @@
   }
 
   gs.overdue = {
+    durationZh: durationZh,
     pointToLayer: function (feature, latlng, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
       var opts = {
@@ -398,8 +415,8 @@
         "<div>网格：" + esc(p.grid) + "</div>" +
         "<div>环节：" + esc(p.stage) + "</div>" +
         "<div>牵头部门：" + esc(p.lead || "—") + "</div>" +
-        "<div class=\"gs-pop-step gs-step-" + (p.step | 0) + "\">" + esc(p.step_zh) + " · " +
-        esc(p.overdue_zh) + (p.rework ? " · 返工" + (p.rework | 0) + "次" : "") + "</div></div>",
+        "<div class=\"gs-pop-step gs-step-" + (p.step | 0) + "\">" +
+        esc(STEP_ZH[p.step] || "") + " · " + esc(overdueZh(p.overdue_s | 0)) + (p.rework ? " · 返工" + (p.rework | 0) + "次" : "") + "</div></div>",
         { className: "gs-popup" }
       );
     }

@@ -3,11 +3,15 @@
     python -m bench layerslive [--database gs_layers_large] [--repeat 15] [--workers 2000]
 
 Runs against a database holding the large demo (>= 10k grids, 5M tickets). For the heat and
-overdue layers, "cold" is the first call on a fresh connection after ``DISCARD ALL`` (no Redis
-cache is involved: the layers' fetch functions never read the query cache; the OS page cache
-and shared buffers are whatever earlier runs left), "warm" the median of ``--repeat`` further
-calls on that connection. Each figure is the layer's ``fetch`` (SQL + payload) plus
-``json.dumps`` of the result, i.e. what the mount's callback does before caching.
+overdue layers no Redis cache is involved (the layers' fetch functions never read the query
+cache; the OS page cache and shared buffers are whatever earlier runs left). Three figures per
+case: "new conn", the first call on a brand-new connection after ``DISCARD ALL`` (the backend
+also loads its catalogue caches for the partitioned ticket table: the strictest reading of
+"cold", and the one flagged against the 200 ms target); "cache-cold", the first call of the
+case on a connection that served other layer queries before, which is what a cache miss costs
+the app's pooled connections; "warm", the median of ``--repeat`` further calls. Each figure is
+the layer's ``fetch`` (SQL + payload) plus ``orjson.dumps`` of the result, i.e. what
+``dashboard.map.payload.layer_payload`` does on a cache miss.
 
 For the worker layer, ``--workers`` fixes are first stored through
 ``queries.positions.record_positions`` (PostgreSQL + the Redis store), then the payload is
@@ -19,16 +23,17 @@ PostgreSQL alone (the Redis-down fallback). The seeded fixes are removed afterwa
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from bench.common import bench_settings, database_exists, median_ms, timed
 from layers import heat as heat_layer
 from layers import overdue as overdue_layer
 from layers import workers as workers_layer
-from queries.db import connect
+from queries.db import apply_session_settings, connect
 from queries.positions import PositionStore, record_positions
 from queries.scope import Scope
 from queries.worker_layer import latest_workers, workers_from_postgres, workers_geojson
@@ -53,23 +58,31 @@ OVERDUE_CASES = (
 
 
 def _call(layer, conn, options, now, settings) -> int:
-    return len(json.dumps(layer.fetch(conn, WHOLE, options, now, settings), ensure_ascii=False))
+    # What dashboard.map.payload.layer_payload does on a cache miss: fetch, then orjson.
+    out = layer.fetch(conn, WHOLE, options, now, settings)
+    return len(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS))
 
 
-def _cold_warm(settings, layer, options, now, repeat) -> tuple[float, float, int]:
-    with connect(settings) as conn:
-        conn.autocommit = True
-        conn.execute("DISCARD ALL")
-        conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)",
-            (str(settings.statement_timeout_ms),),
-        )
-        conn.autocommit = False
+def _fresh_connection(settings):
+    conn = connect(settings)
+    conn.autocommit = True
+    conn.execute("DISCARD ALL")
+    apply_session_settings(conn, settings)  # what every gridscope connection sets
+    conn.autocommit = False
+    return conn
+
+
+def _cold_warm(settings, pooled, layer, options, now, repeat) -> tuple[float, float, float, int]:
+    """(new connection ms, cache-cold ms on the pooled connection, warm median ms, bytes)."""
+    with _fresh_connection(settings) as conn:
         t = time.perf_counter()
         size = _call(layer, conn, options, now, settings)
-        cold = (time.perf_counter() - t) * 1000
-        warm = median_ms(timed(lambda: _call(layer, conn, options, now, settings), repeat))
-    return cold, warm, size
+        cold_new = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    _call(layer, pooled, options, now, settings)
+    cold_pooled = (time.perf_counter() - t) * 1000
+    warm = median_ms(timed(lambda: _call(layer, pooled, options, now, settings), repeat))
+    return cold_new, cold_pooled, warm, size
 
 
 def _seed_workers(settings, n: int, now: datetime) -> tuple[list[int], bool]:
@@ -133,21 +146,28 @@ def main(argv: list[str] | None = None) -> None:
     print(f"database {args.database}: {grids:,} grids, {tickets:,} tickets; target 200 ms cold")
     now = datetime.now(UTC)
 
+    # The app's pooled connections have served other queries before a cache miss: this one
+    # first draws the grid layer's counts once (catalogue and plan caches of the ticket tables).
+    pooled = _fresh_connection(settings)
+    heat_layer.LAYER.fetch(pooled, WHOLE, {"window": "1h"}, now, settings)
+    pooled.commit()
     for title, layer, cases in (
         ("heat", heat_layer.LAYER, HEAT_CASES),
         ("overdue", overdue_layer.LAYER, OVERDUE_CASES),
     ):
         for name, options in cases:
-            cold, warm, size = _cold_warm(settings, layer, options, now, args.repeat)
-            with connect(settings) as conn:
-                fc = layer.fetch(conn, WHOLE, options, now, settings)["data"]
+            cold, cache_cold, warm, size = _cold_warm(
+                settings, pooled, layer, options, now, args.repeat
+            )
+            fc = layer.fetch(pooled, WHOLE, options, now, settings)["data"]
             total = fc["meta"]["total"]
             flag = "ok" if cold <= 200 else "OVER"
             print(
-                f"{title:8s} {name:26s} cold {cold:7.1f} ms  warm {warm:7.1f} ms (median of "
-                f"{args.repeat})  {len(fc['features']):6,} points/features, total {total:,},"
-                f" {size / 1024:,.0f} KiB JSON  [{flag}]"
+                f"{title:8s} {name:24s} new conn {cold:6.1f} ms  cache-cold {cache_cold:6.1f} ms"
+                f"  warm {warm:6.1f} ms  {len(fc['features']):6,} features, total {total:,},"
+                f" {size / 1024:,.0f} KiB  [{flag}]"
             )
+    pooled.close()
 
     ids, fresh = _seed_workers(settings, args.workers, now)
     try:
@@ -157,14 +177,14 @@ def main(argv: list[str] | None = None) -> None:
             def from_redis() -> int:
                 workers, hidden, source = latest_workers(conn, store, WHOLE, now)
                 assert source == "redis"
-                return len(json.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+                return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
 
             def via_layer() -> int:
                 return _call(workers_layer.LAYER, conn, {}, now, settings)
 
             def from_postgres() -> int:
                 workers, hidden = workers_from_postgres(conn, WHOLE, now)
-                return len(json.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+                return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
 
             n = len(latest_workers(conn, store, WHOLE, now)[0])
             r = timed(from_redis, args.repeat)

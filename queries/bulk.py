@@ -221,6 +221,4 @@ def analyze(conn: psycopg.Connection, tables: tuple[str, ...], *, vacuum: bool =
     """Refresh planner statistics of loadable tables (outside a transaction block); with
     ``vacuum`` also set the visibility map, so covering indexes give index-only scans."""
     verb = sql.SQL("VACUUM (ANALYZE)") if vacuum else sql.SQL("ANALYZE")
-    conn.execute(
-        sql.SQL("{} {}").format(verb, sql.SQL(", ").join(_check_table(t) for t in tables))
-    )
+    conn.execute(sql.SQL("{} {}").format(verb, sql.SQL(", ").join(_check_table(t) for t in tables)))

@@ -155,10 +155,6 @@ def unit_counts(
         raise ValueError(f"unknown level {level!r}")
     first, today = window_days(window, now, tz)
     p = {"like": scope.like, "now": now, "level": level, "first": first, "today": today}
-    # The planner overestimates these joins by orders of magnitude, so PostgreSQL would JIT-
-    # compile them: seconds of compilation for a query that runs in a fraction of that
-    # (measured on the large demo). Off for this transaction only.
-    conn.execute("SELECT set_config('jit', 'off', true)")
     if level == "micro":
         start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
         if within is not None and not scope.contains(within):

@@ -130,8 +130,9 @@ _BY_BBOX = sql.SQL(
 _GROUP = sql.SQL("\n GROUP BY floor(ST_X(t.geom) / %(cell)s), floor(ST_Y(t.geom) / %(cell)s)")
 
 # Grid level (zoom <= GRID_LEVEL_MAX_ZOOM): count per grid code first (no geometry per ticket,
-# ~35 % faster on a month of a city), then place each grid's count at its point on surface
-# (latest version of the code, so retired grids still place their tickets) and merge by cell.
+# ~35 % faster on a month of a city), then place each grid's count at its stored anchor (the
+# point on surface, migration 0004; latest version of the code, so retired grids still place
+# their tickets) and merge by cell.
 _GRID_SELECT = sql.SQL(
     """
 WITH c AS (
@@ -144,7 +145,7 @@ _GRID_PLACE = sql.SQL(
     """
      GROUP BY t.grid_code
 ), p AS (
-    SELECT DISTINCT ON (g.code) g.code, ST_PointOnSurface(g.geom) AS pt
+    SELECT DISTINCT ON (g.code) g.code, g.anchor AS pt
       FROM grid g
      WHERE g.code IN (SELECT grid_code FROM c)
      ORDER BY g.code, g.valid_to IS NULL DESC, g.valid_from DESC
@@ -218,8 +219,6 @@ def heat_cells(
         grid_level=viewport.zoom <= GRID_LEVEL_MAX_ZOOM,
     )
     with conn.transaction():
-        # JIT compilation costs more than it saves on these short aggregates (≈100 ms).
-        conn.execute("SELECT set_config('jit', 'off', true)")
         rows = conn.execute(stmt, params).fetchall()
     unplaced = sum(int(n) for x, _, n in rows if x is None)
     if unplaced:

@@ -44,8 +44,9 @@ MAJOR_CATEGORIES: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "
 # Features per payload at most, worst first; the rest are counted in meta.truncated.
 MAX_FEATURES = 20_000
 
-# The ladder in SQL, so filtering by step happens before the cap. Window: all predicates on
-# the partial index ticket_open (grid_code, stage_due_at) plus warn/due on the heap rows.
+# The ladder in SQL, so filtering by step happens before the cap. Warning or overdue implies
+# stage_warn_at <= now (warn precedes due), the key of the partial index ticket_open_warn
+# (migration 0004), which covers every column read here: an index-only range scan.
 _OVERDUE_SQL = """
 WITH o AS MATERIALIZED (
     SELECT x.*, count(*) OVER () AS total
@@ -61,6 +62,7 @@ WITH o AS MATERIALIZED (
              WHERE t.state NOT IN ('closed', 'surveyed', 'rejected')
                AND t.grid_code LIKE %(like)s
                AND t.state <> 'suspended'
+               AND t.stage_warn_at <= %(now)s
                AND (t.stage_due_at < %(now)s
                     OR (t.stage_warn_at <= %(now)s AND t.stage_due_at > %(now)s))
                AND left(t.category_code, 2) LIKE %(major)s) x
@@ -137,8 +139,6 @@ def overdue_tickets(
         "limit": limit,
     }
     with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        # JIT compilation costs more than it saves here (≈400 ms of a 800 ms cold run).
-        cur.execute("SELECT set_config('jit', 'off', true)")
         rows = cur.execute(_OVERDUE_SQL, params).fetchall()
     total = rows[0]["total"] if rows else 0
     for r in rows:
@@ -151,10 +151,11 @@ def overdue_geojson(
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (EPSG:4326) for the cluster layer. Properties: no (ticket
     number), category (major·minor name), grid (name), stage (Chinese stage name), lead (lead
-    department name or ""), step (1–3), step_key, step_zh, overdue_s (seconds past the stage
-    due time; negative while in warning), overdue_zh ("超期 2天3小时" / "剩余 40分"),
-    rework (count). Foreign member ``meta``: {"count", "total", "truncated", "by_step",
-    "as_of_ms"}."""
+    department name or ""), step (1–3), overdue_s (seconds past the stage due time; negative
+    while in warning), rework (count). The browser derives the step's name (STEPS) and the
+    duration text (duration_zh) from step and overdue_s: a city has thousands of these
+    tickets, and each derived string would be sent and serialised once per feature and
+    refresh. Foreign member ``meta``: {"count", "total", "truncated", "by_step", "as_of_ms"}."""
     features = []
     by_step = {1: 0, 2: 0, 3: 0}
     for r in rows:
@@ -177,12 +178,7 @@ def overdue_geojson(
                     "stage": STAGE_NAMES_ZH.get(r["stage"] or "", r["stage"] or ""),
                     "lead": r["lead_department"] or "",
                     "step": step,
-                    "step_key": STEPS[step][0],
-                    "step_zh": STEPS[step][1],
                     "overdue_s": late,
-                    "overdue_zh": (
-                        f"超期 {duration_zh(late)}" if late > 0 else f"剩余 {duration_zh(-late)}"
-                    ),
                     "rework": int(r["rework_count"]),
                 },
             }

@@ -110,7 +110,7 @@ class LatestFix:
             lon=float(lon),
             lat=float(lat),
             on_duty=duty == "1",
-            grids=tuple(g for g in grids.split(",") if g),
+            grids=tuple(grids.split(",")) if grids else (),
         )
 
 
@@ -296,8 +296,8 @@ def workers_on_duty(conn: psycopg.Connection, scope: Scope) -> list[dict]:
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(
             "SELECT DISTINCT ON (s.id) s.id AS staff_id, a.grid_code,"
-            "  ST_X(ST_PointOnSurface(g.geom)) AS home_lon,"
-            "  ST_Y(ST_PointOnSurface(g.geom)) AS home_lat,"
+            "  ST_X(g.anchor) AS home_lon,"
+            "  ST_Y(g.anchor) AS home_lat,"
             "  ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat"
             " FROM staff s JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL"
             " JOIN grid g ON g.code = a.grid_code AND g.valid_to IS NULL"

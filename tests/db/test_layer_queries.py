@@ -175,10 +175,7 @@ OVERDUE_PROPERTIES = {
     "stage",
     "lead",
     "step",
-    "step_key",
-    "step_zh",
     "overdue_s",
-    "overdue_zh",
     "rework",
 }
 
