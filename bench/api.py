@@ -3,7 +3,7 @@ clients, against a real `gridscope serve` (gunicorn gthread) on a scratch databa
 small demo. Clients are separate processes with keep-alive connections on the same machine, so
 they compete with the server and PostgreSQL for the CPUs (measured honestly, not excluded).
 
-    python -m bench api [--clients 8] [--requests 250] [--workers 2] [--repeat 3]
+    python -m bench api [--clients 8] [--requests 250] [--workers N] [--repeat 3]
                         [--mode plain|external_id|idempotency_key]
 
 Prints each run and the medians over runs: creations/s, p50 and p95 latency.
@@ -71,7 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench api")
     ap.add_argument("--clients", type=int, default=8, help="concurrent client processes")
     ap.add_argument("--requests", type=int, default=250, help="requests per client per run")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (4 threads each)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers, 4 threads each (default: the product's, settings.workers)",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--port", type=int, default=18050)
     ap.add_argument(
@@ -91,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     from queries.scope import Scope
 
     settings = recreate_database(args.database)
+    if args.workers is None:
+        args.workers = settings.workers
     load_demo(settings, "small", 42, echo=lambda _m: None, progress=False)
     with connect(settings) as conn:
         _, token = create_token(conn, "bench", Scope(""), True)

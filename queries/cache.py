@@ -59,6 +59,19 @@ def bump_data_version(conn: psycopg.Connection) -> int:
     return int(one(conn.execute("SELECT nextval('data_version')").fetchone())[0])
 
 
+def commit_and_bump(conn: psycopg.Connection) -> int:
+    """Commit, then bump the data version outside any transaction (``nextval`` is not
+    transactional, so wrapping it in one only cost the write path a second COMMIT)."""
+    conn.commit()
+    if conn.autocommit:
+        return bump_data_version(conn)
+    conn.autocommit = True
+    try:
+        return bump_data_version(conn)
+    finally:
+        conn.autocommit = False
+
+
 class Cache:
     """Bytes in Redis under versioned keys, degrading to no cache while Redis is unreachable."""
 

@@ -28,13 +28,8 @@ def describe_connect_error(url: str, exc: BaseException) -> str:
 
 
 def apply_session_settings(conn: psycopg.Connection, settings: Settings) -> None:
-    """Per-session settings of every connection gridscope opens.
-
-    plan_cache_mode: psycopg prepares a statement after its fifth run on a connection, and
-    PostgreSQL then switches a prepared statement to a generic plan, which knows neither the
-    time window (no partition pruning at plan time) nor the jurisdiction prefix. On the large
-    demo that turned the 30-day heat query from 110 ms into 750 ms on a long-lived pooled
-    connection. Custom plans keep the parse saved by preparing and plan with the real values.
+    """Per-session settings of every connection gridscope opens: the statement timeout, and
+    no JIT compilation.
 
     jit: the planner overestimates the layer and measure queries' joins by orders of
     magnitude, so PostgreSQL JIT-compiled them: 100 ms to seconds of compilation for queries
@@ -42,9 +37,7 @@ def apply_session_settings(conn: psycopg.Connection, settings: Settings) -> None
     took 350 ms with JIT, 26 ms without). Nothing gridscope runs is long enough to repay it.
     """
     conn.execute(
-        "SELECT set_config('statement_timeout', %s, false),"
-        " set_config('plan_cache_mode', 'force_custom_plan', false),"
-        " set_config('jit', 'off', false)",
+        "SELECT set_config('statement_timeout', %s, false), set_config('jit', 'off', false)",
         (str(settings.statement_timeout_ms),),
     )
 
@@ -82,6 +75,31 @@ def make_pool(settings: Settings, *, min_size: int = 1) -> ConnectionPool:
         open=False,
         name="gridscope",
     )
+
+
+@contextmanager
+def custom_plans(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A transaction (a savepoint inside one) whose statements are planned with their
+    parameter values every time. For the read side: screen, layers, cards, API lists.
+
+    psycopg prepares a statement after its fifth run on a connection, and PostgreSQL then
+    switches a prepared statement to a generic plan, which knows neither the time window (no
+    partition pruning at plan time) nor the jurisdiction prefix: on the large demo the 30-day
+    heat query went from 110 ms to 750 ms on a long-lived pooled connection. The write path
+    keeps the default: its generic plans are right and replanning the ticket insert tripled
+    its server time (0.67 -> 2.19 ms per ticket).
+    """
+    with conn.transaction():
+        before = one(
+            conn.execute(
+                "SELECT current_setting('plan_cache_mode'),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            ).fetchone()
+        )[0]
+        yield conn
+        # A setting made inside a savepoint outlives its release: put the caller's back (an
+        # exception rolls the savepoint or transaction back, and the setting with it).
+        conn.execute("SELECT set_config('plan_cache_mode', %s, true)", (before,))
 
 
 @contextmanager

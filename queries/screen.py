@@ -27,7 +27,7 @@ from gridscope import measures
 from gridscope.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
 
 from .cache import Cache, data_version
-from .db import one
+from .db import custom_plans, one
 from .scope import Scope
 
 # Open tickets are selected with the predicate of the partial index ticket_open, verbatim
@@ -543,12 +543,14 @@ def screen_payload(services: ScreenServices, now: datetime) -> bytes:
             {"bucket": bucket.isoformat(), "tz": settings.timezone},
             services.scope,
         )
-        return services.cache.get_or_compute(
-            key,
-            lambda: _dumps(
-                build_screen(conn, services.scope, bucket, settings.tz, version=version)
-            ),
-        )
+
+        def compute() -> bytes:
+            with custom_plans(conn):
+                return _dumps(
+                    build_screen(conn, services.scope, bucket, settings.tz, version=version)
+                )
+
+        return services.cache.get_or_compute(key, compute)
 
 
 TICKER_LIMIT = 20
@@ -569,7 +571,8 @@ def ticker_payload(services: ScreenServices, now: datetime, limit: int = TICKER_
         )
 
         def compute() -> bytes:
-            items = ticker(conn, services.scope, bucket, limit)
+            with custom_plans(conn):
+                items = ticker(conn, services.scope, bucket, limit)
             as_of = int(bucket.timestamp() * 1000)
             return _dumps({"version": version, "as_of_ms": as_of, "items": items})
 

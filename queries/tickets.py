@@ -7,6 +7,7 @@ The transition rules themselves are pure and live in ``gridscope.workflow.rules`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from gridscope.clock.work_calendar import WorkCalendar
 from gridscope.workflow import rules
 from gridscope.workflow.rules import Action, State
 
-from .cache import bump_data_version
+from .cache import commit_and_bump
 from .db import one
 from .item_list import Limits
 from .scope import Scope
@@ -182,11 +183,15 @@ def create_ticket(
     owns_transaction = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     try:
         if new.external_id is not None:
-            existing = find_external(conn, scope, new.external_namespace, new.external_id)
-            if existing is not None:
-                return existing
             try:
+                # The lookup of _create also finds a ticket already made for the external id.
                 return _create(conn, clocks, scope, new, created_at, now)
+            except TicketError:
+                # A retry of an accepted ticket gets that ticket even if this copy is refused.
+                existing = find_external(conn, scope, new.external_namespace, new.external_id)
+                if existing is None:
+                    raise
+                return existing
             except psycopg.errors.UniqueViolation:
                 # A concurrent request with the same external id won the race: its ticket.
                 conn.rollback()
@@ -214,19 +219,33 @@ def find_external(
     ).fetchone()
     if row is None:
         return None
+    return _existing(scope, row)
+
+
+_EXISTING_KEYS = ("id", "ticket_no", "state", "grid_code", "micro_grid_code", "created_at")
+
+
+def _existing(scope: Scope, row: Sequence[Any]) -> dict[str, Any]:
     if not scope.contains(row[3]):
         raise TicketError(
             "external_id", "already used by a ticket outside your jurisdiction", status=409
         )
-    keys = ("id", "ticket_no", "state", "grid_code", "micro_grid_code", "created_at")
-    return {**dict(zip(keys, row, strict=True)), "created": False}
+    return {**dict(zip(_EXISTING_KEYS, row, strict=True)), "created": False}
 
 
+# Category, located grid and micro-grid, the given grid, and the ticket already created for
+# the external id if any (the columns of find_external): one round trip.
 _LOOKUP_SQL = """
 SELECT (SELECT admitted FROM category WHERE code = %(category)s),
        g.code, g.micro,
-       (SELECT true FROM grid WHERE code = %(given)s AND valid_to IS NULL)
+       (SELECT true FROM grid WHERE code = %(given)s AND valid_to IS NULL),
+       x.id, x.ticket_no, x.state, x.grid_code, x.micro_grid_code, x.created_at
   FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p
+  LEFT JOIN LATERAL (
+       SELECT t.id, t.ticket_no, t.state, t.grid_code, t.micro_grid_code, t.created_at
+         FROM ticket_external e JOIN ticket t ON t.id = e.ticket_id
+          AND t.created_at = e.ticket_created_at
+        WHERE e.namespace = %(namespace)s AND e.external_id = %(external_id)s) x ON true
   LEFT JOIN LATERAL (
        SELECT g.code,
               (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code
@@ -288,7 +307,7 @@ def _create(
     _validate_fields(new)
     if new.grid_code is not None and not scope.contains(new.grid_code):
         raise TicketError("grid_code", "outside your jurisdiction", status=403)
-    admitted, located, micro, given_exists = one(
+    admitted, located, micro, given_exists, *existing = one(
         conn.execute(
             _LOOKUP_SQL,
             {
@@ -297,9 +316,13 @@ def _create(
                 "lon": new.lon,
                 "lat": new.lat,
                 "like": scope.like,
+                "namespace": new.external_namespace,
+                "external_id": new.external_id,
             },
         ).fetchone()
     )
+    if existing[0] is not None:
+        return _existing(scope, existing)
     if admitted is None:
         raise TicketError("service_code", f"unknown category {new.category_code!r}")
     if not admitted:
@@ -353,9 +376,7 @@ def _create(
             },
         ).fetchone()
     )
-    conn.commit()
-    bump_data_version(conn)  # after the commit: a reader of the new version sees the ticket
-    conn.commit()
+    commit_and_bump(conn)  # after the commit: a reader of the new version sees the ticket
     return {
         "id": ticket_id,
         "ticket_no": ticket_no,
@@ -451,8 +472,7 @@ def apply_transition(
             result = _assist_step(conn, t, task, action, at, tr)
         else:
             result = _ticket_step(conn, clocks, t, action, at, tr, now)
-    bump_data_version(conn)
-    conn.commit()
+    commit_and_bump(conn)
     return result
 
 

@@ -28,6 +28,7 @@ from dash import (
 from dashboard import services as services_mod
 from layers import registry
 from layers.base import AUTO, LayerSpec
+from queries.db import custom_plans
 from queries.geo import unit_of
 from queries.grid_card import grid_card
 
@@ -62,7 +63,7 @@ def card_now(clicked: dict[str, Any] | None) -> tuple[list, bool]:
     services = services_mod.current()
     settings = services.settings
     try:
-        with services.pool.connection() as conn:
+        with services.pool.connection() as conn, custom_plans(conn):
             unit = unit_of(conn, services.scope, code)
             if unit is None:
                 return [], True
@@ -122,7 +123,7 @@ def detail_now(layer_id: str, profile: MapProfile, clicked: dict[str, Any] | Non
     spec = registry.get(layer_id)
     requested_by = f"{profile.name}@{flask.request.remote_addr or '-'}"
     try:
-        with services.pool.connection() as conn:
+        with services.pool.connection() as conn, custom_plans(conn):
             return spec.extra["detail"](
                 conn,
                 services.scope,

@@ -13,6 +13,7 @@ import orjson
 from gridscope.geo.display import geojson_to_display
 from layers.base import LayerSpec
 from queries.cache import data_version
+from queries.db import custom_plans
 from queries.screen import floor_time
 
 PAYLOAD_FORMAT = 1
@@ -65,7 +66,8 @@ def layer_payload(
         )
 
         def compute() -> bytes:
-            out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
+            with custom_plans(conn):
+                out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
             out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
             out["as_of_ms"] = int(bucket.timestamp() * 1000)
             out["options"] = options

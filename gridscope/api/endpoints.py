@@ -21,6 +21,7 @@ from dashboard import services
 from gridscope.workflow import rules
 from gridscope.workflow.rules import State
 from queries import api as q
+from queries.db import custom_plans
 from queries.positions import record_positions
 from queries.tickets import NewTicket, Transition, apply_transition, create_ticket
 
@@ -86,7 +87,7 @@ def _idempotent(
     conn: psycopg.Connection,
     caller: Caller,
     key: str | None,
-    fingerprint: str,
+    body: BaseModel,
     perform: Callable[[], tuple[int, dict[str, Any]]],
 ) -> tuple[int, dict[str, Any], bool]:
     """(status, body, replayed) of ``perform`` run at most once per (token, Idempotency-Key).
@@ -97,13 +98,14 @@ def _idempotent(
     not recorded: the database is unchanged and the client may retry with a fixed request.
     """
     if key is None:
-        status, body = perform()
-        return status, body, False
+        status, out = perform()
+        return status, out, False
+    fingerprint = request_fingerprint(body)
     q.lock_idempotency_key(conn, caller.token_id, key)
     try:
         found = q.find_idempotency(conn, caller.token_id, key)
         if found is not None:
-            stored_hash, status, body = found
+            stored_hash, status, out = found
             if stored_hash != fingerprint:
                 raise ApiError(
                     422,
@@ -119,12 +121,12 @@ def _idempotent(
                     "response was recorded; look the result up instead of retrying",
                     [(IDEMPOTENCY_HEADER, "first request interrupted")],
                 )
-            return status, body, True
+            return status, out, True
         q.record_idempotency(conn, caller.token_id, key, fingerprint, q.PENDING, {})
-        status, body = perform()
-        q.record_idempotency(conn, caller.token_id, key, fingerprint, status, body)
+        status, out = perform()
+        q.record_idempotency(conn, caller.token_id, key, fingerprint, status, out)
         conn.commit()
-        return status, body, False
+        return status, out, False
     except BaseException:
         conn.rollback()
         raise
@@ -186,7 +188,7 @@ def post_ticket() -> flask.Response:
                 "created": res["created"],
             }
 
-        status, out, replayed = _idempotent(conn, caller, key, request_fingerprint(body), perform)
+        status, out, replayed = _idempotent(conn, caller, key, body, perform)
     return _write_response(status, out, replayed, f"{PREFIX}/tickets/{out['id']}")
 
 
@@ -230,7 +232,7 @@ def post_transition(ticket_id: int) -> flask.Response:
                 **({k: res[k] for k in ("task_id", "task_state")} if "task_id" in res else {}),
             }
 
-        status, out, replayed = _idempotent(conn, caller, key, request_fingerprint(body), perform)
+        status, out, replayed = _idempotent(conn, caller, key, body, perform)
     return _write_response(status, out, replayed)
 
 
@@ -270,7 +272,7 @@ def post_positions() -> flask.Response:
             n = record_positions(conn, fixes, on_duty=body.on_duty, store=st.positions)
             return 200, {"stored": n, "max_batch": m.MAX_POSITIONS}
 
-        status, out, replayed = _idempotent(conn, caller, key, request_fingerprint(body), perform)
+        status, out, replayed = _idempotent(conn, caller, key, body, perform)
     return _write_response(status, out, replayed)
 
 
@@ -400,7 +402,8 @@ def list_tickets() -> flask.Response:
             created_to=query.end_date,
             after=decode_cursor(query.cursor) if query.cursor else None,
         )
-        rows = q.list_tickets(conn, caller.scope, flt, limit + 1, now)
+        with custom_plans(conn):
+            rows = q.list_tickets(conn, caller.scope, flt, limit + 1, now)
     more = len(rows) > limit
     rows = rows[:limit]
     clamped = query.limit > m.MAX_PAGE

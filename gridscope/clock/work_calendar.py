@@ -139,6 +139,10 @@ class WorkCalendar:
         self.work_minutes_per_day = sum(_minutes(e) - _minutes(s) for s, e in periods)
         self._index: _Index | None = None
         self._unknown_years: set[int] = set()
+        # Working periods per local day, memoised: the instance is immutable, and the ingest
+        # API asks for the same few days on every ticket (chinese_calendar's lookup was 14 %
+        # of the API's Python time). Bounded by the days ever asked about (a few hundred).
+        self._periods_by_day: dict[dt.date, tuple[tuple[int, int], ...]] = {}
 
     # ---- construction helpers -------------------------------------------------------------
 
@@ -203,16 +207,21 @@ class WorkCalendar:
         """The local calendar date of an aware instant."""
         return from_us(to_us(t)).astimezone(self.tz).date()
 
-    def _day_periods_us(self, day: dt.date) -> list[tuple[int, int]]:
-        if not self.is_workday(day):
-            return []
-        return [
-            (
-                to_us(dt.datetime.combine(day, s, tzinfo=self.tz)),
-                to_us(dt.datetime.combine(day, e, tzinfo=self.tz)),
+    def _day_periods_us(self, day: dt.date) -> tuple[tuple[int, int], ...]:
+        got = self._periods_by_day.get(day)
+        if got is None:
+            got = self._periods_by_day[day] = (
+                tuple(
+                    (
+                        to_us(dt.datetime.combine(day, s, tzinfo=self.tz)),
+                        to_us(dt.datetime.combine(day, e, tzinfo=self.tz)),
+                    )
+                    for s, e in self.periods
+                )
+                if self.is_workday(day)
+                else ()
             )
-            for s, e in self.periods
-        ]
+        return got
 
     def _local_date_us(self, us: int) -> dt.date:
         return from_us(us).astimezone(self.tz).date()

@@ -1,12 +1,12 @@
-"""Every gridscope connection plans with real parameter values and never JIT-compiles (see
-queries.db.apply_session_settings): a long-lived pooled connection must not drift to generic
-plans once psycopg has prepared a statement."""
+"""Every gridscope connection runs without JIT (queries.db.apply_session_settings), and the
+read side plans with real parameter values (queries.db.custom_plans): a long-lived pooled
+connection must not drift to generic plans once psycopg has prepared a statement."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from queries.db import connect, make_pool
+from queries.db import connect, custom_plans, make_pool
 from queries.heat import heat_cells
 from queries.scope import Scope
 
@@ -21,13 +21,16 @@ def _settings(conn):
 def test_connect_and_pool_apply_the_session_settings(fresh_db):
     with connect(fresh_db) as conn:
         mode, jit, timeout = _settings(conn)
-        assert (mode, jit) == ("force_custom_plan", "off")
+        assert (mode, jit) == ("auto", "off")  # the write path keeps its generic plans
         assert timeout != "0"
+        with custom_plans(conn):
+            assert _settings(conn)[0] == "force_custom_plan"
+        assert _settings(conn)[0] == "auto"
     pool = make_pool(fresh_db)
     pool.open(wait=True)
     try:
         with pool.connection() as conn:
-            assert _settings(conn)[:2] == ("force_custom_plan", "off")
+            assert _settings(conn)[:2] == ("auto", "off")
     finally:
         pool.close()
 
@@ -40,9 +43,11 @@ def _rounded(cells):
 def test_a_prepared_layer_query_keeps_custom_plans(demo_db):
     now = datetime.now(UTC)
     with connect(demo_db) as conn:
-        first = heat_cells(conn, Scope(""), now, window="30d")
+        with custom_plans(conn):
+            first = heat_cells(conn, Scope(""), now, window="30d")
         for _ in range(12):  # psycopg prepares after 5 runs; PostgreSQL goes generic after 5 more
-            again = heat_cells(conn, Scope(""), now, window="30d")
+            with custom_plans(conn):
+                again = heat_cells(conn, Scope(""), now, window="30d")
         assert _rounded(again) == _rounded(first)
         plans = conn.execute(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
