@@ -1,4 +1,5 @@
-"""Demo load rate: tickets/s for the `city` size (simulation + binary COPY), median of runs.
+"""Demo load rate: tickets/s of the binary COPY of tickets, tasks and events for the `city`
+size (and the end-to-end rate of the whole command), median of runs.
 
 python -m bench load [--size city] [--repeat 1]
 """
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"run {i + 1}: {r.tickets:,} tickets, {r.events:,} events, {r.tasks:,} tasks; "
             f"territory {r.seconds_territory:.1f} s, simulate {r.seconds_simulate:.1f} s, "
-            f"COPY {r.seconds_copy:.1f} s, indexes+rollups {r.seconds_index:.1f} s, "
+            f"emptying + territory load {r.seconds_prepare:.1f} s, "
+            f"ticket COPY {r.seconds_copy:.1f} s, indexes+rollups {r.seconds_index:.1f} s, "
             f"total {r.seconds_total:.1f} s"
         )
     print(

@@ -142,7 +142,9 @@ def demo_load(app: AppContext, size: str, seed: int, reuse: bool, quiet: bool) -
         f"{report.micro_grids:,} micro-grids, {report.staff:,} staff, {report.tickets:,} tickets, "
         f"{report.tasks:,} tasks, {report.events:,} events in {report.seconds_total:.1f} s "
         f"(territory {report.seconds_territory:.1f} s, simulation {report.seconds_simulate:.1f} s,"
-        f" COPY {report.seconds_copy:.1f} s, keys+indexes+rollups {report.seconds_index:.1f} s)"
+        f" emptying + territory load {report.seconds_prepare:.1f} s,"
+        f" ticket COPY {report.seconds_copy:.1f} s,"
+        f" keys+indexes+rollups {report.seconds_index:.1f} s)"
     )
     click.echo(
         f"bulk load rate: {report.copy_tickets_per_s:,.0f} tickets/s with their tasks and"

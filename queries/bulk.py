@@ -217,8 +217,17 @@ def delete_meta(conn: psycopg.Connection, key: str) -> None:
     conn.execute("DELETE FROM gridscope_meta WHERE key = %s", (key,))
 
 
-def analyze(conn: psycopg.Connection, tables: tuple[str, ...], *, vacuum: bool = False) -> None:
+def analyze(
+    conn: psycopg.Connection,
+    tables: tuple[str, ...],
+    *,
+    vacuum: bool = False,
+    statistics: bool = True,
+) -> None:
     """Refresh planner statistics of loadable tables (outside a transaction block); with
-    ``vacuum`` also set the visibility map, so covering indexes give index-only scans."""
-    verb = sql.SQL("VACUUM (ANALYZE)") if vacuum else sql.SQL("ANALYZE")
+    ``vacuum`` also set the visibility map, so covering indexes give index-only scans;
+    ``statistics=False`` (with ``vacuum``) skips the statistics of tables analysed already."""
+    if not statistics and not vacuum:
+        raise ValueError("nothing to do: statistics=False needs vacuum=True")
+    verb = sql.SQL(("VACUUM (ANALYZE)" if statistics else "VACUUM") if vacuum else "ANALYZE")
     conn.execute(sql.SQL("{} {}").format(verb, sql.SQL(", ").join(_check_table(t) for t in tables)))
