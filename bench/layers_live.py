@@ -33,7 +33,7 @@ from bench.common import bench_settings, database_exists, median_ms, timed
 from layers import heat as heat_layer
 from layers import overdue as overdue_layer
 from layers import workers as workers_layer
-from queries.db import apply_session_settings, connect
+from queries.db import apply_session_settings, connect, custom_plans
 from queries.positions import PositionStore, record_positions
 from queries.scope import Scope
 from queries.worker_layer import latest_workers, workers_from_postgres, workers_geojson
@@ -58,8 +58,10 @@ OVERDUE_CASES = (
 
 
 def _call(layer, conn, options, now, settings) -> int:
-    # What dashboard.map.payload.layer_payload does on a cache miss: fetch, then orjson.
-    out = layer.fetch(conn, WHOLE, options, now, settings)
+    # What dashboard.map.payload.layer_payload does on a cache miss: fetch under custom plans,
+    # then orjson.
+    with custom_plans(conn):
+        out = layer.fetch(conn, WHOLE, options, now, settings)
     return len(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS))
 
 
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             cold, cache_cold, warm, size = _cold_warm(
                 settings, pooled, layer, options, now, args.repeat
             )
-            fc = layer.fetch(pooled, WHOLE, options, now, settings)["data"]
+            with custom_plans(pooled):
+                fc = layer.fetch(pooled, WHOLE, options, now, settings)["data"]
             total = fc["meta"]["total"]
             flag = "ok" if cold <= 200 else "OVER"
             print(
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         with connect(settings) as conn:
 
             def from_redis() -> int:
-                workers, hidden, source = latest_workers(conn, store, WHOLE, now)
+                with custom_plans(conn):
+                    workers, hidden, source = latest_workers(conn, store, WHOLE, now)
                 assert source == "redis"
                 return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
 
@@ -183,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                 return _call(workers_layer.LAYER, conn, {}, now, settings)
 
             def from_postgres() -> int:
-                workers, hidden = workers_from_postgres(conn, WHOLE, now)
+                with custom_plans(conn):
+                    workers, hidden = workers_from_postgres(conn, WHOLE, now)
                 return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
 
             n = len(latest_workers(conn, store, WHOLE, now)[0])
