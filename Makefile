@@ -19,7 +19,7 @@ demo: setup migrate ## Run the product on the city demo (server + live simulator
 test: ## Run every test tier (unit, PostGIS + Redis, browser), lint and type checks
 	scripts/setup.sh --browser
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy queries layers gridscope/clock gridscope/workflow
+	$(VENV)/bin/mypy domain queries layers
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 setup: ## Venv, packages, PostgreSQL/PostGIS and Redis checks

@@ -12,13 +12,13 @@ from pathlib import Path
 import dash
 from flask_compress import Compress
 
-from dashboard.services import EXTENSION_KEY, Services
+from domain.config import Settings, load_settings
 from gridscope.api import register as register_api
-from gridscope.config import Settings, load_settings
 from queries.cache import Cache, namespace_for
 from queries.db import connect, make_pool
 from queries.migrate import check_schema
 from queries.scope import Scope
+from queries.services import EXTENSION_KEY, Services
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("gridscope")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from gridscope.config import Settings
+from domain.config import Settings
 
 BASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridscope")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

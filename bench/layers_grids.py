@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import bench_settings, database_exists, median_ms, timed
-from gridscope.config import Settings
+from domain.config import Settings
 from layers.grid_geometry import level_geometry
 from layers.registry import get
 from queries.cache import Cache
@@ -38,7 +38,7 @@ GS = str(Path(sys.executable).with_name("gridscope"))
 
 @dataclass
 class BenchServices:
-    """What the payload builders need (dashboard.services.Services without Flask)."""
+    """What the payload builders need (queries.services.Services without Flask)."""
 
     settings: Settings
     pool: object

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 
 from bench.common import bench_settings, database_exists, median_ms, p95_ms, timed
 from dashboard.screen.callbacks import render_counters
-from dashboard.services import Services
 from queries.cache import Cache, namespace_for
 from queries.db import make_pool
 from queries.scope import Scope
 from queries.screen import _dumps, build_screen, floor_time, screen_payload
+from queries.services import Services
 
 
 def main(argv: list[str] | None = None) -> None:

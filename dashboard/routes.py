@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import flask
 
-from dashboard import services
 from layers.grid_geometry import level_geometry
+from queries import services
 from queries.cache import data_version
 from queries.geo import LEVELS
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from gridscope.codes import CODE_RULES, REGION_LEVELS
-from gridscope.config import Settings, load_settings
+from domain.codes import CODE_RULES, REGION_LEVELS
+from domain.config import Settings, load_settings
 
 
 class AppContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
-from gridscope.config import Settings
+from domain.config import Settings
 
 
 class GridscopeServer(BaseApplication):

@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from gridscope.config import Settings
+from domain.config import Settings
 from queries.scope import Scope
 
 Options = Mapping[str, Any]

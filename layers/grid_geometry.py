@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 from psycopg_pool import ConnectionPool
 
-from gridscope.geo.coverage import TOLERANCE_DEG, simplify_coverage
-from gridscope.geo.display import geometries_to_display
-from gridscope.geo.encode import feature_collection, gzip_bytes, to_geobuf
+from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
+from domain.geo.display import geometries_to_display
+from domain.geo.encode import feature_collection, gzip_bytes, to_geobuf
 from queries.cache import Cache
 from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature, level_units
 from queries.scope import Scope

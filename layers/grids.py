@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from gridscope import measures
-from gridscope.config import Settings
+from domain import measures
+from domain.config import Settings
 from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature
 from queries.geo_measures import UnitCounts, unit_counts
 from queries.scope import Scope
@@ -42,7 +42,7 @@ NEXT_LEVEL = dict(zip(LEVELS, LEVELS[1:], strict=False))
 AUTO_MIN_ZOOM = {"county": 0.0, "town": 10.5, "community": 12.0, "grid": 13.2, "micro": 15.8}
 
 # measure: (label_zh, unit_zh, kind) — kind "count" (0 is a class), "rate" (fixed breaks,
-# None = nothing due), "density" (per 1,000 households). Formulas: gridscope/measures.py.
+# None = nothing due), "density" (per 1,000 households). Formulas: domain/measures.py.
 MEASURES: dict[str, tuple[str, str, str]] = {
     "created": ("事项数", "件", "count"),
     "open": ("在办", "件", "count"),

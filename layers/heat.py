@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from gridscope.config import Settings
+from domain.config import Settings
 from queries.heat import Viewport, heat_payload
 from queries.scope import Scope
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from gridscope.config import Settings
+from domain.config import Settings
 from queries.overdue_layer import STEPS, overdue_payload
 from queries.scope import Scope
 

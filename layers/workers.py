@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from gridscope.config import Settings
+from domain.config import Settings
 from queries.positions import PositionStore
 from queries.scope import Scope
 from queries.screen import STAFF_ROLE_NAMES_ZH

@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from .db import one
 from .scope import Scope
 
-# States that leave the overdue statistics or are finished (gridscope.workflow.rules).
+# States that leave the overdue statistics or are finished (domain.workflow.rules).
 _DONE_STATES = ("closed", "surveyed", "rejected")
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from gridscope.config import Settings, redact_url
+from domain.config import Settings, redact_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,5 +1,5 @@
 """Raw counts per territorial unit for shading the map (DOMAIN.md §5: counts here, rates in
-``gridscope.measures``).
+``domain.measures``).
 
 One row per unit of the chosen level in scope: households, tickets created in the window,
 closed and closed on time in the window (by the original due time), open now, overdue now (the

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from gridscope import measures
+from domain import measures
 
 from .scope import Scope
 from .screen import EXCLUSIVE_KIND_NAMES_ZH, STAFF_ROLE_NAMES_ZH, Window

@@ -6,7 +6,7 @@ from datetime import date
 
 import psycopg
 
-from gridscope.clock.limits import StageLimit
+from domain.clock.limits import StageLimit
 
 Limits = dict[tuple[str, str, str], StageLimit]
 
@@ -16,7 +16,7 @@ def seed_defaults(conn: psycopg.Connection) -> int:
 
     Existing rows are left alone (they may have been edited). Returns the rows inserted.
     """
-    from gridscope.clock.limits import category_rows, stage_limit_rows
+    from domain.clock.limits import category_rows, stage_limit_rows
 
     inserted = 0
     with conn.cursor() as cur:
@@ -42,7 +42,7 @@ def seed_defaults(conn: psycopg.Connection) -> int:
 
 def load_limits(conn: psycopg.Connection) -> Limits:
     """{(category_code, stage, urgency): (amount, unit)} as stored (editable by admins)."""
-    from gridscope.clock.limits import limits_from_rows
+    from domain.clock.limits import limits_from_rows
 
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute("SELECT category_code, stage, urgency, amount, unit FROM stage_limit")

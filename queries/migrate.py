@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from gridscope.config import Settings
+from domain.config import Settings
 
 from .db import DatabaseUnavailable, connect
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 
-from gridscope.workflow.rules import STAGE_NAMES_ZH
+from domain.workflow.rules import STAGE_NAMES_ZH
 
 from .scope import Scope
 

@@ -23,8 +23,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from gridscope import measures
-from gridscope.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
+from domain import measures
+from domain.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
 
 from .cache import Cache, data_version
 from .db import custom_plans, one
@@ -488,7 +488,7 @@ def jurisdiction_name(conn: psycopg.Connection, scope: Scope) -> str:
 
 
 class ScreenServices(Protocol):
-    """What the payload builders need from dashboard.services.Services (kept structural so that
+    """What the payload builders need from queries.services.Services (kept structural so that
     ``queries`` does not import the dashboard)."""
 
     pool: ConnectionPool

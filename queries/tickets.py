@@ -2,7 +2,7 @@
 
 Every change writes the ticket row, appends to the event log and updates the ``stat_daily``
 rollup in one transaction; the data version is bumped after commit so cached screens refresh.
-The transition rules themselves are pure and live in ``gridscope.workflow.rules``.
+The transition rules themselves are pure and live in ``domain.workflow.rules``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from gridscope.clock.limits import StageLimit, limit_for
-from gridscope.clock.work_calendar import WorkCalendar
-from gridscope.workflow import rules
-from gridscope.workflow.rules import Action, State
+from domain.clock.limits import StageLimit, limit_for
+from domain.clock.work_calendar import WorkCalendar
+from domain.workflow import rules
+from domain.workflow.rules import Action, State
 
 from .cache import commit_and_bump
 from .db import one

@@ -69,7 +69,7 @@ if ! pg_up; then
     pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || pg_ctlcluster "$ver" main start || true
     for _ in $(seq 1 20); do pg_up && break; sleep 0.5; done
   fi
-  pg_up || die "PostgreSQL does not answer at $(.venv/bin/python -c "from gridscope.config import redact_url; import os; print(redact_url(os.environ['DATABASE_URL']))"): install it (apt-get install postgresql-15) or set DATABASE_URL to a reachable PostgreSQL 15 server"
+  pg_up || die "PostgreSQL does not answer at $(.venv/bin/python -c "from domain.config import redact_url; import os; print(redact_url(os.environ['DATABASE_URL']))"): install it (apt-get install postgresql-15) or set DATABASE_URL to a reachable PostgreSQL 15 server"
 fi
 has_postgis() { .venv/bin/python - <<'PY' 2>/dev/null
 import os, sys, psycopg
@@ -111,4 +111,4 @@ if [ "$want_browser" = 1 ]; then
   chromium --headless --no-sandbox --disable-gpu --dump-dom about:blank >/dev/null 2>&1 \
     || die "Debian chromium is installed but does not start headless (try: chromium --headless --no-sandbox --dump-dom about:blank)"
 fi
-say "setup ok: $(.venv/bin/python -c "from gridscope.config import redact_url; import os; print(redact_url(os.environ['DATABASE_URL']))"), $REDIS_URL"
+say "setup ok: $(.venv/bin/python -c "from domain.config import redact_url; import os; print(redact_url(os.environ['DATABASE_URL']))"), $REDIS_URL"

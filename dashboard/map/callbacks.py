@@ -25,9 +25,9 @@ from dash import (
     no_update,
 )
 
-from dashboard import services as services_mod
 from layers import registry
 from layers.base import AUTO, LayerSpec
+from queries import services as services_mod
 from queries.db import custom_plans
 from queries.geo import unit_of
 from queries.grid_card import grid_card

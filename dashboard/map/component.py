@@ -15,7 +15,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from gridscope.geo.display import lonlat_to_display
+from domain.geo.display import lonlat_to_display
 from layers.base import LayerSpec
 from queries.geo import extent, level_counts
 
@@ -141,7 +141,7 @@ def layer_stores(profile: MapProfile, layer: LayerSpec, settings, counts, bounds
 
 
 def map_component(profile: MapProfile, services: Any, now: datetime | None = None) -> html.Div:
-    """The whole map for ``profile`` in the caller's scope (``services``: dashboard.services)."""
+    """The whole map for ``profile`` in the caller's scope (``services``: queries.services)."""
     settings = services.settings
     now = now or datetime.now(UTC)
     p = profile.prefix

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from gridscope.geo.display import geojson_to_display
+from domain.geo.display import geojson_to_display
 from layers.base import LayerSpec
 from queries.cache import data_version
 from queries.db import custom_plans

@@ -3,7 +3,7 @@
 import dash
 from dash import dcc, html
 
-from dashboard import services
+from queries import services
 
 dash.register_page(__name__, path="/", title="网格化服务管理", name="首页")
 

@@ -4,9 +4,9 @@ time-window selectors, and the grid card."""
 import dash
 from dash import dcc, html
 
-from dashboard import services
 from dashboard.map import PROFILES, map_component
 from dashboard.map import callbacks as map_callbacks
+from queries import services
 
 dash.register_page(__name__, path="/map", title="网格地图", name="地图")
 map_callbacks.register(PROFILES["analyst"])

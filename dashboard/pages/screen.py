@@ -2,11 +2,11 @@
 
 import dash
 
-from dashboard import services
 from dashboard.map import PROFILES, map_component
 from dashboard.map import callbacks as map_callbacks
 from dashboard.screen import callbacks
 from dashboard.screen.layout import screen_layout
+from queries import services
 
 dash.register_page(__name__, path="/screen", title="指挥中心大屏", name="大屏")
 callbacks.register()

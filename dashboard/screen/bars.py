@@ -7,7 +7,7 @@ from typing import Any
 
 from dash import html
 
-from gridscope.measures import MEASURES
+from domain.measures import MEASURES
 from queries.screen import RANKING_MAX_ROWS
 
 from .theme import fmt_int, fmt_pct

@@ -14,7 +14,7 @@ from typing import Any
 
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
 
-from dashboard import services as services_mod
+from queries import services as services_mod
 from queries.screen import screen_payload, ticker_payload
 
 from .bars import render_basic, render_categories, render_ranking

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from gridscope.config import Settings
+from domain.config import Settings
 
 from .kpi import render_kpis
 from .ticker import render_ticker

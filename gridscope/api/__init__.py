@@ -16,8 +16,8 @@ import flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
-from dashboard.services import EXTENSION_KEY as SERVICES_KEY
 from queries.positions import PositionStore
+from queries.services import EXTENSION_KEY as SERVICES_KEY
 
 from .docs import render_docs
 from .endpoints import ENDPOINTS, PREFIX, get_index

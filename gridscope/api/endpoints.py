@@ -17,10 +17,10 @@ import flask
 import psycopg
 from pydantic import BaseModel
 
-from dashboard import services
-from gridscope.workflow import rules
-from gridscope.workflow.rules import State
+from domain.workflow import rules
+from domain.workflow.rules import State
 from queries import api as q
+from queries import services
 from queries.db import custom_plans
 from queries.positions import record_positions
 from queries.tickets import NewTicket, Transition, apply_transition, create_ticket

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from gridscope.workflow.rules import Action, State
+from domain.workflow.rules import Action, State
 from queries.tickets import ACTOR_KINDS, SOURCES, URGENCIES
 
 MAX_POSITIONS = 1000

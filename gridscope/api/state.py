@@ -13,8 +13,8 @@ import flask
 import psycopg
 from werkzeug.routing import Map
 
-from gridscope.clock.work_calendar import WorkCalendar
-from gridscope.config import Settings
+from domain.clock.work_calendar import WorkCalendar
+from domain.config import Settings
 from queries.item_list import load_calendar_overrides, load_limits
 from queries.positions import PositionStore
 from queries.tickets import Clocks

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from gridscope.config import Settings
-from gridscope.workflow.rules import Action, State
+from domain.config import Settings
+from domain.workflow.rules import Action, State
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def run_live(
     echo: Callable[[str], None] = print,
 ) -> LiveStats:
     """Run until interrupted (or ``duration_s``); returns what was done."""
-    from gridscope.clock.work_calendar import WorkCalendar
+    from domain.clock.work_calendar import WorkCalendar
     from queries import live as q
     from queries.db import connect
     from queries.item_list import load_calendar_overrides, load_limits

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from gridscope.config import Settings
+from domain.config import Settings
 from gridscope.demo.model import SIZES, Territory
 
 # Tickets per size (one year): the issue's floors are 5,000 / 300,000 / 5,000,000.
@@ -178,7 +178,7 @@ def load_demo(
     """Replace the demo data with a freshly generated city of ``size`` for ``seed``."""
     from tqdm import tqdm
 
-    from gridscope.clock.work_calendar import WorkCalendar
+    from domain.clock.work_calendar import WorkCalendar
     from gridscope.demo.territory import build_territory
     from gridscope.demo.tickets import simulate_tickets
     from queries import bulk

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from gridscope.codes import NationalCodeRule, reading_order
+from domain.codes import NationalCodeRule, reading_order
 from gridscope.demo.model import SIZES, Territory
 from gridscope.demo.people import build_people
 

@@ -4,7 +4,7 @@
 kernels; a uniform point inside the micro-grid), when (daily, weekly and seasonal rhythms per
 source, holidays from the work calendar, slight growth), what (category mix by grid type and
 month, urgency, source) and then the lifecycle of every ticket through the States and Actions of
-``gridscope.workflow.rules`` on the stage clocks of ``gridscope.clock`` (DOMAIN.md §3–4).
+``domain.workflow.rules`` on the stage clocks of ``domain.clock`` (DOMAIN.md §3–4).
 
 The lifecycle is a fixed sequence of *slots* (one action each, in chronological order); every
 ticket takes a subset of them. Times are drawn per slot for all tickets at once as fractions of
@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from gridscope.clock.limits import (
+from domain.clock.limits import (
     CATEGORIES,
     DEFAULT_STAGE_LIMITS,
     ESCALATION_LIMIT,
@@ -60,9 +60,9 @@ from gridscope.clock.limits import (
     STAGES,
     limit_for,
 )
-from gridscope.clock.work_calendar import UNITS, WorkCalendar, to_us
+from domain.clock.work_calendar import UNITS, WorkCalendar, to_us
+from domain.workflow.rules import STAGE_OF_STATE, TRANSITIONS, Action, State
 from gridscope.demo.model import Territory
-from gridscope.workflow.rules import STAGE_OF_STATE, TRANSITIONS, Action, State
 
 log = logging.getLogger(__name__)
 

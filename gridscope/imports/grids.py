@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridscope.codes import REGION_LEVELS, get_code_rule
-from gridscope.config import Settings
+from domain.codes import REGION_LEVELS, get_code_rule
+from domain.config import Settings
 
 from . import topology
 from .errors import ImportRefused

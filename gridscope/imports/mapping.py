@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gridscope.workflow.rules import OPEN_STATES, STAGE_OF_STATE, State
+from domain.workflow.rules import OPEN_STATES, STAGE_OF_STATE, State
 
 from .errors import ImportRefused
 

@@ -19,7 +19,7 @@ How an imported ticket looks (the state comes from the file's own timestamps):
 
 * every ticket has one event, ``create`` at the file's open time by actor ``system`` with
   ``data = {"imported": true, "namespace", "source"}``; its ``to_state`` is the ticket's state,
-  so the event log still replays under ``gridscope.workflow.rules`` (a create may start in any
+  so the event log still replays under ``domain.workflow.rules`` (a create may start in any
   state; no transition is invented for steps the source system did not record);
 * closed rows: state ``closed``, ``closed_at = finished_at`` = the file's closing time,
   ``due_at = original_due_at`` = the file's due time, ``closed_on_time`` = closed by the due time
@@ -50,9 +50,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 
-from gridscope.clock.limits import CATEGORIES
-from gridscope.config import Settings
-from gridscope.workflow.rules import STAGE_OF_STATE, State
+from domain.clock.limits import CATEGORIES
+from domain.config import Settings
+from domain.workflow.rules import STAGE_OF_STATE, State
 
 from .csv_source import read_csv
 from .errors import ImportRefused

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gridscope.clock.work_calendar import WorkCalendar
+from domain.clock.work_calendar import WorkCalendar
 from queries.db import connect
 from queries.item_list import load_limits
 from queries.positions import record_positions

@@ -4,10 +4,10 @@ from collections import defaultdict
 
 import pytest
 
-from gridscope.clock.limits import limit_for
-from gridscope.clock.work_calendar import WorkCalendar
-from gridscope.codes import NationalCodeRule
-from gridscope.workflow import rules
+from domain.clock.limits import limit_for
+from domain.clock.work_calendar import WorkCalendar
+from domain.codes import NationalCodeRule
+from domain.workflow import rules
 from queries.db import connect
 from queries.item_list import load_limits
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridscope.workflow import rules
-from gridscope.workflow.rules import Action
+from domain.workflow import rules
+from domain.workflow.rules import Action
 from queries.db import connect
 from queries.scope import Scope
 from queries.supervision import sweep

@@ -13,9 +13,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from domain.geo.gcj02 import gcj02_to_wgs84, geometries_gcj02_to_wgs84, wgs84_to_gcj02
 from gridscope.cli import main as cli
 from gridscope.imports import ImportRefused
-from gridscope.imports.gcj02 import gcj02_to_wgs84, geometries_gcj02_to_wgs84, wgs84_to_gcj02
 from gridscope.imports.grids import GridImportOptions, import_grids
 from queries.cache import data_version
 from queries.db import connect

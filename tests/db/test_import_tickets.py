@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from domain.workflow import rules
 from gridscope.cli import main as cli
 from gridscope.imports.grids import GridImportOptions, import_grids
 from gridscope.imports.mapping import load_ticket_mapping
 from gridscope.imports.tickets import import_tickets
-from gridscope.workflow import rules
 from queries.bulk import rebuild_stat_daily
 from queries.cache import data_version
 from queries.db import connect

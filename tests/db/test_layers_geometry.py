@@ -17,8 +17,8 @@ import pytest
 import shapely
 
 from dashboard.map.payload import layer_payload
-from gridscope.config import Settings
-from gridscope.geo.coverage import TOLERANCE_DEG, simplify_coverage
+from domain.config import Settings
+from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
 from layers.grid_geometry import level_geometry
 from layers.registry import get
 from queries.cache import Cache, bump_data_version

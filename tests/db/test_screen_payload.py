@@ -6,13 +6,13 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from dashboard.services import Services
-from gridscope.clock.work_calendar import WorkCalendar
+from domain.clock.work_calendar import WorkCalendar
 from queries.cache import Cache
 from queries.db import connect, make_pool
 from queries.item_list import load_limits
 from queries.scope import Scope
 from queries.screen import screen_payload
+from queries.services import Services
 from queries.tickets import Clocks, NewTicket, create_ticket
 
 

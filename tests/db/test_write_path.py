@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gridscope.clock.work_calendar import WorkCalendar
+from domain.clock.work_calendar import WorkCalendar
 from queries import bulk
 from queries.cache import data_version
 from queries.db import connect

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridscope.codes import (
+from domain.codes import (
     CODE_RULES,
     NationalCodeRule,
     PermissiveCodeRule,

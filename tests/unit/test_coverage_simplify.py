@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridscope.geo.coverage import TOLERANCE_DEG, simplify_coverage
+from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
 
 
 def wiggly_coverage(n: int = 60, seed: int = 3) -> np.ndarray:

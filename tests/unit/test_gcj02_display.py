@@ -7,7 +7,7 @@ import math
 
 import shapely
 
-from gridscope.geo.display import (
+from domain.geo.display import (
     geojson_to_display,
     geometries_to_display,
     lonlat_to_display,

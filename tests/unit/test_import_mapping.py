@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from domain.workflow.rules import State
 from gridscope.imports.mapping import (
     MappingError,
     load_grid_mapping,
@@ -14,7 +15,6 @@ from gridscope.imports.mapping import (
     shipped_mappings,
 )
 from gridscope.imports.tickets import _ewkb_points, _parse_dates, default_rejects_path
-from gridscope.workflow.rules import State
 
 MINIMAL = """
 name = "mini"
@@ -51,7 +51,7 @@ def test_shipped_mappings_load():
 
 
 def test_category_codes_of_shipped_mappings_are_in_the_item_list():
-    from gridscope.clock.limits import CATEGORY_BY_CODE
+    from domain.clock.limits import CATEGORY_BY_CODE
 
     for name in shipped_mappings():
         assert load_ticket_mapping(name).category_codes() <= set(CATEGORY_BY_CODE), name

@@ -1,4 +1,4 @@
-"""The default item list and stage limits (gridscope.clock.limits)."""
+"""The default item list and stage limits (domain.clock.limits)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gridscope.clock.limits import (
+from domain.clock.limits import (
     CATEGORIES,
     DEFAULT_CATEGORIES,
     DEFAULT_STAGE_LIMITS,
@@ -20,7 +20,7 @@ from gridscope.clock.limits import (
     limits_from_rows,
     stage_limit_rows,
 )
-from gridscope.clock.work_calendar import UNITS
+from domain.clock.work_calendar import UNITS
 
 
 def test_major_categories_of_domain_section_3():

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import dash_leaflet as dl
 
 from dashboard.map import PROFILES, map_component
-from gridscope.config import Settings
+from domain.config import Settings
 from layers.registry import LAYERS
 from queries.scope import Scope
 

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridscope.workflow import rules
-from gridscope.workflow.rules import Action, IllegalTransition, State
+from domain.workflow import rules
+from domain.workflow.rules import Action, IllegalTransition, State
 
 
 def test_happy_path_replays_to_surveyed():

@@ -1,6 +1,6 @@
 import pytest
 
-from gridscope.config import Settings, load_settings, redact_url, unknown_env_keys
+from domain.config import Settings, load_settings, redact_url, unknown_env_keys
 from queries.cache import cache_key, namespace_for
 from queries.scope import Scope, ScopeError
 

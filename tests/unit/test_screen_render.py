@@ -16,7 +16,7 @@ from dashboard.screen.callbacks import (
     render_counters,
     updated_text,
 )
-from gridscope.measures import MEASURES
+from domain.measures import MEASURES
 from queries.screen import Window, floor_time, rank_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -143,7 +143,7 @@ def test_screen_layout_mounts_the_given_map_panel():
     from dash import html
 
     from dashboard.screen.layout import screen_layout
-    from gridscope.config import Settings
+    from domain.config import Settings
 
     panel = html.Div(id="the-map")
     layout = screen_layout(Settings(), panel)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridscope.codes import NationalCodeRule, reading_order
+from domain.codes import NationalCodeRule, reading_order
 from gridscope.demo.model import Territory
 from gridscope.demo.territory import build_territory, short_community_name
 

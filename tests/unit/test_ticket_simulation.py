@@ -12,8 +12,9 @@ import pyarrow.compute as pc
 import pytest
 import shapely
 
-from gridscope.clock.limits import limit_for
-from gridscope.clock.work_calendar import WorkCalendar
+from domain.clock.limits import limit_for
+from domain.clock.work_calendar import WorkCalendar
+from domain.workflow import rules
 from gridscope.demo.model import Territory
 from gridscope.demo.tickets import (
     EVENT_SCHEMA,
@@ -22,7 +23,6 @@ from gridscope.demo.tickets import (
     overdue,
     simulate_tickets,
 )
-from gridscope.workflow import rules
 
 END = dt.datetime(2025, 9, 15, 3, 0, tzinfo=dt.UTC)
 KINDS = (None, None, None, "school", None, "market", None, "industrial_park", "hospital")

@@ -1,4 +1,4 @@
-"""The work calendar (gridscope.clock.work_calendar): days, hours and both clocks."""
+"""The work calendar (domain.clock.work_calendar): days, hours and both clocks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridscope.clock.work_calendar import WorkCalendar
+from domain.clock.work_calendar import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()

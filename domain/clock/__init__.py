@@ -1,5 +1,5 @@
 """Stage clocks of the closed loop: the work calendar and default stage limits (DOMAIN.md §3–4)."""
 
-from gridscope.clock.work_calendar import UNITS, WorkCalendar
+from domain.clock.work_calendar import UNITS, WorkCalendar
 
 __all__ = ["UNITS", "WorkCalendar"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import flask
 from psycopg_pool import ConnectionPool
 
-from gridscope.config import Settings
+from domain.config import Settings
 from queries.cache import Cache
 from queries.scope import Scope
 

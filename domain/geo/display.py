@@ -2,7 +2,7 @@
 
 Chinese web basemaps from AutoNavi/Tencent are drawn in GCJ-02 (DOMAIN.md §1). Vector data is
 shifted only for display and only when ``settings.basemap_crs == 'gcj02'``; stored data stays
-WGS84. The transform itself lives in ``gridscope.imports.gcj02`` (written once).
+WGS84. The transform itself lives in ``domain.geo.gcj02`` (written once).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from gridscope.imports.gcj02 import wgs84_to_gcj02
+from domain.geo.gcj02 import wgs84_to_gcj02
 
 
 def needs_gcj02(basemap_crs: str) -> bool:
