@@ -12,6 +12,7 @@ from pathlib import Path
 import dash
 from flask_compress import Compress
 
+from domain.clock.now import Clock, clock_for
 from domain.config import Settings, load_settings
 from gridscope.api import register as register_api
 from queries.cache import Cache, namespace_for
@@ -24,8 +25,13 @@ ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("gridscope")
 
 
-def create_app(settings: Settings | None = None, *, check_database: bool = True) -> dash.Dash:
-    """A new Dash app bound to ``settings``; refuses a database at another schema revision."""
+def create_app(
+    settings: Settings | None = None, *, check_database: bool = True, clock: Clock | None = None
+) -> dash.Dash:
+    """A new Dash app bound to ``settings``; refuses a database at another schema revision.
+
+    ``clock`` is where the app's "now" comes from (default: setting ``fixed_now``, else the
+    system clock)."""
     settings = settings or load_settings()
     if check_database:
         with connect(settings) as conn:
@@ -51,6 +57,7 @@ def create_app(settings: Settings | None = None, *, check_database: bool = True)
             settings.redis_url, settings.cache_ttl_s, namespace_for(settings.database_url)
         ),
         scope=Scope(settings.jurisdiction),
+        clock=clock or clock_for(settings.fixed_now),
     )
     Compress(app.server)
     from dashboard.layout import root_layout

@@ -4,6 +4,7 @@ TOML file. Unknown keys are an error, in the file and in GRIDSCOPE_-prefixed var
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
     workers: int = Field(4, ge=1, le=64, description="gunicorn worker processes for serve.")
     host: str = Field("127.0.0.1", description="Address serve binds to.")
     port: int = Field(8050, ge=1, le=65535, description="Port serve binds to.")
+    fixed_now: datetime | None = Field(
+        None,
+        description="Freeze the server's clock at this instant (ISO 8601 with a UTC offset), for"
+        " tests and for replaying a past moment of a demo; empty = the system clock.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -88,6 +94,13 @@ class Settings(BaseSettings):
     def _basemap_crs(cls, value: str) -> str:
         if value not in ("wgs84", "gcj02"):
             raise ValueError("must be 'wgs84' or 'gcj02'")
+        return value
+
+    @field_validator("fixed_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-11-26T09:15:00+08:00")
         return value
 
     @property

@@ -16,7 +16,8 @@ def seed_defaults(conn: psycopg.Connection) -> int:
 
     Existing rows are left alone (they may have been edited). Returns the rows inserted.
     """
-    from domain.clock.limits import category_rows, stage_limit_rows
+    from domain.categories import category_rows
+    from domain.clock.limits import stage_limit_rows
 
     inserted = 0
     with conn.cursor() as cur:

@@ -1,14 +1,15 @@
-"""Per-app resources (settings, connection pool, cache, jurisdiction), reached from callbacks
-through the Flask app so that nothing is module-level mutable state."""
+"""Per-app resources (settings, connection pool, cache, jurisdiction, clock), reached from
+callbacks and API views through the Flask app so that nothing is module-level mutable state."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import flask
 from psycopg_pool import ConnectionPool
 
+from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from queries.cache import Cache
 from queries.scope import Scope
@@ -24,6 +25,7 @@ class Services:
     pool: ConnectionPool
     cache: Cache
     scope: Scope
+    clock: Clock = field(default_factory=SystemClock)
 
     def close(self) -> None:
         self.pool.close()

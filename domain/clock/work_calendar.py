@@ -39,6 +39,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import numpy as np
 
+from domain.supervision import WARN_DEN, WARN_NUM  # the warning rule (DOMAIN.md §4)
+
 log = logging.getLogger(__name__)
 
 UTC = dt.UTC
@@ -49,8 +51,6 @@ US_PER_DAY = 24 * US_PER_HOUR
 UNITS: tuple[str, ...] = ("min", "h", "wh", "wd")
 CALENDAR_UNITS = frozenset({"min", "h"})
 WORK_UNITS = frozenset({"wh", "wd"})
-# Warning (预警) fires when 80 % of a stage's time is consumed, i.e. 20 % left (DOMAIN.md §4).
-WARN_NUM, WARN_DEN = 4, 5
 
 DEFAULT_PERIODS: tuple[tuple[dt.time, dt.time], ...] = (
     (dt.time(8, 30), dt.time(12, 0)),

@@ -52,11 +52,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from domain.categories import CATEGORIES, MAJOR_CODES
 from domain.clock.limits import (
-    CATEGORIES,
     DEFAULT_STAGE_LIMITS,
     ESCALATION_LIMIT,
-    MAJOR_CODES,
     STAGES,
     limit_for,
 )

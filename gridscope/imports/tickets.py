@@ -50,7 +50,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 
-from domain.clock.limits import CATEGORIES
+from domain.categories import CATEGORIES
 from domain.config import Settings
 from domain.workflow.rules import STAGE_OF_STATE, State
 

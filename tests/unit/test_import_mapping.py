@@ -51,7 +51,7 @@ def test_shipped_mappings_load():
 
 
 def test_category_codes_of_shipped_mappings_are_in_the_item_list():
-    from domain.clock.limits import CATEGORY_BY_CODE
+    from domain.categories import CATEGORY_BY_CODE
 
     for name in shipped_mappings():
         assert load_ticket_mapping(name).category_codes() <= set(CATEGORY_BY_CODE), name

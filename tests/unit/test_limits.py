@@ -6,21 +6,18 @@ import re
 
 import pytest
 
+from domain.categories import CATEGORIES, DEFAULT_CATEGORIES, MAJOR_CODES, category_rows
 from domain.clock.limits import (
-    CATEGORIES,
-    DEFAULT_CATEGORIES,
     DEFAULT_STAGE_LIMITS,
     ESCALATION_LIMIT,
-    MAJOR_CODES,
     STAGES,
-    URGENCIES,
     StageLimit,
-    category_rows,
     limit_for,
     limits_from_rows,
     stage_limit_rows,
 )
 from domain.clock.work_calendar import UNITS
+from domain.vocabulary import URGENCIES
 
 
 def test_major_categories_of_domain_section_3():
