@@ -11,7 +11,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -19,6 +21,12 @@ import redis
 from psycopg import sql
 
 from domain.config import Settings
+
+# The instant every demo-based test runs at: the small demo ends here and apps built for such
+# tests run on a FixedClock stopped here, so no result depends on when the suite runs. A
+# Wednesday afternoon in Jiaxing (a working day, inside working hours); the pinned-hour tests in
+# tests/db/test_demo_hours.py cover nights, evenings and a public holiday.
+DEMO_NOW = datetime(2026, 11, 25, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 BASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridscope")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -54,6 +62,8 @@ def drop_database(name: str) -> None:
 
 
 def settings_for(dbname: str, **overrides) -> Settings:
+    """Settings for a test database; the clock is pinned at DEMO_NOW unless overridden."""
+    overrides.setdefault("fixed_now", DEMO_NOW)
     return Settings(database_url=url_for(dbname), redis_url=REDIS_URL, **overrides)
 
 
@@ -101,14 +111,14 @@ def fresh_db(migrated_template: str) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def small_demo_template(migrated_template: str) -> Iterator[str]:
-    """A database holding the small demo (seed 7, ending now), used as a template."""
+    """A database holding the small demo (seed 7, ending at DEMO_NOW), used as a template."""
     from gridscope.demo.load import load_demo
 
     name = f"gs_tpl_{uuid.uuid4().hex[:10]}"
     create_database(name, template=migrated_template)
     try:
         settings = settings_for(name)
-        load_demo(settings, "small", 7, echo=lambda _m: None, progress=False)
+        load_demo(settings, "small", 7, now=DEMO_NOW, echo=lambda _m: None, progress=False)
         yield name
     finally:
         drop_database(name)
