@@ -25,7 +25,7 @@ from domain.config import Settings
 # The instant every demo-based test runs at: the small demo ends here and apps built for such
 # tests run on a FixedClock stopped here, so no result depends on when the suite runs. A
 # Wednesday afternoon in Jiaxing (a working day, inside working hours); the pinned-hour tests in
-# tests/db/test_demo_hours.py cover nights, evenings and a public holiday.
+# tests/db/test_demo_invariants.py cover nights, evenings and a public holiday.
 DEMO_NOW = datetime(2026, 11, 25, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 BASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridscope")
