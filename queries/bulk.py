@@ -231,3 +231,30 @@ def analyze(
         raise ValueError("nothing to do: statistics=False needs vacuum=True")
     verb = sql.SQL(("VACUUM (ANALYZE)" if statistics else "VACUUM") if vacuum else "ANALYZE")
     conn.execute(sql.SQL("{} {}").format(verb, sql.SQL(", ").join(_check_table(t) for t in tables)))
+
+
+# Sequences behind the ``id`` columns that a bulk load writes explicitly.
+ID_SEQUENCE_TABLES = ("department", "staff", "ticket", "ticket_task", "ticket_event")
+
+
+def reset_id_sequences(conn: psycopg.Connection, tables: tuple[str, ...]) -> None:
+    """Set each table's ``<table>_id_seq`` to the table's largest id (1 when empty), so rows
+    inserted after a COPY that wrote the ids get fresh ones."""
+    for table in tables:
+        if table not in ID_SEQUENCE_TABLES:
+            raise ValueError(f"no id sequence to reset for table {table!r}")
+        conn.execute(
+            sql.SQL("SELECT setval({}, (SELECT coalesce(max(id), 1) FROM {}))").format(
+                sql.Literal(f"{table}_id_seq"), _check_table(table)
+            )
+        )
+
+
+def bulk_session(conn: psycopg.Connection, *, maintenance_work_mem: str | None = None) -> None:
+    """Lift the statement time limit for this session (bulk loads and index builds run long),
+    and optionally give index builds more memory (a size such as '256MB')."""
+    conn.execute("SET statement_timeout = 0")
+    if maintenance_work_mem is not None:
+        conn.execute(
+            sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem))
+        )

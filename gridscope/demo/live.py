@@ -3,6 +3,9 @@
 New tickets arrive as a Poisson process, open tickets take their next workflow step, on-duty
 workers send GPS fixes. Everything goes through ``queries.tickets`` and ``queries.positions``,
 so the screen sees exactly what it would see in production.
+
+Every instant written comes from the injected ``Clock`` (``SystemClock`` for the CLI; a test or
+a replay can drive it); the pacing of the loop uses the monotonic timer only.
 """
 
 from __future__ import annotations
@@ -12,17 +15,23 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 
+from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
+from domain.vocabulary import FIELD_SOURCES, SATISFACTION, URGENCIES
 from domain.workflow.rules import Action, State
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("patrol", "hotline", "app", "department", "video")
-SOURCE_P = (0.6, 0.25, 0.08, 0.04, 0.03)
+SYSTEM_CLOCK = SystemClock()
+# Share of new tickets per source, in the order of FIELD_SOURCES.
+SOURCE_P = dict(zip(FIELD_SOURCES, (0.6, 0.25, 0.08, 0.04, 0.03), strict=True))
+# Share of survey results, in the order of SATISFACTION; share of urgent tickets.
+SATISFACTION_P = dict(zip(SATISFACTION, (0.8, 0.13, 0.07), strict=True))
+URGENT_P = 0.04
 CATEGORY_P = {
     "09": 0.3,
     "04": 0.14,
@@ -82,7 +91,7 @@ def next_action(state: str, rng: np.random.Generator) -> tuple[Action, dict] | N
     if s == State.VERIFYING:
         return (Action.VERIFY_FAIL, {}) if rng.random() < 0.04 else (Action.VERIFY_PASS, {})
     if s == State.CLOSED:
-        sat = rng.choice(["satisfied", "basic", "unsatisfied"], p=[0.8, 0.13, 0.07])
+        sat = rng.choice(list(SATISFACTION_P), p=list(SATISFACTION_P.values()))
         return Action.SURVEY, {"satisfaction": str(sat)}
     return None
 
@@ -95,6 +104,7 @@ def on_duty_share(local_hour: float) -> float:
 def run_live(
     settings: Settings,
     *,
+    clock: Clock = SYSTEM_CLOCK,
     rate_per_min: float = 6.0,
     steps_per_min: float = 30.0,
     ping_interval_s: float = 15.0,
@@ -103,7 +113,10 @@ def run_live(
     tick_s: float = 1.0,
     echo: Callable[[str], None] = print,
 ) -> LiveStats:
-    """Run until interrupted (or ``duration_s``); returns what was done."""
+    """Run until interrupted (or ``duration_s`` of monotonic time); returns what was done.
+
+    Each tick reads ``clock.now()`` once and stamps everything it writes with that instant.
+    """
     from domain.clock.work_calendar import WorkCalendar
     from queries import live as q
     from queries.db import connect
@@ -155,7 +168,7 @@ def run_live(
         )
         while duration_s is None or time.monotonic() - started < duration_s:
             tick_started = time.monotonic()
-            now = datetime.now(UTC)
+            now = clock.now()
             n_new = int(rng.poisson(rate_per_min * tick_s / 60.0))
             if n_new:
                 for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
@@ -170,8 +183,8 @@ def run_live(
                                 lon=p["lon"],
                                 lat=p["lat"],
                                 grid_code=p["grid_code"],
-                                source=str(rng.choice(SOURCES, p=SOURCE_P)),
-                                urgency="urgent" if rng.random() < 0.04 else "normal",
+                                source=str(rng.choice(list(SOURCE_P), p=list(SOURCE_P.values()))),
+                                urgency=URGENCIES[1] if rng.random() < URGENT_P else URGENCIES[0],
                                 description=DESCRIPTIONS.get(cat, "事项"),
                             ),
                             now=now,

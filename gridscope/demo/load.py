@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import shapely
 
+from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from gridscope.demo.model import SIZES, Territory
 
@@ -20,6 +21,7 @@ TICKETS = {"small": 5_000, "city": 320_000, "large": 5_000_000}
 META_KEY = "demo"
 REBUILD_KEY = "demo_load_rebuild"
 LOAD_TABLES = ("ticket", "ticket_task", "ticket_event")
+SYSTEM_CLOCK = SystemClock()
 
 
 @dataclass
@@ -172,10 +174,15 @@ def load_demo(
     seed: int,
     *,
     now: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
     echo: Callable[[str], None] = print,
     progress: bool = True,
 ) -> LoadReport:
-    """Replace the demo data with a freshly generated city of ``size`` for ``seed``."""
+    """Replace the demo data with a freshly generated city of ``size`` for ``seed``.
+
+    The year of tickets ends at ``now`` (an aware instant), or at ``clock.now()`` when ``now``
+    is not given; the same instant stamps the load in ``gridscope_meta``.
+    """
     from tqdm import tqdm
 
     from domain.clock.work_calendar import WorkCalendar
@@ -189,7 +196,7 @@ def load_demo(
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    now = (now or clock.now()).replace(microsecond=0)
     t0 = time.perf_counter()
     with connect(settings) as conn:
         check_schema(conn)
@@ -231,15 +238,14 @@ def load_demo(
         # Phase 1 (one transaction): empty the demo tables, load the territory, strip the
         # ticket tables of keys and indexes. The rebuild statements are kept in gridscope_meta
         # until phase 3 ran, so an interrupted load never loses them.
-        conn.execute("SET statement_timeout = 0")
+        bulk.bulk_session(conn)
         pending = bulk.get_meta(conn, REBUILD_KEY)
         bulk.reset_demo_tables(conn)
         if pending:
             bulk.rebuild_structures(conn, pending["statements"])
         for name, table in territory_tables(territory).items():
             bulk.copy_arrow(conn, name, table)
-        for seq, table in (("department_id_seq", "department"), ("staff_id_seq", "staff")):
-            conn.execute(f"SELECT setval('{seq}', (SELECT coalesce(max(id), 1) FROM {table}))")  # noqa: S608
+        bulk.reset_id_sequences(conn, ("department", "staff"))
         bulk.ensure_ticket_partitions(conn, now - timedelta(days=400), now + timedelta(days=62))
         statements = bulk.drop_load_structures(conn, LOAD_TABLES)
         bulk.set_meta(conn, REBUILD_KEY, {"statements": statements})
@@ -278,15 +284,9 @@ def load_demo(
     t3 = time.perf_counter()
     echo("rebuilding keys and indexes …")
     with connect(settings) as conn:
-        conn.execute("SET statement_timeout = 0")
-        conn.execute("SET maintenance_work_mem = '256MB'")
+        bulk.bulk_session(conn, maintenance_work_mem="256MB")
         bulk.rebuild_structures(conn, statements)
-        for seq, table in (
-            ("ticket_id_seq", "ticket"),
-            ("ticket_task_id_seq", "ticket_task"),
-            ("ticket_event_id_seq", "ticket_event"),
-        ):
-            conn.execute(f"SELECT setval('{seq}', (SELECT coalesce(max(id), 1) FROM {table}))")  # noqa: S608
+        bulk.reset_id_sequences(conn, LOAD_TABLES)
         conn.commit()
         # Statistics first: the rollup joins 2 M events to their tickets, and a planner that
         # still believes the freshly filled tables are empty picks a nested loop.
