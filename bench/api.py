@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
 
+    from domain.clock.now import clock_for
     from gridscope.api.tokens import create_token
     from gridscope.demo.load import load_demo
     from queries.db import connect
@@ -98,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = recreate_database(args.database)
     if args.workers is None:
         args.workers = settings.workers
-    load_demo(settings, "small", 42, echo=lambda _m: None, progress=False)
+    # The demo ends at the clock the server runs on (setting fixed_now, else the system clock).
+    now = clock_for(settings.fixed_now).now()
+    load_demo(settings, "small", 42, now=now, echo=lambda _m: None, progress=False)
     with connect(settings) as conn:
         _, token = create_token(conn, "bench", Scope(""), True)
         points = conn.execute(

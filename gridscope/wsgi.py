@@ -8,6 +8,9 @@ from domain.config import Settings
 
 
 class GridscopeServer(BaseApplication):
+    """gunicorn running ``create_app(settings)`` in each worker (the app's clock comes from the
+    settings' ``fixed_now``, else the system clock)."""
+
     def __init__(self, settings: Settings, options: dict):
         self._settings = settings
         self._options = options
@@ -24,6 +27,7 @@ class GridscopeServer(BaseApplication):
 
 
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (gthread, 4 threads per worker) until stopped."""
     GridscopeServer(
         settings,
         {

@@ -1,9 +1,16 @@
 """SQL of the HTTP ingest API (``gridscope/api``): tokens, idempotency keys, ticket reads.
 
 Writes of tickets and positions go through ``queries.tickets`` and ``queries.positions``; this
-module only adds what the API needs around them. Every read takes the caller's ``Scope`` (from
-the API token, never from the request) and applies it in SQL. Coordinates are WGS84 lon/lat
-degrees (EPSG:4326); instants are ``timestamptz`` (returned as aware datetimes).
+module only adds what the API needs around them. Every read of jurisdiction data takes the
+caller's ``Scope`` (from the API token, never from the request) and applies it in SQL; the few
+functions without one say why in their docstring (token bookkeeping, keys owned by a token,
+the jurisdiction-free item list). Coordinates are WGS84 lon/lat degrees (EPSG:4326); instants
+are ``timestamptz`` (returned as aware datetimes).
+
+Time: ticket reads take the app's ``now`` (its injected clock). The token bookkeeping columns
+(``created_at``, ``last_used_at``, ``revoked_at``) record when the server really saw something
+happen, so they use the database's own clock (SQL ``now()``), consistent with one another even
+when the app runs on a pinned clock.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from psycopg.types.json import Jsonb
 from .db import one
 from .scope import Scope
 
-# States that leave the overdue statistics or are finished (domain.workflow.rules).
-_DONE_STATES = ("closed", "surveyed", "rejected")
+# The finished states ('closed', 'surveyed', 'rejected': the states outside
+# domain.workflow.rules.OPEN_STATES) are spelled out in the SQL below like the partial index
+# ticket_open of the migrations, so that the planner can use it.
 
 # --------------------------------------------------------------------------------------------
 # API tokens
@@ -40,6 +48,9 @@ class TokenRow:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    # Whether last_used_at is older than the touch interval by the database clock (set by
+    # ``active_token`` only).
+    touch_due: bool = False
 
 
 _TOKEN_COLUMNS = (
@@ -65,18 +76,27 @@ def insert_token(
     return int(one(row)[0])
 
 
-def active_token(conn: psycopg.Connection, prefix: str) -> TokenRow | None:
-    """The unrevoked token with this public prefix, or None. The caller compares the hash."""
+def active_token(conn: psycopg.Connection, prefix: str, stale_s: int = 60) -> TokenRow | None:
+    """The unrevoked token with this public prefix, or None; ``touch_due`` says whether its
+    last use is older than ``stale_s`` seconds (database clock). The caller compares the hash.
+
+    Takes no scope: this is how a request's scope is found (it is the token's own
+    ``scope_prefix``), so no jurisdiction is known yet. The caller checks the hash in constant
+    time and then uses ``Scope(row.scope_prefix)`` for every other query of the request."""
     row = conn.execute(
-        f"SELECT {_TOKEN_COLUMNS} FROM api_token"  # noqa: S608 (a constant column list)
-        " WHERE prefix = %s AND revoked_at IS NULL",
-        (prefix,),
+        f"SELECT {_TOKEN_COLUMNS},"  # noqa: S608 (a constant column list)
+        " (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => %s))"
+        " FROM api_token WHERE prefix = %s AND revoked_at IS NULL",
+        (stale_s, prefix),
     ).fetchone()
     return TokenRow(*row) if row else None
 
 
 def touch_token(conn: psycopg.Connection, token_id: int, stale_s: int = 60) -> None:
-    """Record use (at most once per ``stale_s`` seconds); never waits for a concurrent toucher."""
+    """Record use (at most once per ``stale_s`` seconds); never waits for a concurrent toucher.
+
+    Uses the database clock: ``last_used_at`` is bookkeeping of real use, shown next to
+    ``created_at`` and ``revoked_at`` (also database time) by ``gridscope token list``."""
     conn.execute(
         "UPDATE api_token SET last_used_at = now() WHERE id = ("
         " SELECT id FROM api_token WHERE id = %s"
@@ -87,7 +107,8 @@ def touch_token(conn: psycopg.Connection, token_id: int, stale_s: int = 60) -> N
 
 
 def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
-    """Every token, newest first (revoked ones included)."""
+    """Every token, newest first (revoked ones included). No scope: an administrator's command
+    (``gridscope token list``) run with database access, not an API read."""
     rows = conn.execute(
         f"SELECT {_TOKEN_COLUMNS} FROM api_token ORDER BY created_at DESC, id DESC"  # noqa: S608
     ).fetchall()
@@ -95,7 +116,8 @@ def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
 
 
 def revoke_token(conn: psycopg.Connection, prefix: str) -> str:
-    """Revoke by prefix: 'revoked', 'already' (was revoked before) or 'unknown'."""
+    """Revoke by prefix: 'revoked', 'already' (was revoked before) or 'unknown'. No scope: an
+    administrator's command (``gridscope token revoke``)."""
     row = conn.execute(
         "UPDATE api_token SET revoked_at = coalesce(revoked_at, now()) WHERE prefix = %s"
         " RETURNING revoked_at = now()",
@@ -137,7 +159,8 @@ def unlock_idempotency_key(conn: psycopg.Connection, token_id: int, key: str) ->
 def find_idempotency(
     conn: psycopg.Connection, token_id: int, key: str
 ) -> tuple[str, int, Any] | None:
-    """(request_hash, status, response) stored for the key, or None."""
+    """(request_hash, status, response) stored for the key, or None. Keys belong to one token
+    (``token_id``), so a response is only ever replayed to the token whose scope made it."""
     row = conn.execute(
         "SELECT request_hash, status, response FROM idempotency_key"
         " WHERE token_id = %s AND key = %s",
@@ -204,7 +227,6 @@ def list_tickets(
         "scope": scope.like,
         "now": now,
         "limit": limit,
-        "done": list(_DONE_STATES),
     }
     if flt.code_prefix:
         where.append(sql.SQL("t.grid_code LIKE %(code)s"))
@@ -256,29 +278,40 @@ def ticket_detail(
 
 
 def ticket_timeline(
-    conn: psycopg.Connection, ticket_id: int, created_at: datetime
+    conn: psycopg.Connection, scope: Scope, ticket_id: int, created_at: datetime
 ) -> list[dict[str, Any]]:
-    """The ticket's event log in order (at, id). Call after ``ticket_detail`` found it in scope."""
+    """The event log, in order (at, id), of the ticket ``ticket_id`` created at ``created_at``
+    (as ``ticket_detail`` returned it); empty when the ticket is not in ``scope``."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT e.at, e.action, e.from_state, e.to_state, e.actor_kind, e.actor_id,"
             " e.task_id, e.comment, e.data"
-            " FROM ticket_event e WHERE e.ticket_id = %s AND e.ticket_created_at = %s"
+            " FROM ticket_event e WHERE e.ticket_id = %(id)s"
+            " AND e.ticket_created_at = %(created_at)s"
+            # The ticket itself in scope (created_at, the partition key, prunes to one).
+            " AND EXISTS (SELECT 1 FROM ticket t WHERE t.id = %(id)s"
+            "   AND t.created_at = %(created_at)s AND t.grid_code LIKE %(scope)s)"
             " ORDER BY e.at, e.id",
-            (ticket_id, created_at),
+            {"id": ticket_id, "created_at": created_at, "scope": scope.like},
         )
         return cur.fetchall()
 
 
-def ticket_tasks(conn: psycopg.Connection, ticket_id: int) -> list[dict[str, Any]]:
-    """The ticket's department tasks (lead and assisting), in dispatch order."""
+def ticket_tasks(
+    conn: psycopg.Connection, scope: Scope, ticket_id: int, created_at: datetime
+) -> list[dict[str, Any]]:
+    """The department tasks (lead and assisting), in dispatch order, of the ticket
+    ``ticket_id`` created at ``created_at``; empty when the ticket is not in ``scope``."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT k.id, k.department_id, d.name AS department_name, k.role, k.state,"
             " k.dispatched_at, k.sign_due_at, k.signed_at, k.due_at, k.finished_at, k.on_time"
             " FROM ticket_task k JOIN department d ON d.id = k.department_id"
-            " WHERE k.ticket_id = %s ORDER BY k.dispatched_at, k.id",
-            (ticket_id,),
+            " WHERE k.ticket_id = %(id)s"
+            " AND EXISTS (SELECT 1 FROM ticket t WHERE t.id = %(id)s"
+            "   AND t.created_at = %(created_at)s AND t.grid_code LIKE %(scope)s)"
+            " ORDER BY k.dispatched_at, k.id",
+            {"id": ticket_id, "created_at": created_at, "scope": scope.like},
         )
         return cur.fetchall()
 
@@ -289,7 +322,8 @@ def ticket_tasks(conn: psycopg.Connection, ticket_id: int) -> list[dict[str, Any
 
 def services(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Admitted categories of the item list (major 'CC' and minor 'CCSS'), in display order,
-    with the name of their major category as ``group_name``."""
+    with the name of their major category as ``group_name``. No scope: the item list is one
+    list for every jurisdiction (reference data, not data of a jurisdiction)."""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT c.code, c.name_zh, c.name_en, c.parent_code, p.name_zh AS group_name"

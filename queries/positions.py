@@ -239,7 +239,8 @@ def record_positions(
     The latest position also records the grid it lies in (NULL outside every grid). Older fixes
     never overwrite a newer latest position. After the commit, the moved latest positions are
     written to ``store`` (Redis) when given; a Redis failure is logged, never raised, and the
-    database write stands. Returns the fixes stored.
+    database write stands. Returns the fixes stored. Takes no scope: the caller first checks
+    the staff against its jurisdiction (the API with ``queries.api.staff_outside``).
     """
     fixes = list(fixes)
     if not fixes:

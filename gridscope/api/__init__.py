@@ -2,10 +2,14 @@
 
     register(server)   # in app.create_app, after the Services are attached
 
-Modules: ``endpoints`` (views and the one endpoint registry), ``models`` (pydantic request and
-response models), ``parsing`` (body and query validation), ``tokens`` (API tokens), ``errors``
-(the JSON error shape), ``openapi`` and ``docs`` (generated from the registry), ``state``
-(per-app state in ``app.extensions``). SQL lives in ``queries/api.py``. See docs/api.md.
+Modules: ``endpoints`` (the one endpoint registry), the views by concern (``tickets``: create,
+list, detail; ``transitions``; ``positions``; ``reference``: services, documents, index),
+``context`` (the app's clock, the caller, instants checked against "now"), ``idempotency``
+(Idempotency-Key replay), ``models`` (pydantic request and response models), ``parsing`` (body
+and query validation), ``tokens`` (API tokens), ``errors`` (the JSON error shape), ``openapi``
+and ``docs`` (generated from the registry), ``state`` (per-app state in ``app.extensions``).
+Pool, settings and clock come from ``queries.services``. SQL lives in ``queries/api.py``. See
+docs/api.md.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from queries.positions import PositionStore
 from queries.services import EXTENSION_KEY as SERVICES_KEY
 
 from .docs import render_docs
-from .endpoints import ENDPOINTS, PREFIX, get_index
+from .endpoints import ENDPOINTS, PREFIX
 from .errors import register_handlers
 from .openapi import build_openapi
+from .reference import get_index
 from .state import EXTENSION_KEY, ApiState
 
 MAX_BODY = 1024 * 1024

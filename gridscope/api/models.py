@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.vocabulary import ACTOR_KINDS, SATISFACTION, SOURCES, URGENCIES
 from domain.workflow.rules import Action, State
-from queries.tickets import ACTOR_KINDS, SOURCES, URGENCIES
 
 MAX_POSITIONS = 1000
 """Most worker fixes accepted in one POST /positions (larger batches: split them)."""
@@ -52,6 +52,7 @@ CategoryCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2})?$"
 Source = Literal[SOURCES]  # type: ignore[valid-type]
 Urgency = Literal[URGENCIES]  # type: ignore[valid-type]
 ActorKind = Literal[ACTOR_KINDS]  # type: ignore[valid-type]
+Satisfaction = Literal[SATISFACTION]  # type: ignore[valid-type]
 ActionName = Literal[tuple(a.value for a in Action)]  # type: ignore[valid-type]
 StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
 
@@ -114,9 +115,7 @@ class TransitionCreate(BaseModel):
     new_due_at: AwareDatetime | None = Field(
         None, description="approve_extension: the new handling due time."
     )
-    satisfaction: Literal["satisfied", "basic", "unsatisfied"] | None = Field(
-        None, description="survey: the party's answer."
-    )
+    satisfaction: Satisfaction | None = Field(None, description="survey: the party's answer.")
     override: bool = Field(False, description="Lead feedback before the assisting tasks.")
 
 

@@ -13,7 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
@@ -23,7 +23,9 @@ from queries.scope import Scope
 from .errors import ApiError
 
 _TOKEN = re.compile(r"^gs_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
-# last_used_at is written at most this often per token (keeps reads read-only).
+# last_used_at is written at most this often per token (keeps reads read-only). It is
+# bookkeeping of when the server really saw the token, so the database's clock decides, not the
+# app's (possibly pinned) clock: see queries.api.touch_token.
 TOUCH_EVERY = timedelta(seconds=60)
 _BEARER = re.compile(r"^Bearer +(\S+) *$", re.IGNORECASE)
 
@@ -89,7 +91,10 @@ def authenticate(conn: psycopg.Connection, header: str | None, *, write: bool) -
     when ``write`` is asked of a read-only token."""
     token = parse_bearer(header)
     prefix = _TOKEN.match(token).group(1)
-    row = q.active_token(conn, prefix)
+    stale_s = int(TOUCH_EVERY.total_seconds())
+    # Looked up by prefix alone: no scope is known before the token is; the scope then comes
+    # from this row and bounds every query of the request.
+    row = q.active_token(conn, prefix, stale_s)
     presented = token_hash(token)
     # Compare even when no row matched, so timing says nothing about which prefixes exist.
     stored = row.token_hash if row else "0" * 64
@@ -97,6 +102,6 @@ def authenticate(conn: psycopg.Connection, header: str | None, *, write: bool) -
         raise _unauthorized("invalid or revoked API token")
     if write and not row.can_write:
         raise ApiError(403, "this API token is read-only", [("Authorization", "read-only token")])
-    if row.last_used_at is None or row.last_used_at < datetime.now(UTC) - TOUCH_EVERY:
-        q.touch_token(conn, row.id, int(TOUCH_EVERY.total_seconds()))
+    if row.touch_due:
+        q.touch_token(conn, row.id, stale_s)
     return Caller(row.id, row.prefix, row.name, Scope(row.scope_prefix), row.can_write)

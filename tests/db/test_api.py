@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +20,7 @@ from gridscope.cli import main as cli
 from queries.cache import data_version
 from queries.db import connect
 from queries.scope import Scope
+from tests.conftest import DEMO_NOW
 
 pytestmark = pytest.mark.db
 
@@ -27,7 +28,9 @@ COMMUNITY = "330402007024"  # one of the small demo's five communities
 
 
 class Api:
-    """A fresh app on a private copy of the small demo, with tokens and helpers."""
+    """A fresh app on a private copy of the small demo, with tokens and helpers. The app's
+    clock is pinned at DEMO_NOW (``settings_for`` sets ``fixed_now``): every "now" of the API,
+    and every instant these tests send, is relative to it."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -135,11 +138,13 @@ def test_create_ticket_locates_grid_bumps_version_and_shows_timeline(api):
     assert detail["timeline"][0]["data"]["api_token"] == api.rw[3:11]
     assert "accept" in detail["allowed_actions"]
     assert detail["requested_datetime"].endswith("+08:00")
+    # Created at the app's clock, not the machine's.
+    assert datetime.fromisoformat(detail["requested_datetime"]) == DEMO_NOW
 
 
 def test_patrol_ticket_with_grid_code_and_requested_datetime(api):
     _, _, grid = api.point()
-    at = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+    at = (DEMO_NOW - timedelta(hours=3)).replace(microsecond=0)
     r = api.post(
         "/api/v1/tickets",
         api.new_ticket(grid_code=grid, source="patrol", requested_datetime=at.isoformat()),
@@ -312,7 +317,7 @@ def test_read_only_token_reads_but_cannot_write(api):
             "/api/v1/positions",
             {
                 "positions": [
-                    {"staff_id": 2, "at": datetime.now(UTC).isoformat(), "lat": 30.7, "long": 120.7}
+                    {"staff_id": 2, "at": DEMO_NOW.isoformat(), "lat": 30.7, "long": 120.7}
                 ]
             },
             token=api.ro,
@@ -560,9 +565,7 @@ def test_bad_transitions_are_refused_and_change_nothing(api):
         api.post(path, {"action": "accept", "at": "2000-01-01T00:00:00Z"}), 422
     )
     assert "at" in fields_of(
-        api.post(
-            path, {"action": "accept", "at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-        ),
+        api.post(path, {"action": "accept", "at": (DEMO_NOW + timedelta(days=1)).isoformat()}),
         422,
     )
     assert "assist_department_ids[0]" in fields_of(
@@ -590,7 +593,7 @@ def test_positions_batch_stored_for_staff_of_the_jurisdiction(api):
         )
     ]
     lon, lat, grid = api.point()
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     fixes = [
         {"staff_id": s, "at": (now - timedelta(seconds=i)).isoformat(), "lat": lat, "long": lon}
         for i, s in enumerate(staff * 2)
@@ -616,7 +619,7 @@ def test_positions_refusals(api):
     insider = api.sql(
         "SELECT id FROM staff WHERE region_code = %s ORDER BY id LIMIT 1", (COMMUNITY,)
     )[0][0]
-    now = datetime.now(UTC).isoformat()
+    now = DEMO_NOW.isoformat()
     before = api.counts()
 
     def fix(s, **over):
@@ -632,7 +635,8 @@ def test_positions_refusals(api):
     too_many = {"positions": [fix(insider)] * (MAX_POSITIONS + 1)}
     assert "positions" in fields_of(api.post("/api/v1/positions", too_many), 422)
     assert "positions" in fields_of(api.post("/api/v1/positions", {"positions": []}), 422)
-    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    # In the future of the app's pinned clock (whatever the machine's clock says).
+    future = (DEMO_NOW + timedelta(hours=1)).isoformat()
     assert fields_of(
         api.post("/api/v1/positions", {"positions": [fix(insider, at=future)]}), 422
     ) == {"positions[0].at": "is in the future"}
@@ -646,7 +650,7 @@ def test_positions_refusals(api):
 
 
 def test_list_filters(api):
-    now = datetime.now(UTC)
+    now = DEMO_NOW  # the app's clock: "overdue" and the date window are relative to it
     overdue = api.get("/api/v1/tickets?overdue=true&limit=500").get_json()["tickets"]
     assert overdue
     for t in overdue:
@@ -654,7 +658,8 @@ def test_list_filters(api):
         assert datetime.fromisoformat(t["stage_due_at"]) < now
     expected = api.sql(
         "SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected',"
-        " 'suspended') AND stage_due_at < now()"
+        " 'suspended') AND stage_due_at < %s",
+        (now,),
     )[0][0]
     assert len(overdue) == min(expected, 500)
     by_state = api.get("/api/v1/tickets?state=in_progress,feedback&limit=50").get_json()
