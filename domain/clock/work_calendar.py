@@ -25,6 +25,11 @@ work clock ends at the *earliest* instant at which enough work time has elapsed,
 mid-morning ends at the same time of day N working days later (1 WD from Monday 10:00 ends on
 Tuesday 10:00 with the default hours); started outside working hours it ends at the close of
 business of the N-th working day.
+
+Why this module is long: the scalar clock (the write path, one ticket at a time) and the
+vectorised clock (the demo and the importer, whole columns) are one class over one integer
+index, side by side, so that they cannot drift apart; tests/unit/test_work_calendar.py holds
+them to each other.
 """
 
 from __future__ import annotations
