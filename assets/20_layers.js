@@ -332,12 +332,19 @@
 
   /* ---- Overdue tickets --------------------------------------------------------------------
    * Properties: no, category, grid, stage, lead, step (1 reminder, 2 yellow, 3 red),
-   * overdue_s, rework. hideout: {colors: {"1","2","3"}, radius}. The step name and the
-   * duration text are derived here (queries/overdue_layer.py STEPS and duration_zh). */
+   * overdue_s, rework. hideout: {colors: {"1","2","3"}, step_names: {"1","2","3"}, radius}.
+   * The step's name comes once per payload in hideout.step_names (domain.supervision
+   * STEP_NAMES_ZH, sent by layers/overdue.py); the duration text is derived here. */
   var STEP_TEXT = { 1: "#06131f", 2: "#1a1400", 3: "#ffffff" };
-  var STEP_ZH = { 1: "预警·提醒", 2: "超期·黄牌", 3: "超期·红牌" };
+  var stepNames = {};
 
-  /* Two largest units, minutes floored: 2天3小时, 5小时12分, 8分 (= duration_zh). */
+  function rememberStepNames(context) {
+    var h = (context && context.hideout) || {};
+    if (h.step_names) { stepNames = h.step_names; }
+  }
+
+  /* Two largest units, minutes floored: 2天3小时, 5小时12分, 8分 (= domain.text.duration_zh,
+   * checked against it by tests/browser/test_layers_live.py). */
   function durationZh(seconds) {
     var minutes = Math.floor(Math.max(0, seconds) / 60);
     var days = Math.floor(minutes / 1440), rem = minutes % 1440;
@@ -369,6 +376,7 @@
     durationZh: durationZh,
     pointToLayer: function (feature, latlng, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
+      rememberStepNames(context);
       var opts = {
         radius: (h.radius || 7) * rootScale(),
         fillColor: (h.colors || {})[String(p.step)] || "#ff3b30",
@@ -405,20 +413,26 @@
     },
 
     /* Popup: public facts only (no address, description or reporter). */
-    onEachFeature: function (feature, layer) {
+    onEachFeature: function (feature, layer, context) {
       var p = feature.properties || {};
       if (p.cluster) { return; }
-      layer.bindPopup(
-        "<div class=\"gs-pop gs-pop-overdue\">" +
-        "<div class=\"gs-pop-title\">" + esc(p.no) + "</div>" +
-        "<div>类别：" + esc(p.category) + "</div>" +
-        "<div>网格：" + esc(p.grid) + "</div>" +
-        "<div>环节：" + esc(p.stage) + "</div>" +
-        "<div>牵头部门：" + esc(p.lead || "—") + "</div>" +
-        "<div class=\"gs-pop-step gs-step-" + (p.step | 0) + "\">" +
-        esc(STEP_ZH[p.step] || "") + " · " + esc(overdueZh(p.overdue_s | 0)) + (p.rework ? " · 返工" + (p.rework | 0) + "次" : "") + "</div></div>",
-        { className: "gs-popup" }
-      );
+      rememberStepNames(context);
+      // Built when opened, so the step names of the latest payload are used.
+      layer.bindPopup(function () { return overduePopup(p); }, { className: "gs-popup" });
     }
   };
+
+  function overduePopup(p) {
+    return (
+      "<div class=\"gs-pop gs-pop-overdue\">" +
+      "<div class=\"gs-pop-title\">" + esc(p.no) + "</div>" +
+      "<div>类别：" + esc(p.category) + "</div>" +
+      "<div>网格：" + esc(p.grid) + "</div>" +
+      "<div>环节：" + esc(p.stage) + "</div>" +
+      "<div>牵头部门：" + esc(p.lead || "—") + "</div>" +
+      "<div class=\"gs-pop-step gs-step-" + (p.step | 0) + "\">" +
+      esc(stepNames[String(p.step)] || "") + " · " + esc(overdueZh(p.overdue_s | 0)) +
+      (p.rework ? " · 返工" + (p.rework | 0) + "次" : "") + "</div></div>"
+    );
+  }
 })();

@@ -17,18 +17,15 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import bench_settings, database_exists, median_ms, timed
+from bench.common import bench_services, bench_settings, database_exists, median_ms, timed
 from domain.config import Settings
 from layers.grid_geometry import level_geometry
 from layers.registry import get
-from queries.cache import Cache
-from queries.db import make_pool
 from queries.geo import LEVELS, level_counts
 from queries.scope import Scope
+from queries.services import Services
 
 TARGET_GEOMETRY_BYTES = 1_500_000
 TARGET_RECOLOUR_BYTES = 100_000
@@ -36,29 +33,19 @@ TARGET_RENDER_MS = 1000.0
 GS = str(Path(sys.executable).with_name("gridscope"))
 
 
-@dataclass
-class BenchServices:
-    """What the payload builders need (queries.services.Services without Flask)."""
+def services_for(settings: Settings, namespace: str) -> Services:
+    """The app's Services on the whole territory, with their own cache namespace."""
+    from dataclasses import replace
 
-    settings: Settings
-    pool: object
-    cache: Cache
-    scope: Scope
-
-
-def services_for(settings: Settings, namespace: str) -> BenchServices:
-    pool = make_pool(settings)
-    pool.open(wait=True)
-    cache = Cache.from_url(settings.redis_url, settings.cache_ttl_s, namespace)
-    return BenchServices(settings, pool, cache, Scope(""))
+    return replace(bench_services(settings, namespace), scope=Scope(""))
 
 
 def kb(n: int) -> str:
     return f"{n / 1024:,.1f} KB"
 
 
-def bench_geometry(svc: BenchServices, repeat: int) -> None:
-    now = datetime.now(UTC)
+def bench_geometry(svc: Services, repeat: int) -> None:
+    now = svc.clock.now()
     with svc.pool.connection() as conn:
         counts = level_counts(conn, svc.scope, now)
     print("geometry per level (gzipped geobuf, coverage-simplified):")
@@ -86,7 +73,7 @@ def bench_geometry(svc: BenchServices, repeat: int) -> None:
     print(f"  (units in scope: {counts})")
 
 
-def bench_recolour(svc: BenchServices, repeat: int) -> None:
+def bench_recolour(svc: Services, repeat: int) -> None:
     from dashboard.map.payload import layer_payload
 
     spec = get("grids")
@@ -100,7 +87,7 @@ def bench_recolour(svc: BenchServices, repeat: int) -> None:
             ("per_1000_households", "30d"),
         ):
             raw = {"level": level, "measure": measure, "window": window}
-            now = datetime.now(UTC)
+            now = svc.clock.now()
             t = time.perf_counter()
             body = layer_payload(svc, spec, raw, {}, now)
             cold = (time.perf_counter() - t) * 1000
@@ -224,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     svc = services_for(settings, f"bench-{uuid.uuid4().hex[:8]}")
     try:
         with svc.pool.connection() as conn:
-            n_grids = level_counts(conn, svc.scope, datetime.now(UTC))["grid"]
+            n_grids = level_counts(conn, svc.scope, svc.clock.now())["grid"]
         print(f"layers[grids] on {args.database}: {n_grids:,} grids")
         bench_geometry(svc, args.repeat)
         bench_recolour(svc, args.repeat)

@@ -25,18 +25,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 
 from bench.common import bench_settings, database_exists, median_ms, timed
+from domain.clock.now import SystemClock
 from layers import heat as heat_layer
 from layers import overdue as overdue_layer
 from layers import workers as workers_layer
 from queries.db import apply_session_settings, connect, custom_plans
 from queries.positions import PositionStore, record_positions
 from queries.scope import Scope
-from queries.worker_layer import latest_workers, workers_from_postgres, workers_geojson
+from queries.worker_layer import latest_workers, workers_from_postgres
 
 WHOLE = Scope("")
 
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
             " (SELECT count(*) FROM ticket)"
         ).fetchone()
     print(f"database {args.database}: {grids:,} grids, {tickets:,} tickets; target 200 ms cold")
-    now = datetime.now(UTC)
+    now = SystemClock().now()  # a live system: the real clock
 
     # The app's pooled connections have served other queries before a cache miss: this one
     # first draws the grid layer's counts once (catalogue and plan caches of the ticket tables).
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
                 with custom_plans(conn):
                     workers, hidden, source = latest_workers(conn, store, WHOLE, now)
                 assert source == "redis"
-                return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+                fc = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
+                return len(orjson.dumps(fc))
 
             def via_layer() -> int:
                 return _call(workers_layer.LAYER, conn, {}, now, settings)
@@ -189,7 +191,8 @@ def main(argv: list[str] | None = None) -> None:
             def from_postgres() -> int:
                 with custom_plans(conn):
                     workers, hidden = workers_from_postgres(conn, WHOLE, now)
-                return len(orjson.dumps(workers_geojson(workers, now, hidden_old=hidden)))
+                fc = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
+                return len(orjson.dumps(fc))
 
             n = len(latest_workers(conn, store, WHOLE, now)[0])
             r = timed(from_redis, args.repeat)

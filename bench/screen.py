@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 
-from bench.common import bench_settings, database_exists, median_ms, p95_ms, timed
+from bench.common import (
+    bench_services,
+    bench_settings,
+    database_exists,
+    median_ms,
+    p95_ms,
+    timed,
+)
 from dashboard.screen.callbacks import render_counters
-from queries.cache import Cache, namespace_for
-from queries.db import make_pool
-from queries.scope import Scope
-from queries.screen import _dumps, build_screen, floor_time, screen_payload
-from queries.services import Services
+from queries.cache import encode
+from queries.screen import build_screen, floor_time, screen_payload
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,18 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     if not database_exists(args.database):
         raise SystemExit(f"no database {args.database!r}: run `make demo` (or gridscope demo load)")
     settings = bench_settings(args.database)
-    pool = make_pool(settings)
-    pool.open(wait=True)
-    svc = Services(
-        settings=settings,
-        pool=pool,
-        scope=Scope(settings.jurisdiction),
-        cache=Cache.from_url(settings.redis_url, 600, namespace_for(settings.database_url)),
-    )
+    svc = bench_services(settings, ttl_s=600)
+    pool = svc.pool
     with pool.connection() as conn:
         tickets = conn.execute("SELECT count(*) FROM ticket").fetchone()[0]
         grids = conn.execute("SELECT count(*) FROM grid WHERE valid_to IS NULL").fetchone()[0]
-    now = datetime.now(UTC)
+    now = svc.clock.now()  # a live system: the real clock
     interval_ms = settings.refresh_counters_s * 1000
 
     def warm() -> None:
@@ -52,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     def uncached() -> None:
         bucket = floor_time(now, settings.refresh_counters_s)
         with pool.connection() as conn:
-            payload = _dumps(build_screen(conn, svc.scope, bucket, settings.tz))
+            payload = encode(build_screen(conn, svc.scope, bucket, settings.tz))
         render_counters(json.loads(payload), 1.0, interval_ms, now)
 
     warm()  # fills the cache for this bucket

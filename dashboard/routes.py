@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-from datetime import UTC, datetime
 
 import flask
 
@@ -50,7 +49,8 @@ def unit_geometry(level: str) -> flask.Response:
     if within is not None and not _CODE.fullmatch(within):
         flask.abort(400)
     try:
-        geo = level_geometry(services.current(), level, datetime.now(UTC), within)
+        svc = services.current()
+        geo = level_geometry(svc, level, svc.clock.now(), within)
     except ValueError as exc:
         return flask.Response(str(exc), status=400, mimetype="text/plain")
     etag = f'"{geo.version}"'

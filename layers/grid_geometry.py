@@ -2,7 +2,8 @@
 
 Sent once per level: the URL carries the level's geometry signature (``v``), never the data
 version, so ticket writes do not invalidate it and browsers keep it (immutable, ETag). The bytes
-are cached in Redis under ``Cache.key("geo-units", GEOMETRY_FORMAT, {...}, scope)``.
+are cached in Redis by ``queries.cache.cached_payload`` under ("geo-units", GEOMETRY_FORMAT,
+{level, within, v}, scope).
 """
 
 from __future__ import annotations
@@ -10,18 +11,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 import numpy as np
+import psycopg
 import shapely
-from psycopg_pool import ConnectionPool
 
 from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
 from domain.geo.display import geometries_to_display
 from domain.geo.encode import feature_collection, gzip_bytes, to_geobuf
-from queries.cache import Cache
+from queries.cache import cached_payload
 from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature, level_units
-from queries.scope import Scope
+from queries.services import Services
 
 # Bump when the encoding, tolerances or properties change: old cache entries become unreachable
 # and the URL's v changes, so browsers fetch the new form.
@@ -30,15 +30,6 @@ GEOMETRY_FORMAT = 2
 PRECISION: dict[str, int] = {"county": 4, "town": 5, "community": 5, "grid": 5, "micro": 6}
 GEOMETRY_TTL_S = 7 * 24 * 3600
 URL_TEMPLATE = "/geo/units/{level}.pbf"
-
-
-class GeoServices(Protocol):
-    pool: ConnectionPool
-    cache: Cache
-    scope: Scope
-
-    @property
-    def settings(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +69,7 @@ def build_level(units: list, level: str, basemap_crs: str) -> tuple[bytes, int]:
     return gzip_bytes(to_geobuf(fc, PRECISION[level])), len(fc["features"])
 
 
-def version_for(services: GeoServices, level: str, within: str | None = None) -> str:
+def version_for(services: Services, level: str, within: str | None = None) -> str:
     """The current version token of ``level`` (one small query)."""
     with services.pool.connection() as conn:
         sig = level_signature(conn, services.scope, level)
@@ -86,9 +77,9 @@ def version_for(services: GeoServices, level: str, within: str | None = None) ->
 
 
 def level_geometry(
-    services: GeoServices, level: str, now: datetime, within: str | None = None
+    services: Services, level: str, now: datetime, within: str | None = None
 ) -> LevelGeometry:
-    """The level's geometry in the caller's scope, from Redis when cached."""
+    """The level's geometry in the caller's scope at ``now``, from Redis when cached."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
     scope = services.scope
@@ -101,14 +92,18 @@ def level_geometry(
             if n > MICRO_ALL_MAX:
                 raise ValueError(f"{n} micro-grids in scope: name a unit with ?within=")
         sig = level_signature(conn, scope, level)
-        version = geometry_version(sig, level, within, crs)
-        key = services.cache.key(
-            "geo-units", GEOMETRY_FORMAT, {"level": level, "within": within, "v": version}, scope
-        )
-        hit = services.cache.get(key)
-        if hit is not None:
-            return LevelGeometry(hit[4:], version, int.from_bytes(hit[:4], "big"))
-        units = level_units(conn, scope, level, now, within)
-    gz, n = build_level(units, level, crs)
-    services.cache.set(key, n.to_bytes(4, "big") + gz, GEOMETRY_TTL_S)
-    return LevelGeometry(gz, version, n)
+    version = geometry_version(sig, level, within, crs)
+
+    def compute(conn: psycopg.Connection, _format: int) -> bytes:
+        gz, n = build_level(level_units(conn, scope, level, now, within), level, crs)
+        return n.to_bytes(4, "big") + gz  # the feature count rides in front of the bytes
+
+    blob = cached_payload(
+        services,
+        "geo-units",
+        {"level": level, "within": within, "v": version},
+        compute,
+        version=GEOMETRY_FORMAT,
+        ttl_s=GEOMETRY_TTL_S,
+    )
+    return LevelGeometry(blob[4:], version, int.from_bytes(blob[:4], "big"))

@@ -16,29 +16,23 @@ from typing import Any
 import psycopg
 
 from domain.config import Settings
+from domain.vocabulary import URGENCY_NAMES_ZH
 from queries.heat import Viewport, heat_payload
 from queries.scope import Scope
 
 from .base import LayerOption, LayerSpec, Options
+from .labels import ALL_ZH, major_choices
 
-MAJOR_NAMES_ZH = (
-    ("01", "政策宣传"),
-    ("02", "基础信息采集"),
-    ("03", "社情民意"),
-    ("04", "民生服务"),
-    ("05", "矛盾纠纷"),
-    ("06", "安全隐患"),
-    ("07", "治安防范"),
-    ("08", "突发事件"),
-    ("09", "城市管理"),
-    ("99", "其他"),
-)
 WINDOW_NAMES_ZH = (("1h", "近1小时"), ("24h", "近24小时"), ("7d", "近7天"), ("30d", "近30天"))
 
 WINDOW = LayerOption("window", "时间范围", WINDOW_NAMES_ZH, "24h")
-CATEGORY = LayerOption("category", "事项大类", (("all", "全部"), *MAJOR_NAMES_ZH), "all")
+# The item list's own major-category names (domain.categories), as on the overdue layer.
+CATEGORY = LayerOption("category", "事项大类", major_choices(), "all")
 URGENCY = LayerOption(
-    "urgency", "紧急程度", (("all", "全部"), ("urgent", "紧急"), ("normal", "一般")), "all"
+    "urgency",
+    "紧急程度",
+    (("all", ALL_ZH), *((u, URGENCY_NAMES_ZH[u]) for u in ("urgent", "normal"))),
+    "all",
 )
 # Set by the map view (not a control): integer zoom and "west,south,east,north" in degrees.
 ZOOM = LayerOption("zoom", "缩放级别", (), "11", pattern=r"[0-9]{1,2}")

@@ -1,27 +1,33 @@
 """Overdue tickets (超期预警工单): open tickets in warning or overdue (not suspended), coloured
-by the supervision ladder step at the instant (提醒 / 黄牌 / 红牌), clustered when dense.
+by the supervision ladder step at the instant (domain.supervision: 预警提醒 / 黄牌督办 /
+红牌督办), clustered when dense.
 
 Clustering is dash-leaflet's built-in supercluster (``cluster=True``); a cluster is drawn in
 the colour of the worst step inside it (``gridscope.overdue.clusterToLayer``). The popup shows
 ticket number, category, grid, stage, lead department and how long it is overdue — no
-address, description or reporter (queries.overdue_layer).
+address, description or reporter (queries.overdue_layer). Step names travel once per payload
+in ``hideout.step_names``, not per feature.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from domain.config import Settings
-from queries.overdue_layer import STEPS, overdue_payload
+from domain.supervision import STEP_KEYS, STEP_NAMES_ZH, Step
+from queries.overdue_layer import overdue_tickets
 from queries.scope import Scope
 
 from .base import LayerOption, LayerSpec, Options
-from .heat import MAJOR_NAMES_ZH
+from .labels import category_label, major_choices, stage_name
 
-CATEGORY = LayerOption("category", "事项大类", (("all", "全部"), *MAJOR_NAMES_ZH), "all")
+log = logging.getLogger(__name__)
+
+CATEGORY = LayerOption("category", "事项大类", major_choices(), "all")
 MIN_STEP = LayerOption(
     "min_step",
     "督办级别",
@@ -29,15 +35,82 @@ MIN_STEP = LayerOption(
     "all",
 )
 
+STEPS: tuple[Step, ...] = (Step.WARNING, Step.YELLOW, Step.RED)
 # Step colours on the dark map: reminder (in warning) blue, yellow card, red card.
 STEP_COLORS = {"1": "#4cc9f0", "2": "#ffd60a", "3": "#ff3b30"}
+
+
+def overdue_geojson(
+    rows: list[dict[str, Any]], now: datetime, *, total: int | None = None
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (EPSG:4326) of queries.overdue_layer.overdue_tickets rows
+    for the cluster layer. Properties: no (ticket number), category (major·minor name), grid
+    (name), stage (Chinese stage name), lead (lead department name or ""), step (1–3),
+    overdue_s (seconds past the stage due time at ``now``; negative while in warning), rework
+    (count). The browser derives the step's name (``hideout.step_names``) and the duration
+    text (gridscope.overdue.durationZh = domain.text.duration_zh) from step and overdue_s: a
+    city has thousands of these tickets, and each derived string would be sent and serialised
+    once per feature and refresh. Foreign member ``meta``: {"count", "total", "truncated",
+    "by_step", "as_of_ms"}."""
+    features = []
+    by_step = dict.fromkeys((int(s) for s in STEPS), 0)
+    for r in rows:
+        step = int(r["step"])
+        by_step[step] += 1
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(float(r["lon"]), 6), round(float(r["lat"]), 6)],
+                },
+                "properties": {
+                    "no": r["ticket_no"],
+                    "category": category_label(r["major"], r["minor"]),
+                    "grid": r["grid_name"],
+                    "stage": stage_name(r["stage"]),
+                    "lead": r["lead_department"] or "",
+                    "step": step,
+                    "overdue_s": int((now - r["stage_due_at"]).total_seconds()),
+                    "rework": int(r["rework_count"]),
+                },
+            }
+        )
+    total = len(rows) if total is None else total
+    if total > len(rows):
+        log.info("overdue layer: %d tickets, %d shown (cap)", total, len(rows))
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "meta": {
+            "count": len(rows),
+            "total": total,
+            "truncated": total - len(rows),
+            "by_step": {str(k): v for k, v in by_step.items()},
+            "as_of_ms": int(now.timestamp() * 1000),
+        },
+    }
+
+
+def overdue_payload(
+    conn: psycopg.Connection,
+    scope: Scope,
+    now: datetime,
+    *,
+    major: str = "all",
+    min_step: str = "all",
+) -> dict[str, Any]:
+    """queries.overdue_layer.overdue_tickets at ``now`` as the layer's GeoJSON (see
+    overdue_geojson)."""
+    rows, total = overdue_tickets(conn, scope, now, major=major, min_step=min_step)
+    return overdue_geojson(rows, now, total=total)
 
 
 def fetch(
     conn: psycopg.Connection, scope: Scope, options: Options, now: datetime, settings: Settings
 ) -> dict[str, Any]:
-    """{"data": tickets in warning or overdue as GeoJSON (queries.overdue_layer), "hideout",
-    "legend", "note"}."""
+    """{"data": tickets in warning or overdue as GeoJSON (overdue_payload), "hideout" (colours,
+    step names and keys, radius), "legend", "note"}."""
     fc = overdue_payload(
         conn,
         scope,
@@ -46,13 +119,17 @@ def fetch(
         min_step=MIN_STEP.parse(options.get("min_step")),
     )
     m = fc["meta"]
-    note = f"预警 {m['by_step']['1']} · 黄牌 {m['by_step']['2']} · 红牌 {m['by_step']['3']}"
-    if m["truncated"]:
-        note += f"（另有 {m['truncated']:,} 件未显示）"
+    counts = " · ".join(f"{STEP_NAMES_ZH[s]} {m['by_step'][str(int(s))]}" for s in STEPS)
+    note = counts + (f"（另有 {m['truncated']:,} 件未显示）" if m["truncated"] else "")
     return {
         "data": fc,
-        "hideout": {"colors": STEP_COLORS, "radius": 7},
-        "legend": [{"label": STEPS[k][1], "color": STEP_COLORS[str(k)]} for k in (1, 2, 3)],
+        "hideout": {
+            "colors": STEP_COLORS,
+            "step_names": {str(int(s)): STEP_NAMES_ZH[s] for s in STEPS},
+            "step_keys": {str(int(s)): STEP_KEYS[s] for s in STEPS},
+            "radius": 7,
+        },
+        "legend": [{"label": STEP_NAMES_ZH[s], "color": STEP_COLORS[str(int(s))]} for s in STEPS],
         "note": note,
     }
 
@@ -65,7 +142,10 @@ LAYER = LayerSpec(
     fetch=fetch,
     data_options=(CATEGORY, MIN_STEP),
     refresh_s=lambda s: s.refresh_alerts_s,
-    legend_zh="蓝：预警（提醒）；黄：超期（黄牌）；红：超期达时限100%或返工两次（红牌）",
+    legend_zh=(
+        f"蓝：{STEP_NAMES_ZH[Step.WARNING]}（预警）；黄：{STEP_NAMES_ZH[Step.YELLOW]}（超期）；"
+        f"红：{STEP_NAMES_ZH[Step.RED]}（超期达时限100%或返工两次）"
+    ),
     sensitivity="L2",
     default_visible=True,
     extra={

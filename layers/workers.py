@@ -10,6 +10,8 @@ logged (``gridscope.audit``), and the wall does not offer it (``extra["detail_pr
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +20,21 @@ import psycopg
 from domain.config import Settings
 from queries.positions import PositionStore
 from queries.scope import Scope
-from queries.screen import STAFF_ROLE_NAMES_ZH
-from queries.worker_layer import FIELD_ROLES, latest_workers, worker_detail, workers_geojson
+from queries.worker_layer import (
+    FIELD_ROLES,
+    MAX_WORKERS,
+    WorkerFix,
+    latest_workers,
+    status_of,
+    worker_detail,
+)
 
 from .base import LayerOption, LayerSpec, Options
+from .labels import role_choices, role_name
 
-ROLE = LayerOption(
-    "role",
-    "角色",
-    (("all", "全部"), *((r, STAFF_ROLE_NAMES_ZH[r]) for r in FIELD_ROLES)),
-    "all",
-)
+log = logging.getLogger(__name__)
+
+ROLE = LayerOption("role", "角色", role_choices(FIELD_ROLES), "all")
 # Style only (hideout): draw workers inside their grids faint so the outside ones stand out.
 EMPHASIS = LayerOption("emphasis", "突出显示", (("none", "无"), ("outside", "越界人员")), "none")
 
@@ -44,10 +50,60 @@ GREY = "#6b7a8f"
 OUTSIDE = "#ff3b30"
 
 
+def workers_geojson(
+    workers: Sequence[WorkerFix], now: datetime, *, hidden_old: int = 0, source: str = ""
+) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (EPSG:4326) of the workers (queries.worker_layer), by staff
+    id, at most MAX_WORKERS; properties id, role, role_zh, status, outside, age_s (seconds
+    since the fix at ``now``). A foreign member ``meta`` holds counts {online, off_duty, stale,
+    outside, hidden_old, truncated}, source and as_of_ms."""
+    ordered = sorted(workers, key=lambda w: w.staff_id)
+    truncated = max(0, len(ordered) - MAX_WORKERS)
+    if truncated:
+        log.warning("worker layer: %d workers over the cap of %d dropped", truncated, MAX_WORKERS)
+        ordered = ordered[:MAX_WORKERS]
+    counts = {"online": 0, "off_duty": 0, "stale": 0, "outside": 0}
+    features = []
+    for w in ordered:
+        status = status_of(w.fix, now)
+        counts[status] += 1
+        outside = w.outside
+        counts["outside"] += outside
+        features.append(
+            {
+                "type": "Feature",
+                "id": w.staff_id,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(w.fix.lon, 6), round(w.fix.lat, 6)],
+                },
+                "properties": {
+                    "id": w.staff_id,
+                    "role": w.role,
+                    "role_zh": role_name(w.role),
+                    "status": status,
+                    "outside": outside,
+                    "age_s": max(0, int((now - w.fix.at).total_seconds())),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "meta": {
+            **counts,
+            "hidden_old": hidden_old,
+            "truncated": truncated,
+            "source": source,
+            "as_of_ms": int(now.timestamp() * 1000),
+        },
+    }
+
+
 def fetch(
     conn: psycopg.Connection, scope: Scope, options: Options, now: datetime, settings: Settings
 ) -> dict[str, Any]:
-    """{"data": workers GeoJSON (queries.worker_layer.workers_geojson), "hideout", "legend",
+    """{"data": workers GeoJSON (workers_geojson), "hideout", "legend",
     "note"}; positions from Redis, or PostgreSQL when Redis is down or not primed."""
     role = ROLE.parse(options.get("role"))
     roles = FIELD_ROLES if role == "all" else (role,)
@@ -63,7 +119,7 @@ def fetch(
         "data": fc,
         "hideout": {"colors": ROLE_COLORS, "grey": GREY, "outside": OUTSIDE, "radius": 6},
         "legend": [
-            *({"label": STAFF_ROLE_NAMES_ZH[r], "color": ROLE_COLORS[r]} for r in shown),
+            *({"label": role_name(r), "color": ROLE_COLORS[r]} for r in shown),
             {"label": "10分钟无定位/离岗", "color": GREY},
             {"label": "不在所属网格", "color": OUTSIDE},
         ],
@@ -79,8 +135,9 @@ def detail(
     settings: Settings,
     requested_by: str = "",
 ) -> dict[str, Any] | None:
-    """The clicked worker (queries.worker_layer.worker_detail), or None when ``feature_id`` is
-    not the staff id of a field worker in scope (cluster clicks, stale ids, other scopes)."""
+    """The clicked worker (queries.worker_layer.worker_detail) with its role's name
+    (``role_zh``), or None when ``feature_id`` is not the staff id of a field worker in scope
+    (cluster clicks, stale ids, other scopes)."""
     if isinstance(feature_id, bool) or not isinstance(feature_id, int | str):
         return None
     try:
@@ -89,7 +146,8 @@ def detail(
         return None
     if staff_id <= 0:
         return None
-    return worker_detail(conn, scope, staff_id, now, settings.tz, requested_by=requested_by)
+    got = worker_detail(conn, scope, staff_id, now, settings.tz, requested_by=requested_by)
+    return None if got is None else got | {"role_zh": role_name(got["role"])}
 
 
 LAYER = LayerSpec(

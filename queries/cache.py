@@ -4,6 +4,10 @@ Keys carry the data version, a PostgreSQL sequence bumped after every committed 
 makes every older entry unreachable at once (they then expire by TTL). Values are bytes. When
 Redis is down, callers compute from PostgreSQL; one warning is logged per outage and the cache is
 used again as soon as Redis answers.
+
+``cached_payload`` is the one read-side step every cached payload goes through (the screen, the
+ticker, the map layers, the layer geometry): read the data version, build the key, compute under
+``custom_plans`` on a pooled connection, serialise with orjson, cache the bytes.
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import psycopg
 import redis
 
-from .db import one
+from .db import custom_plans, one
 from .scope import Scope
+
+if TYPE_CHECKING:  # services imports this module: the type only, at check time
+    from .services import Services
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +159,54 @@ class Cache:
     @property
     def client(self) -> redis.Redis:
         return self._client
+
+
+# compute(conn, version) -> bytes, or a JSON-serialisable value that cached_payload encodes.
+Compute = Callable[[psycopg.Connection, int], Any]
+
+
+def encode(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON (orjson; non-string keys as strings, anything else it
+    does not know through ``str``); bytes pass through unchanged."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def cached_payload(
+    services: Services,
+    name: str,
+    params: dict[str, Any],
+    compute: Compute,
+    *,
+    version: int | None = None,
+    ttl_s: int | None = None,
+) -> bytes:
+    """The bytes cached under ``cache_key(name, version, params, services.scope)``, or
+    ``compute(conn, version)`` run under ``custom_plans`` on a pooled connection, encoded
+    (``encode``) and cached for ``ttl_s`` (default: the cache's TTL).
+
+    ``version`` defaults to the data version read on that connection, so any committed write
+    makes older entries unreachable. A caller whose bytes do not follow the data (the layer
+    geometry: its params carry a geometry signature) passes its own format version; the cache
+    is then read before any connection is taken. Works without Redis (the Cache degrades to
+    computing every time)."""
+    cache, scope = services.cache, services.scope
+    if version is not None:
+        key = cache.key(name, version, params, scope)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        with services.pool.connection() as conn, custom_plans(conn):
+            value = encode(compute(conn, version))
+        cache.set(key, value, ttl_s)
+        return value
+    with services.pool.connection() as conn:
+        current = data_version(conn)
+        key = cache.key(name, current, params, scope)
+
+        def build() -> bytes:
+            with custom_plans(conn):
+                return encode(compute(conn, current))
+
+        return cache.get_or_compute(key, build, ttl_s)

@@ -3,7 +3,7 @@ and its measures today and this month.
 
 Names and phone numbers of the grid's chief, workers and instructors are public information by
 law (not L3 personal data); residents' data never appears here. The card is read only for a grid
-inside the caller's scope.
+inside the caller's scope. Types, kinds and roles are codes: the dashboard names them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import psycopg
 from domain import measures
 
 from .scope import Scope
-from .screen import EXCLUSIVE_KIND_NAMES_ZH, STAFF_ROLE_NAMES_ZH, Window
+from .window import Window
 
 # Roles listed by name and phone on the card, in this order; micro-grid chiefs are counted.
 CARD_ROLES = ("grid_chief", "fulltime_worker", "parttime_worker", "grid_instructor")
@@ -81,9 +81,9 @@ def grid_card(
 ) -> dict[str, Any] | None:
     """The card of grid ``code`` at ``now``, or None when it is not a current grid in scope.
 
-    {"code", "name", "type" ('comprehensive'|'exclusive'), "type_zh", "kind_zh",
-    "households", "population", "area_km2", "community_code", "community", "town_code",
-    "town", "staff": [{"role", "role_zh", "name", "phone"}] (chief, full-time and part-time
+    {"code", "name", "type" ('comprehensive'|'exclusive'), "kind" (exclusive kind code or
+    None), "households", "population", "area_km2", "community_code", "community", "town_code",
+    "town", "staff": [{"role", "name", "phone"}] (chief, full-time and part-time
     workers, instructors), "micro_grids", "micro_grid_chiefs",
     "today": {"created", "closed", "open", "overdue"},
     "month": {"created", "closed", "closed_on_time", "open_past_due", "due_to_close",
@@ -116,7 +116,7 @@ def grid_card(
         town,
     ) = row
     staff = [
-        {"role": role, "role_zh": STAFF_ROLE_NAMES_ZH.get(role, role), "name": n, "phone": ph}
+        {"role": role, "name": n, "phone": ph}
         for role, n, ph in conn.execute(_STAFF_SQL, p).fetchall()
     ]
     # aggregates without GROUP BY: exactly one row each
@@ -127,8 +127,7 @@ def grid_card(
         "code": gcode,
         "name": name,
         "type": gtype,
-        "type_zh": "综合网格" if gtype == "comprehensive" else "专属网格",
-        "kind_zh": EXCLUSIVE_KIND_NAMES_ZH.get(kind, "") if kind else "",
+        "kind": kind or None,
         "households": int(households),
         "population": int(population),
         "area_km2": round(float(area_m2) / 1e6, 3) if area_m2 is not None else None,

@@ -23,6 +23,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from domain import vocabulary
+from domain.categories import MAJOR_CODES
+
 from .scope import Scope
 
 log = logging.getLogger(__name__)
@@ -33,20 +36,9 @@ WINDOWS: dict[str, timedelta] = {
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
 }
-URGENCIES: tuple[str, ...] = ("all", "urgent", "normal")
-# The major categories of the default item list (DOMAIN.md §3); "all" means no filter.
-MAJOR_CATEGORIES: tuple[str, ...] = (
-    "01",
-    "02",
-    "03",
-    "04",
-    "05",
-    "06",
-    "07",
-    "08",
-    "09",
-    "99",
-)
+# "all" means no filter; otherwise an urgency (domain.vocabulary) or a major category of the
+# item list (domain.categories.MAJOR_CODES, DOMAIN.md §3).
+URGENCIES: tuple[str, ...] = ("all", *vocabulary.URGENCIES)
 
 # Heat radius in CSS pixels; a cell is half of it (leaflet.heat merges points per r/2 px).
 RADIUS_PX = 20
@@ -177,8 +169,8 @@ def check_options(*, window: str, major: str, urgency: str) -> None:
     """ValueError unless every option is in its allowlist."""
     if window not in WINDOWS:
         raise ValueError(f"unknown window {window!r}; allowed: {', '.join(WINDOWS)}")
-    if major != "all" and major not in MAJOR_CATEGORIES:
-        raise ValueError(f"unknown category {major!r}; allowed: all, {', '.join(MAJOR_CATEGORIES)}")
+    if major != "all" and major not in MAJOR_CODES:
+        raise ValueError(f"unknown category {major!r}; allowed: all, {', '.join(MAJOR_CODES)}")
     if urgency not in URGENCIES:
         raise ValueError(f"unknown urgency {urgency!r}; allowed: {', '.join(URGENCIES)}")
 

@@ -1,5 +1,6 @@
 """Reads behind the map's worker-position layer: latest fixes (Redis, else PostgreSQL) and the
-detail of one worker on click (today's track, patrol coverage).
+detail of one worker on click (today's track, patrol coverage). Roles are codes; the layer
+(layers/workers.py) builds the map's GeoJSON and names them.
 
 Positions are WGS84 lon/lat (EPSG:4326); instants are UTC, "today" is the local day in the
 configured time zone. The bulk payload carries no names, phones or tracks: staff id, role,
@@ -22,7 +23,7 @@ import redis
 from .db import one
 from .positions import LatestFix, PositionStore
 from .scope import Scope
-from .screen import ONLINE_WINDOW, STAFF_ROLE_NAMES_ZH
+from .screen.kpis import ONLINE_WINDOW
 
 log = logging.getLogger(__name__)
 # The L4 read log: one INFO line per track read (staff id, requesting scope, requester).
@@ -207,56 +208,6 @@ def status_of(fix: LatestFix, now: datetime) -> str:
     return "online" if fix.on_duty else "off_duty"
 
 
-def workers_geojson(
-    workers: Sequence[WorkerFix], now: datetime, *, hidden_old: int = 0, source: str = ""
-) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (EPSG:4326) of the workers, by staff id; properties id,
-    role, role_zh, status, outside, age_s (seconds since the fix). A foreign member ``meta``
-    holds counts {online, off_duty, stale, outside, hidden_old, truncated}, source and as_of_ms.
-    """
-    ordered = sorted(workers, key=lambda w: w.staff_id)
-    truncated = max(0, len(ordered) - MAX_WORKERS)
-    if truncated:
-        log.warning("worker layer: %d workers over the cap of %d dropped", truncated, MAX_WORKERS)
-        ordered = ordered[:MAX_WORKERS]
-    counts = {"online": 0, "off_duty": 0, "stale": 0, "outside": 0}
-    features = []
-    for w in ordered:
-        status = status_of(w.fix, now)
-        counts[status] += 1
-        outside = w.outside
-        counts["outside"] += outside
-        features.append(
-            {
-                "type": "Feature",
-                "id": w.staff_id,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(w.fix.lon, 6), round(w.fix.lat, 6)],
-                },
-                "properties": {
-                    "id": w.staff_id,
-                    "role": w.role,
-                    "role_zh": STAFF_ROLE_NAMES_ZH.get(w.role, w.role),
-                    "status": status,
-                    "outside": outside,
-                    "age_s": max(0, int((now - w.fix.at).total_seconds())),
-                },
-            }
-        )
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "meta": {
-            **counts,
-            "hidden_old": hidden_old,
-            "truncated": truncated,
-            "source": source,
-            "as_of_ms": int(now.timestamp() * 1000),
-        },
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # One worker on click (L4: today's track)
 # --------------------------------------------------------------------------------------------
@@ -329,7 +280,7 @@ def worker_detail(
     requested_by: str = "",
 ) -> dict[str, Any] | None:
     """One worker of the jurisdiction, or None when not a field worker in scope:
-    {"id", "name", "role", "role_zh", "grids": [{"code", "name"}], "last_ping" (ISO, local
+    {"id", "name", "role" (code), "grids": [{"code", "name"}], "last_ping" (ISO, local
     time, or None), "last_ping_age_s", "status", "outside", "track" (GeoJSON LineString of
     today's fixes, EPSG:4326, or None), "track_points", "micro_grids": {"visited", "total",
     "share" (0–1 or None)}}. The track is L4 data: each call is logged to the
@@ -362,7 +313,6 @@ def worker_detail(
         "id": sid,
         "name": name,
         "role": role,
-        "role_zh": STAFF_ROLE_NAMES_ZH.get(role, role),
         "grids": list(grids),
         "last_ping": at.astimezone(tz).isoformat() if at is not None else None,
         "last_ping_age_s": max(0, int((now - at).total_seconds())) if at is not None else None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import flask
@@ -46,7 +45,7 @@ def fetch_now(layer_id: str, raw: dict[str, Any], view: dict[str, Any] | None) -
     services = services_mod.current()
     spec = registry.get(layer_id)
     try:
-        body = layer_payload(services, spec, raw, view, datetime.now(UTC))
+        body = layer_payload(services, spec, raw, view, services.clock.now())
     except Exception:
         log.exception("layer %s: fetch failed", layer_id)
         return no_update
@@ -68,7 +67,7 @@ def card_now(clicked: dict[str, Any] | None) -> tuple[list, bool]:
             if unit is None:
                 return [], True
             if unit["kind"] == "grid":
-                card = grid_card(conn, services.scope, code, datetime.now(UTC), settings.tz)
+                card = grid_card(conn, services.scope, code, services.clock.now(), settings.tz)
                 if card is not None:
                     return render_grid_card(card, settings.hotline), False
             return render_unit_card(unit), False
@@ -128,7 +127,7 @@ def detail_now(layer_id: str, profile: MapProfile, clicked: dict[str, Any] | Non
                 conn,
                 services.scope,
                 props["id"],
-                datetime.now(UTC),
+                services.clock.now(),
                 services.settings,
                 requested_by,
             )

@@ -9,6 +9,7 @@ from dash import html
 
 from dashboard.screen.theme import fmt_int, fmt_pct
 from layers.grids import LEVEL_NAMES_ZH
+from layers.labels import grid_type_name, kind_name, role_name
 
 
 def _row(label: str, value: Any, cls: str = "") -> html.Div:
@@ -19,12 +20,14 @@ def _row(label: str, value: Any, cls: str = "") -> html.Div:
 
 
 def render_grid_card(card: dict[str, Any], hotline: str) -> list:
-    """The grid card (queries.grid_card.grid_card) as components."""
-    gtype = card["type_zh"] + (f"·{card['kind_zh']}" if card["kind_zh"] else "")
+    """The grid card (queries.grid_card.grid_card) as components; type, kind and roles named
+    from domain."""
+    kind = kind_name(card.get("kind"))
+    gtype = grid_type_name(card["type"]) + (f"·{kind}" if kind else "")
     staff = [
         html.Li(
             [
-                html.Span(s["role_zh"], className="gs-staff-role"),
+                html.Span(role_name(s["role"]), className="gs-staff-role"),
                 html.Span(s["name"], className="gs-staff-name"),
                 html.A(
                     s["phone"] or "—",

@@ -9,7 +9,7 @@ is filled by the fetch callback and turned into url/data/hideout in the browser.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import dash_leaflet as dl
@@ -18,6 +18,7 @@ from dash import dcc, html
 from domain.geo.display import lonlat_to_display
 from layers.base import LayerSpec
 from queries.geo import extent, level_counts
+from queries.services import Services
 
 from . import ids
 from .controls import layer_panel
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CENTER = (30.75, 120.75)
 
 
-def _bounds(services: Any, now: datetime) -> tuple[list | None, dict[str, int]]:
+def _bounds(services: Services, now: datetime) -> tuple[list | None, dict[str, int]]:
     """([[south, west], [north, east]] of the scope's grids in the display datum, level counts);
     (None, {}) when the database does not answer (the map then starts at DEFAULT_CENTER)."""
     try:
@@ -140,10 +141,11 @@ def layer_stores(profile: MapProfile, layer: LayerSpec, settings, counts, bounds
     ]
 
 
-def map_component(profile: MapProfile, services: Any, now: datetime | None = None) -> html.Div:
-    """The whole map for ``profile`` in the caller's scope (``services``: queries.services)."""
+def map_component(profile: MapProfile, services: Services, now: datetime | None = None) -> html.Div:
+    """The whole map for ``profile`` in the caller's scope at ``now`` (default: the services'
+    clock)."""
     settings = services.settings
-    now = now or datetime.now(UTC)
+    now = now or services.clock.now()
     p = profile.prefix
     bounds, counts = _bounds(services, now)
     layers = profile.layers()

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
+import psycopg
 
 from domain.geo.display import geojson_to_display
 from layers.base import LayerSpec
-from queries.cache import data_version
-from queries.db import custom_plans
-from queries.screen import floor_time
+from queries.cache import cached_payload
+from queries.services import Services
+from queries.window import floor_time
 
 PAYLOAD_FORMAT = 1
 
@@ -40,39 +40,35 @@ def normalise(result: Any) -> dict[str, Any]:
 
 
 def layer_payload(
-    services: Any,
+    services: Services,
     spec: LayerSpec,
     raw_options: Mapping[str, Any],
     view: Mapping[str, Any] | None,
     now: datetime,
 ) -> bytes:
     """The layer's payload as UTF-8 JSON at ``now`` floored to the layer's refresh interval,
-    cached under Cache.key("layer-<id>", data version, {options, bucket, crs}, scope)."""
+    cached (queries.cache.cached_payload) under ("layer-<id>", data version, {options, bucket,
+    crs, format}, scope). orjson encodes it: the layers' payloads run to megabytes (thousands
+    of features), where the standard library's encoder took 30 ms of a 140 ms overdue layer."""
     settings = services.settings
     options = spec.parse_data_options(raw_options, view)
     bucket = floor_time(now, spec.refresh_s(settings))
-    with services.pool.connection() as conn:
-        version = data_version(conn)
-        key = services.cache.key(
-            f"layer-{spec.id}",
-            version,
-            {
-                "options": options,
-                "bucket": bucket.isoformat(),
-                "crs": settings.basemap_crs,
-                "format": PAYLOAD_FORMAT,
-            },
-            services.scope,
-        )
 
-        def compute() -> bytes:
-            with custom_plans(conn):
-                out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
-            out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
-            out["as_of_ms"] = int(bucket.timestamp() * 1000)
-            out["options"] = options
-            # orjson: the layers' payloads run to megabytes (thousands of features), where the
-            # standard library's encoder took 30 ms of a 140 ms overdue layer.
-            return orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS)
+    def compute(conn: psycopg.Connection, _version: int) -> dict[str, Any]:
+        out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
+        out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
+        out["as_of_ms"] = int(bucket.timestamp() * 1000)
+        out["options"] = options
+        return out
 
-        return services.cache.get_or_compute(key, compute)
+    return cached_payload(
+        services,
+        f"layer-{spec.id}",
+        {
+            "options": options,
+            "bucket": bucket.isoformat(),
+            "crs": settings.basemap_crs,
+            "format": PAYLOAD_FORMAT,
+        },
+        compute,
+    )

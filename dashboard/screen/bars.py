@@ -8,6 +8,7 @@ from typing import Any
 from dash import html
 
 from domain.measures import MEASURES
+from layers.labels import grid_type_name, kind_name, role_name
 from queries.screen import RANKING_MAX_ROWS
 
 from .theme import fmt_int, fmt_pct
@@ -107,7 +108,8 @@ def _stat(label: str, value: str, cls: str = "", title: str | None = None) -> ht
 
 
 def render_basic(basic: dict[str, Any]) -> list:
-    """The basic-data panel: grids by type, households/population, staff by role, online now."""
+    """The basic-data panel (queries.screen.basic_data): grids by type, households/population,
+    staff by role, online now; roles and grid kinds named from domain."""
     g = basic.get("grids", {})
     online = basic.get("online", {})
     by_role = online.get("by_role", {})
@@ -118,11 +120,13 @@ def render_basic(basic: dict[str, Any]) -> list:
     )
     online_workers = by_role.get("fulltime_worker", 0) + by_role.get("parttime_worker", 0)
     share = 100 * online_workers / workers if workers else 0
-    kinds = "、".join(f"{k['name']}{k['count']}" for k in g.get("exclusive_kinds", [])[:4])
+    kinds = "、".join(
+        f"{kind_name(k['kind'])}{k['count']}" for k in g.get("exclusive_kinds", [])[:4]
+    )
     staff_rows = [
         html.Div(
             [
-                html.Span(s["name"], className="gs-staff-name"),
+                html.Span(role_name(s["role"]), className="gs-staff-name"),
                 html.Span(fmt_int(s["count"]), className="gs-staff-num"),
                 html.Span(
                     f"在线 {fmt_int(by_role.get(s['role'], 0))}"
@@ -139,9 +143,9 @@ def render_basic(basic: dict[str, Any]) -> list:
         html.Div(
             [
                 _stat("网格总数", fmt_int(g.get("total")), "gs-stat--main"),
-                _stat("综合网格", fmt_int(g.get("comprehensive"))),
+                _stat(grid_type_name("comprehensive"), fmt_int(g.get("comprehensive"))),
                 _stat(
-                    "专属网格",
+                    grid_type_name("exclusive"),
                     fmt_int(g.get("exclusive")),
                     title=f"其中 {kinds}" if kinds else None,
                 ),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, no_update
 
+from layers.labels import jurisdiction_label
 from queries import services as services_mod
 from queries.screen import screen_payload, ticker_payload
 
@@ -58,7 +59,7 @@ def render_counters(
         render_categories(payload["categories"]),
         trend_figure(payload["trend"], scale),
         render_ranking(payload["ranking"]),
-        payload["jurisdiction"],
+        jurisdiction_label(payload.get("jurisdiction"), payload.get("scope", "")),
         updated_text(payload["as_of"]),
         status,
     )
@@ -72,9 +73,10 @@ def failed_counters(status: dict[str, Any] | None, interval_ms: int, server_now:
 
 
 def refresh_counters_now(scale: float | None, status: dict[str, Any] | None) -> tuple:
+    """The counter outputs at the app clock's now (failed_counters when the refresh fails)."""
     services = services_mod.current()
     interval_ms = services.settings.refresh_counters_s * 1000
-    now = datetime.now(UTC)
+    now = services.clock.now()
     try:
         payload = json.loads(screen_payload(services, now))
     except Exception:  # the wall keeps showing the last data, marked stale
@@ -84,9 +86,10 @@ def refresh_counters_now(scale: float | None, status: dict[str, Any] | None) -> 
 
 
 def refresh_ticker_now() -> tuple:
+    """The ticker outputs at the app clock's now (unchanged when the refresh fails)."""
     services = services_mod.current()
     try:
-        payload = json.loads(ticker_payload(services, datetime.now(UTC)))
+        payload = json.loads(ticker_payload(services, services.clock.now()))
     except Exception:
         log.exception("ticker refresh failed")
         return no_update, no_update

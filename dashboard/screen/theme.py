@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from domain.text import duration_zh
+
 # System CJK fonts only: command centres have no internet, so no web fonts are fetched.
 FONT_FAMILY = (
     '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
@@ -37,13 +39,8 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
 
 
 def fmt_minutes_zh(minutes: int) -> str:
-    """A duration in whole minutes as Chinese text: 45 -> '45分钟', 200 -> '3小时20分',
-    3000 -> '2天2小时'."""
+    """A duration in whole minutes as Chinese text (domain.text.duration_zh, minutes spelled
+    分钟 when alone): 45 -> '45分钟', 200 -> '3小时20分', 3000 -> '2天2小时'."""
     minutes = max(0, int(minutes))
-    days, rem = divmod(minutes, 1440)
-    hours, mins = divmod(rem, 60)
-    if days:
-        return f"{days}天{hours}小时" if hours else f"{days}天"
-    if hours:
-        return f"{hours}小时{mins}分" if mins else f"{hours}小时"
-    return f"{mins}分钟"
+    text = duration_zh(60 * minutes)
+    return f"{text}钟" if minutes < 60 else text

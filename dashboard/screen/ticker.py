@@ -6,6 +6,8 @@ from typing import Any
 
 from dash import html
 
+from layers.labels import category_label, stage_name, state_name, step_name
+
 from .theme import fmt_minutes_zh
 
 # Seconds each item stays in view while scrolling; the loop length follows the item count.
@@ -13,13 +15,14 @@ SECONDS_PER_ITEM = 7
 
 
 def ticker_tags(item: dict[str, Any]) -> list[tuple[str, str]]:
-    """(text, css modifier) badges of a case: supervision, urgency, overdue."""
+    """(text, css modifier) badges of a ticker item (queries.screen.ticker): supervision step
+    (named from domain.supervision), urgency, overdue."""
     tags = []
     if item.get("supervision"):
         level = (
             "red" if item["supervision"] >= 3 else "yellow" if item["supervision"] == 2 else "blue"
         )
-        tags.append((item.get("supervision_name") or "督办", level))
+        tags.append((step_name(item["supervision"]) or "督办", level))
     if item.get("urgent"):
         tags.append(("紧急", "urgent"))
     if item.get("overdue_min"):
@@ -28,12 +31,20 @@ def ticker_tags(item: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def render_ticker_item(item: dict[str, Any]) -> html.Span:
-    stage = f"{item['stage']}环节" if item.get("stage") else item.get("state", "")
+    """One ticker item: badges, ticket number, category, grid, and the stage (or state)."""
+    stage = (
+        f"{stage_name(item['stage'])}环节"
+        if item.get("stage")
+        else state_name(item.get("state") or "")
+    )
     return html.Span(
         [
             *[html.Span(t, className=f"gs-tag gs-tag--{m}") for t, m in ticker_tags(item)],
             html.Span(item["ticket_no"], className="gs-tick-no"),
-            html.Span(item["category"], className="gs-tick-cat"),
+            html.Span(
+                category_label(item.get("major", ""), item.get("minor", "")),
+                className="gs-tick-cat",
+            ),
             html.Span(item["grid"], className="gs-tick-grid"),
             html.Span(stage, className="gs-tick-stage"),
         ],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import database_copy, free_port
+from tests.conftest import DEMO_NOW, database_copy, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,6 +53,8 @@ def live_server(screen_db) -> Iterator[LiveServer]:
         "GRIDSCOPE_REFRESH_COUNTERS_S": "5",
         "GRIDSCOPE_REFRESH_ALERTS_S": "5",
         "GRIDSCOPE_WORKERS": "2",
+        # The server runs on the pinned clock, at the instant the small demo ends.
+        "GRIDSCOPE_FIXED_NOW": DEMO_NOW.isoformat(),
     }
     proc = subprocess.Popen(
         [GS, "serve", "--port", str(port)],

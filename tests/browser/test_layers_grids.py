@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import UTC, datetime
 
 from queries.db import connect
+from tests.conftest import DEMO_NOW
 
 OPEN_SQL = """
 SELECT grid_code, count(*) FROM ticket
@@ -106,7 +106,7 @@ def test_recolouring_sends_values_not_geometry(live_server, page_at):
 
 def test_hover_and_click_show_the_database(live_server, page_at):
     settings = live_server.settings
-    now = datetime.now(UTC)
+    now = DEMO_NOW  # the server's pinned clock
     with connect(settings) as conn:
         code, name, lon, lat, comm, households = conn.execute(
             "SELECT g.code, g.name, ST_X(ST_PointOnSurface(g.geom)),"

@@ -4,14 +4,16 @@ holds. Needs the three layers in layers/registry.py (LAYER_MODULES)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from domain.supervision import STEP_NAMES_ZH
+from domain.text import duration_zh
 from queries.cache import bump_data_version
 from queries.db import connect
-from queries.overdue_layer import STEPS, duration_zh
 from queries.positions import PositionStore, record_positions
+from tests.conftest import DEMO_NOW
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +24,7 @@ MAP = "ana-map"
 def live_data(screen_db):
     """Tickets on each ladder step and 8 workers (2 outside their grid, 2 stale), written
     before the page loads; returns what the test checks against."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW  # the server's pinned clock
     store = PositionStore.from_url(screen_db.redis_url, screen_db.database_url)
     with connect(screen_db) as conn:
         ids = conn.execute(
@@ -129,8 +131,9 @@ def test_overdue_points_clusters_and_popup(live_server, live_data, page_at):
             "SELECT t.ticket_no, ST_X(t.geom), ST_Y(t.geom), g.name, t.address, t.description"
             " FROM ticket t JOIN grid g ON g.code = t.grid_code AND g.valid_to IS NULL"
             " WHERE t.state NOT IN ('closed', 'surveyed', 'rejected') AND t.state <> 'suspended'"
-            "   AND (t.stage_due_at < now() OR t.stage_warn_at <= now())"
-            " ORDER BY t.stage_due_at LIMIT 3"
+            "   AND (t.stage_due_at < %(now)s OR t.stage_warn_at <= %(now)s)"
+            " ORDER BY t.stage_due_at LIMIT 3",
+            {"now": DEMO_NOW},
         ).fetchall()
     assert rows
     for no, lon, lat, grid, address, description in rows:
@@ -152,7 +155,7 @@ def test_overdue_points_clusters_and_popup(live_server, live_data, page_at):
         feature = next(f for f in _features(page, "no") if f["no"] == no)
         late = feature["overdue_s"]
         # the step name and duration are derived in the browser from step and overdue_s
-        assert STEPS[feature["step"]][1] in text
+        assert STEP_NAMES_ZH[feature["step"]] in text
         assert (f"超期 {duration_zh(late)}" if late > 0 else f"剩余 {duration_zh(-late)}") in text
         for leak in (address, description):
             assert not leak or leak not in text

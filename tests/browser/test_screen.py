@@ -1,8 +1,6 @@
 """/screen in Debian's chromium: polygons, KPIs equal to direct SQL, live refresh, no external
 requests, no console errors, no scrollbars at 1920×1080 and 3840×2160."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from domain.clock.work_calendar import WorkCalendar
@@ -11,6 +9,7 @@ from queries.item_list import load_limits
 from queries.positions import record_positions
 from queries.scope import Scope
 from queries.tickets import Clocks, NewTicket, create_ticket
+from tests.conftest import DEMO_NOW
 
 KPI_SQL = """
 SELECT
@@ -25,7 +24,7 @@ LABELS = ("今日上报", "今日结案", "处置中", "超期", "在线网格�
 
 
 def sql_kpis(settings, now=None) -> tuple[int, ...]:
-    now = now or datetime.now(UTC)
+    now = now or DEMO_NOW  # the server's pinned clock
     with connect(settings) as conn:
         return conn.execute(
             KPI_SQL,
@@ -76,7 +75,7 @@ def test_screen_shows_sql_numbers_and_refreshes_after_a_new_ticket(live_server, 
                 "SELECT id FROM staff WHERE role = 'fulltime_worker' ORDER BY id LIMIT 2"
             )
         ]
-        now = datetime.now(UTC)
+        now = DEMO_NOW
         record_positions(conn, [(staff[0], now, 120.75, 30.76), (staff[1], now, 120.76, 30.75)])
 
     page, watch = page_at(live_server.url + "/screen")
@@ -97,7 +96,7 @@ def test_screen_shows_sql_numbers_and_refreshes_after_a_new_ticket(live_server, 
             " FROM grid ORDER BY code LIMIT 1"
         ).fetchone()
         painted_before = page.evaluate(f"window.gridscope.painted['{grid}']")
-        create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "patrol"))
+        create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "patrol"), now=DEMO_NOW)
     page.wait_for_function(
         "([n]) => [...document.querySelectorAll('.gs-kpi')].some(e =>"
         " e.querySelector('.gs-kpi-label').textContent === '今日上报' &&"

@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 import layers.heat as heat_layer
 import layers.overdue as overdue_layer
 import layers.workers as workers_layer
+from domain.text import duration_zh
+from domain.workflow.rules import STAGE_NAMES_ZH
 from queries import heat as qh
-from queries import overdue_layer as qo
 from queries import worker_layer as qw
 from queries.db import connect
 from queries.positions import LatestFix, PositionStore, record_positions
 from queries.scope import Scope
 from queries.screen import kpis
+from tests.conftest import DEMO_NOW
 
 pytestmark = pytest.mark.db
 
@@ -65,7 +67,7 @@ def _direct_count(conn, start, now, like="%", major=None, urgency=None, bbox=Non
 
 
 def test_heat_weights_sum_to_the_tickets_of_each_window(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         for window, length in qh.WINDOWS.items():
             fc = qh.heat_payload(conn, WHOLE, now, window=window)
@@ -78,7 +80,7 @@ def test_heat_weights_sum_to_the_tickets_of_each_window(demo_db):
 
 
 def test_heat_filters_scope_and_bbox_equal_direct_sql(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     start = now - qh.WINDOWS["30d"]
     with connect(demo_db) as conn:
         town = _a_town(conn)
@@ -116,7 +118,7 @@ def test_heat_filters_scope_and_bbox_equal_direct_sql(demo_db):
 
 
 def test_heat_resolution_follows_zoom_with_a_privacy_floor(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         coarse = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(11))
         fine = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(16))
@@ -128,7 +130,7 @@ def test_heat_resolution_follows_zoom_with_a_privacy_floor(demo_db):
 
 
 def test_heat_option_allowlists(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         for bad in ({"window": "2h"}, {"major": "0;--"}, {"urgency": "x"}, {"major": "1"}):
             with pytest.raises(ValueError):
@@ -223,10 +225,10 @@ def _expected_step(started, due, rework, now) -> int:
 
 
 def test_overdue_counts_and_steps_equal_direct_sql(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
-        fc = qo.overdue_payload(conn, WHOLE, now)
+        fc = overdue_layer.overdue_payload(conn, WHOLE, now)
         rows = _direct_overdue(conn, now)
         assert fc["meta"]["total"] == fc["meta"]["count"] == len(rows) == len(fc["features"])
         k = kpis(conn, WHOLE, now, demo_db.tz)
@@ -240,18 +242,21 @@ def test_overdue_counts_and_steps_equal_direct_sql(demo_db):
         by_step = {str(s): steps.count(s) for s in (1, 2, 3)}
         assert fc["meta"]["by_step"] == by_step
         # min_step filters
-        assert qo.overdue_payload(conn, WHOLE, now, min_step="red")["meta"]["total"] == steps.count(
-            3
-        )
+        assert overdue_layer.overdue_payload(conn, WHOLE, now, min_step="red")["meta"][
+            "total"
+        ] == steps.count(3)
         n_over = steps.count(2) + steps.count(3)
-        assert qo.overdue_payload(conn, WHOLE, now, min_step="overdue")["meta"]["total"] == n_over
+        assert (
+            overdue_layer.overdue_payload(conn, WHOLE, now, min_step="overdue")["meta"]["total"]
+            == n_over
+        )
 
 
 def test_overdue_popup_fields_equal_the_database(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
-        fc = qo.overdue_payload(conn, WHOLE, now)
+        fc = overdue_layer.overdue_payload(conn, WHOLE, now)
         for f in fc["features"]:
             p = f["properties"]
             row = conn.execute(
@@ -269,7 +274,7 @@ def test_overdue_popup_fields_equal_the_database(demo_db):
             major, minor, grid, stage, due, lon, lat, lead = row
             assert p["category"] in (major, f"{major}·{minor}")
             assert p["grid"] == grid
-            assert p["stage"] == qo.STAGE_NAMES_ZH[stage]
+            assert p["stage"] == STAGE_NAMES_ZH[stage]
             assert p["lead"] == (lead or "")
             assert p["overdue_s"] == int((now - due).total_seconds())
             assert f["geometry"]["coordinates"] == [round(lon, 6), round(lat, 6)]
@@ -277,7 +282,7 @@ def test_overdue_popup_fields_equal_the_database(demo_db):
 
 
 def test_overdue_payload_carries_no_personal_data(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
         conn.execute(
@@ -295,12 +300,12 @@ def test_overdue_payload_carries_no_personal_data(demo_db):
 
 
 def test_overdue_scope_and_allowlists(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
         town = _a_town(conn)
-        whole = qo.overdue_payload(conn, WHOLE, now)
-        scoped = qo.overdue_payload(conn, Scope(town), now)
+        whole = overdue_layer.overdue_payload(conn, WHOLE, now)
+        scoped = overdue_layer.overdue_payload(conn, Scope(town), now)
         assert scoped["meta"]["total"] == len(_direct_overdue(conn, now, town + "%"))
         names = {
             r[0]
@@ -310,13 +315,13 @@ def test_overdue_scope_and_allowlists(demo_db):
         }
         assert {f["properties"]["grid"] for f in scoped["features"]} <= names
         assert scoped["meta"]["total"] <= whole["meta"]["total"]
-        assert qo.overdue_payload(conn, Scope("999999"), now)["features"] == []
+        assert overdue_layer.overdue_payload(conn, Scope("999999"), now)["features"] == []
         for bad in ({"major": "09%"}, {"min_step": "yellow"}):
             with pytest.raises(ValueError):
-                qo.overdue_payload(conn, WHOLE, now, **bad)
+                overdue_layer.overdue_payload(conn, WHOLE, now, **bad)
         got = overdue_layer.fetch(conn, WHOLE, {"category": "%", "min_step": 3}, now, demo_db)
         assert got["data"]["meta"]["total"] == whole["meta"]["total"]
-        one = qo.overdue_payload(conn, WHOLE, now, major="09")
+        one = overdue_layer.overdue_payload(conn, WHOLE, now, major="09")
         n09 = conn.execute(
             "SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected')"
             " AND state <> 'suspended' AND category_code LIKE '09%%'"
@@ -327,10 +332,10 @@ def test_overdue_scope_and_allowlists(demo_db):
 
 
 def test_duration_zh():
-    assert qo.duration_zh(59) == "0分"
-    assert qo.duration_zh(3 * 3600 + 12 * 60) == "3小时12分"
-    assert qo.duration_zh(2 * 86400 + 3 * 3600 + 5) == "2天3小时"
-    assert qo.duration_zh(86400) == "1天"
+    assert duration_zh(59) == "0分"
+    assert duration_zh(3 * 3600 + 12 * 60) == "3小时12分"
+    assert duration_zh(2 * 86400 + 3 * 3600 + 5) == "2天3小时"
+    assert duration_zh(86400) == "1天"
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,7 +394,7 @@ def _features(fc):
 def test_record_positions_keeps_redis_and_newer_fixes_win(demo_db, redis_client):
     store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
     store.clear()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW
     try:
         with connect(demo_db) as conn:
             ws, outside, _ = _seed(conn, store, now)
@@ -425,7 +430,7 @@ def test_record_positions_keeps_redis_and_newer_fixes_win(demo_db, redis_client)
 def test_worker_layer_from_redis_equals_postgres(demo_db, redis_client):
     store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
     store.clear()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW
     try:
         with connect(demo_db) as conn:
             ws, outside, stale = _seed(conn, store, now)
@@ -434,9 +439,9 @@ def test_worker_layer_from_redis_equals_postgres(demo_db, redis_client):
             assert store.client.get(store.primed_key) == b"1"
             workers, hidden, source = qw.latest_workers(conn, store, WHOLE, now)
             assert source == "redis"
-            from_redis = qw.workers_geojson(workers, now, hidden_old=hidden)
+            from_redis = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
             pg_workers, pg_hidden = qw.workers_from_postgres(conn, WHOLE, now)
-            from_pg = qw.workers_geojson(pg_workers, now, hidden_old=pg_hidden)
+            from_pg = workers_layer.workers_geojson(pg_workers, now, hidden_old=pg_hidden)
             assert from_redis["features"] == from_pg["features"]
             feats = _features(from_redis)
             assert set(feats) == {w[0] for w in ws}
@@ -465,7 +470,7 @@ def test_worker_layer_from_redis_equals_postgres(demo_db, redis_client):
 def test_worker_layer_scope_roles_and_age(demo_db, redis_client):
     store = PositionStore.from_url(demo_db.redis_url, demo_db.database_url)
     store.clear()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW
     try:
         with connect(demo_db) as conn:
             ws, _, _ = _seed(conn, store, now)
@@ -506,7 +511,7 @@ def test_worker_layer_scope_roles_and_age(demo_db, redis_client):
 def test_redis_down_keeps_the_db_write_and_falls_back(demo_db, private_redis, caplog):
     url, procs, start = private_redis
     store = PositionStore.from_url(url, demo_db.database_url)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         ws, _, _ = _seed(conn, store, now)
         store.resync(conn)
@@ -547,7 +552,7 @@ def test_redis_down_keeps_the_db_write_and_falls_back(demo_db, private_redis, ca
 def test_restarted_redis_is_primed_by_the_first_reader(demo_db, private_redis):
     url, procs, start = private_redis
     store = PositionStore.from_url(url, demo_db.database_url)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         ws, _, _ = _seed(conn, store, now)
         procs[0].terminate()
@@ -559,7 +564,7 @@ def test_restarted_redis_is_primed_by_the_first_reader(demo_db, private_redis):
 
 
 def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     tz = demo_db.tz
     with connect(demo_db) as conn:
         sid, role, grid, lon, lat = _workers(conn, 1)[0]

@@ -8,8 +8,7 @@ import gzip
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import replace
 
 import geobuf
 import numpy as np
@@ -17,6 +16,7 @@ import pytest
 import shapely
 
 from dashboard.map.payload import layer_payload
+from domain.clock.now import FixedClock
 from domain.config import Settings
 from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
 from layers.grid_geometry import level_geometry
@@ -25,17 +25,10 @@ from queries.cache import Cache, bump_data_version
 from queries.db import connect, make_pool
 from queries.geo import LEVELS, level_units
 from queries.scope import Scope
-from tests.conftest import create_database, drop_database, settings_for
+from queries.services import Services
+from tests.conftest import DEMO_NOW, create_database, drop_database, settings_for
 
-NOW = datetime.now(UTC)
-
-
-@dataclass
-class Svc:
-    settings: Settings
-    pool: object
-    cache: Cache
-    scope: Scope
+NOW = DEMO_NOW
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +42,12 @@ def small(small_demo_template: str) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def svc(small: Settings, redis_client) -> Iterator[Svc]:
+def svc(small: Settings, redis_client) -> Iterator[Services]:
     pool = make_pool(small)
     pool.open(wait=True)
     cache = Cache.from_url(small.redis_url, 600, f"test-{uuid.uuid4().hex[:8]}")
     try:
-        yield Svc(small, pool, cache, Scope(""))
+        yield Services(small, pool, cache, Scope(""), FixedClock(NOW))
     finally:
         pool.close()
 
@@ -74,7 +67,7 @@ def test_each_level_simplifies_without_gaps_or_overlaps(small: Settings, level: 
     assert shapely.coverage_is_valid(out)
 
 
-def test_geometry_is_compact_cached_and_keyed_by_signature(svc: Svc, small: Settings):
+def test_geometry_is_compact_cached_and_keyed_by_signature(svc: Services, small: Settings):
     geo = level_geometry(svc, "grid", NOW)
     with connect(small) as conn:
         n = conn.execute("SELECT count(*) FROM grid WHERE valid_to IS NULL").fetchone()[0]
@@ -93,7 +86,7 @@ def test_geometry_is_compact_cached_and_keyed_by_signature(svc: Svc, small: Sett
     assert len(keys) == 1
 
 
-def test_recolour_payload_is_values_only_and_equals_sql(svc: Svc, small: Settings):
+def test_recolour_payload_is_values_only_and_equals_sql(svc: Services, small: Settings):
     spec = get("grids")
     body = layer_payload(svc, spec, {"level": "grid", "measure": "open"}, {}, NOW)
     assert len(gzip.compress(body)) <= 2_000
@@ -112,7 +105,7 @@ def test_recolour_payload_is_values_only_and_equals_sql(svc: Svc, small: Setting
     assert len(h["labels"]) == len(h["breaks"]) == len(h["colors"]["heat"])
 
 
-def test_scope_is_applied_on_the_server(svc: Svc, small: Settings):
+def test_scope_is_applied_on_the_server(svc: Services, small: Settings):
     spec = get("grids")
     with connect(small) as conn:
         community = conn.execute(
@@ -125,7 +118,7 @@ def test_scope_is_applied_on_the_server(svc: Svc, small: Settings):
             "SELECT count(*) FROM grid WHERE community_code = %s AND valid_to IS NULL",
             (community,),
         ).fetchone()[0]
-    narrow = Svc(svc.settings, svc.pool, svc.cache, Scope(community))
+    narrow = replace(svc, scope=Scope(community))
     geo = level_geometry(narrow, "grid", NOW)
     codes = {f["properties"]["code"] for f in geobuf.decode(gzip.decompress(geo.gz))["features"]}
     assert len(codes) == n and all(c.startswith(community) for c in codes)

@@ -4,8 +4,8 @@ invalidates the cache, and a Redis outage neither breaks the screen nor outlives
 import json
 import logging
 import time
-from datetime import UTC, datetime
 
+from domain.clock.now import FixedClock
 from domain.clock.work_calendar import WorkCalendar
 from queries.cache import Cache
 from queries.db import connect, make_pool
@@ -14,13 +14,18 @@ from queries.scope import Scope
 from queries.screen import screen_payload
 from queries.services import Services
 from queries.tickets import Clocks, NewTicket, create_ticket
+from tests.conftest import DEMO_NOW
 
 
 def services_for(settings, redis_url: str) -> Services:
     pool = make_pool(settings)
     pool.open(wait=True)
     return Services(
-        settings=settings, pool=pool, scope=Scope(""), cache=Cache.from_url(redis_url, 60, "test")
+        settings=settings,
+        pool=pool,
+        scope=Scope(""),
+        cache=Cache.from_url(redis_url, 60, "test"),
+        clock=FixedClock(DEMO_NOW),
     )
 
 
@@ -28,7 +33,7 @@ def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, priva
     url, _, _ = private_redis
     svc = services_for(demo_db, url)
     try:
-        now = datetime.now(UTC)
+        now = svc.clock.now()
         first = json.loads(screen_payload(svc, now))
         with connect(demo_db) as conn:
             open_now = conn.execute(
@@ -46,7 +51,7 @@ def test_payload_equals_sql_and_a_write_shows_at_the_next_refresh(demo_db, priva
                 "SELECT ST_X(ST_PointOnSurface(geom)),"
                 " ST_Y(ST_PointOnSurface(geom)) FROM grid LIMIT 1"
             ).fetchone()
-            create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "hotline"))
+            create_ticket(conn, clocks, Scope(""), NewTicket("0901", lon, lat, "hotline"), now=now)
         second = json.loads(screen_payload(svc, now))  # same bucket, new data version
         assert second["kpis"]["in_progress"] == open_now + 1
         assert second["kpis"]["created_today"] == first["kpis"]["created_today"] + 1
@@ -59,7 +64,7 @@ def test_screen_survives_redis_going_down_and_uses_it_again(demo_db, private_red
     svc = services_for(demo_db, url)
     svc.cache.RETRY_AFTER_S = 0.2
     try:
-        now = datetime.now(UTC)
+        now = svc.clock.now()
         expected = json.loads(screen_payload(svc, now))
         procs[0].terminate()
         procs[0].wait(5)

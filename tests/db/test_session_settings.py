@@ -4,11 +4,10 @@ connection must not drift to generic plans once psycopg has prepared a statement
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from queries.db import connect, custom_plans, make_pool
 from queries.heat import heat_cells
 from queries.scope import Scope
+from tests.conftest import DEMO_NOW
 
 
 def _settings(conn):
@@ -41,7 +40,7 @@ def _rounded(cells):
 
 
 def test_a_prepared_layer_query_keeps_custom_plans(demo_db):
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     with connect(demo_db) as conn:
         with custom_plans(conn):
             first = heat_cells(conn, Scope(""), now, window="30d")

@@ -1,6 +1,6 @@
 """The layer registry and its documentation: every registered layer has a section in
-docs/layers.md naming each of its options and option values; options parse through their
-allowlists only."""
+docs/layers.md naming each of its options and option values (and, for the options labelled
+from ``domain``, each label); options parse through their allowlists only."""
 
 from __future__ import annotations
 
@@ -41,6 +41,32 @@ def test_every_registered_layer_and_option_is_documented():
     doc = DOC.read_text(encoding="utf-8")
     missing = [m for layer in registry.LAYERS for m in undocumented(layer, doc)]
     assert missing == [], f"document these in docs/layers.md: {missing}"
+
+
+# Options whose labels are domain names (item list, staff roles): the page names every label.
+DOMAIN_LABELLED = (
+    ("heat", "category"),
+    ("heat", "urgency"),
+    ("overdue", "category"),
+    ("workers", "role"),
+)
+
+
+def test_domain_labels_are_the_documented_ones():
+    from domain.categories import MAJOR_CODES, MAJOR_NAMES_ZH
+    from domain.vocabulary import STAFF_ROLE_NAMES_ZH
+
+    doc = sections(DOC.read_text(encoding="utf-8"))
+    for layer_id, name in DOMAIN_LABELLED:
+        option = next(o for o in registry.get(layer_id).all_options if o.name == name)
+        missing = [label for _, label in option.choices if label not in doc[layer_id]]
+        assert missing == [], f"docs/layers.md, {layer_id}.{name}: name {missing}"
+    # the category selectors show the item list's own names, the role selector the roles'
+    for layer_id in ("heat", "overdue"):
+        option = next(o for o in registry.get(layer_id).data_options if o.name == "category")
+        assert dict(option.choices) == {"all": "全部"} | {c: MAJOR_NAMES_ZH[c] for c in MAJOR_CODES}
+    role = next(o for o in registry.get("workers").data_options if o.name == "role")
+    assert all(STAFF_ROLE_NAMES_ZH[v] == label for v, label in role.choices if v != "all")
 
 
 def test_the_check_fails_for_an_undocumented_layer_or_option():

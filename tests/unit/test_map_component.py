@@ -8,9 +8,11 @@ from types import SimpleNamespace
 import dash_leaflet as dl
 
 from dashboard.map import PROFILES, map_component
+from domain.clock.now import FixedClock
 from domain.config import Settings
 from layers.registry import LAYERS
 from queries.scope import Scope
+from tests.conftest import DEMO_NOW
 
 
 class DownPool:
@@ -32,7 +34,9 @@ def find(component, predicate) -> list:
 
 
 def services(**settings):
-    return SimpleNamespace(settings=Settings(**settings), pool=DownPool(), scope=Scope(""))
+    return SimpleNamespace(
+        settings=Settings(**settings), pool=DownPool(), scope=Scope(""), clock=FixedClock(DEMO_NOW)
+    )
 
 
 def test_no_basemap_by_default_and_a_configured_one_when_set():

@@ -227,33 +227,42 @@ def test_ranking_shows_leaders_and_last_three():
 
 def test_basic_panel():
     basic = {
-        "grids": {"total": 10, "comprehensive": 8, "exclusive": 2, "exclusive_kinds": []},
+        "grids": {
+            "total": 10,
+            "comprehensive": 8,
+            "exclusive": 2,
+            "exclusive_kinds": [{"kind": "school", "count": 2}],
+        },
         "micro_grids": 30,
         "households": 1234,
         "population": 5678,
         "staff": [
-            {"role": "grid_chief", "name": "网格长", "count": 5},
-            {"role": "fulltime_worker", "name": "专职网格员", "count": 10},
-            {"role": "parttime_worker", "name": "兼职网格员", "count": 10},
+            {"role": "grid_chief", "count": 5},
+            {"role": "fulltime_worker", "count": 10},
+            {"role": "parttime_worker", "count": 10},
         ],
         "online": {"total": 12, "by_role": {"fulltime_worker": 8, "parttime_worker": 4}},
     }
     out = texts(bars.render_basic(basic))
     assert "1,234" in out and "专职网格员" in out and "在线 8" in out
     assert "12/20" in out
+    assert "网格长" in out and "综合网格" in out  # roles and grid types named from domain
+    titles = [c.title for c in find(bars.render_basic(basic), lambda c: getattr(c, "title", None))]
+    assert any("学校2" in t for t in titles)
 
 
 # ---------------------------------------------------------------------------- ticker
 
+# A ticker item as queries.screen.ticker returns it: codes, named by the dashboard.
 ITEM = {
     "ticket_no": "JX20261122000001",
-    "category": "城市管理·占道经营",
+    "major": "城市管理",
+    "minor": "占道经营",
     "grid": "新嘉东社区第1网格",
-    "state": "处置中",
-    "stage": "处置",
+    "state": "in_progress",
+    "stage": "T5",
     "urgent": True,
     "supervision": 3,
-    "supervision_name": "红牌督办",
     "overdue_min": 200,
 }
 
@@ -268,6 +277,11 @@ def test_ticker_tags_and_items():
     # Two identical runs so the CSS loop is seamless.
     assert len(children) == 2 and texts(children[0]) == texts(children[1])
     assert "处置环节" in texts(children[0])
+    assert "城市管理·占道经营" in texts(children[0])
+    # outside a stage the state is shown; a reminder is named as the ladder names it
+    outside = ITEM | {"stage": None, "state": "suspended", "supervision": 1}
+    assert "挂账" in texts(ticker.render_ticker_item(outside))
+    assert ticker.ticker_tags(outside)[0] == ("预警提醒", "blue")
     assert style["animationDuration"].endswith("s")
 
 
@@ -283,6 +297,7 @@ PAYLOAD = {
     "version": 7,
     "as_of": "2026-11-22T10:47:30+08:00",
     "as_of_ms": 1_795_000_000_000,
+    "scope": "",
     "jurisdiction": "南湖区",
     "kpis": KPIS,
     "trend": [{"day": "2026-11-22", "created": 3, "closed": 1}],
@@ -302,6 +317,11 @@ def test_render_counters_fills_every_output():
     assert got[("gs-trend", "figure")]["layout"]["font"]["size"] == 32
     status = got[("gs-status", "data")]
     assert status["ok"] is True and status["server_ms"] == int(now.timestamp() * 1000)
+    # no unit named by the scope: the dashboard's fallbacks
+    unnamed = render_counters(PAYLOAD | {"jurisdiction": None, "scope": "330402"}, 1.0, 1, now)
+    assert unnamed[COUNTER_OUTPUTS.index(("gs-jurisdiction", "children"))] == "辖区 330402"
+    unnamed = render_counters(PAYLOAD | {"jurisdiction": None}, 1.0, 1, now)
+    assert unnamed[COUNTER_OUTPUTS.index(("gs-jurisdiction", "children"))] == "全辖区"
 
 
 def test_failed_refresh_keeps_data_and_flags_stale():

@@ -1,0 +1,109 @@
+"""The big screen's basic-data panel (grids, households, staff, online) and the name of the
+jurisdiction. Codes and counts only: the dashboard names roles and grid kinds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from domain.vocabulary import STAFF_ROLES
+
+from ..db import one
+from ..scope import Scope
+from .kpis import ONLINE_WINDOW
+
+_GRIDS_BY_TYPE_SQL = """
+SELECT grid_type, exclusive_kind, count(*)::int, coalesce(sum(households), 0)::bigint,
+       coalesce(sum(population), 0)::bigint
+  FROM grid g
+ WHERE g.code LIKE %(like)s
+   AND g.valid_from <= %(now)s AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
+ GROUP BY grid_type, exclusive_kind
+"""
+
+_MICRO_GRIDS_SQL = """
+SELECT count(*) FROM micro_grid g
+ WHERE g.grid_code LIKE %(like)s
+   AND g.valid_from <= %(now)s AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
+"""
+
+_STAFF_BY_ROLE_SQL = """
+SELECT a.role, count(DISTINCT a.staff_id)::int
+  FROM staff_assignment a JOIN staff s ON s.id = a.staff_id AND s.active
+ WHERE a.grid_code LIKE %(like)s AND a.valid_from <= %(now)s
+   AND (a.valid_to IS NULL OR a.valid_to > %(now)s)
+ GROUP BY a.role
+"""
+
+_ONLINE_BY_ROLE_SQL = """
+SELECT s.role, count(*)::int
+  FROM worker_last_position w JOIN staff s ON s.id = w.staff_id
+ WHERE w.at > %(since)s AND w.on_duty AND s.active
+   AND coalesce(w.grid_code, s.region_code) LIKE %(like)s
+ GROUP BY s.role
+"""
+
+
+def basic_data(conn: psycopg.Connection, scope: Scope, now: datetime) -> dict[str, Any]:
+    """Counts for the basic-data panel (L1 aggregates only):
+    {"grids": {"comprehensive": n, "exclusive": n, "total": n, "exclusive_kinds": [{"kind",
+    "count"}] (largest first)}, "micro_grids": n, "households": n, "population": n,
+    "staff": [{"role", "count"}] (people assigned to current grids, by assignment role, in
+    STAFF_ROLES order), "online": {"total": n, "by_role": {role: n}}}."""
+    p = {"like": scope.like, "now": now, "since": now - ONLINE_WINDOW}
+    grids = {"comprehensive": 0, "exclusive": 0, "total": 0}
+    kinds: dict[str, int] = {}
+    households = population = 0
+    with conn.cursor() as cur:
+        for gtype, kind, n, hh, pop in cur.execute(_GRIDS_BY_TYPE_SQL, p).fetchall():
+            grids[gtype] = grids.get(gtype, 0) + n
+            grids["total"] += n
+            households += hh
+            population += pop
+            if kind:
+                kinds[kind] = kinds.get(kind, 0) + n
+        micro = one(cur.execute(_MICRO_GRIDS_SQL, p).fetchone())[0]
+        staff: dict[str, int] = dict(cur.execute(_STAFF_BY_ROLE_SQL, p).fetchall())
+        online: dict[str, int] = dict(cur.execute(_ONLINE_BY_ROLE_SQL, p).fetchall())
+    order = list(STAFF_ROLES)
+    roles = sorted(staff, key=lambda r: (order.index(r) if r in order else len(order), r))
+    return {
+        "grids": grids
+        | {
+            "exclusive_kinds": [
+                {"kind": k, "count": n}
+                for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+        },
+        "micro_grids": int(micro),
+        "households": int(households),
+        "population": int(population),
+        "staff": [{"role": r, "count": staff[r]} for r in roles],
+        "online": {"total": sum(online.values()), "by_role": online},
+    }
+
+
+_JURISDICTION_SQL = """
+SELECT name FROM region WHERE code = %(code)s AND valid_to IS NULL
+UNION ALL
+SELECT name FROM grid WHERE code = %(code)s AND valid_to IS NULL
+LIMIT 1
+"""
+_TOP_REGIONS_SQL = """
+SELECT name FROM region
+ WHERE valid_to IS NULL AND code LIKE %(like)s
+   AND (parent_code IS NULL OR parent_code NOT IN (SELECT code FROM region WHERE valid_to IS NULL))
+ ORDER BY code LIMIT 2
+"""
+
+
+def jurisdiction_name(conn: psycopg.Connection, scope: Scope) -> str | None:
+    """The name of the region or grid whose code is the scope's prefix; for the empty prefix
+    the single top-level region; None when there is no such unit (or several top regions)."""
+    if scope.prefix:
+        row = conn.execute(_JURISDICTION_SQL, {"code": scope.prefix}).fetchone()
+        return row[0] if row else None
+    rows = conn.execute(_TOP_REGIONS_SQL, {"like": scope.like}).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
