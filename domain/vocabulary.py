@@ -53,6 +53,12 @@ STAFF_ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
 )
 STAFF_ROLES: tuple[str, ...] = tuple(STAFF_ROLE_NAMES_ZH)
 
+# Grid types (综合网格 / 专属网格: ZJ 9, PY 8, YZ 6, AR 10).
+GRID_TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
+    {"comprehensive": "综合网格", "exclusive": "专属网格"}
+)
+GRID_TYPES: tuple[str, ...] = tuple(GRID_TYPE_NAMES_ZH)
+
 # Kinds of exclusive grids (专属网格: ZJ 9, PY 8, YZ 6, AR 10).
 EXCLUSIVE_KIND_NAMES_ZH: Mapping[str, str] = MappingProxyType(
     {

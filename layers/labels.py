@@ -4,19 +4,10 @@ layers and the dashboard). Every name comes from ``domain``; this module only co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-
 from domain.categories import MAJOR_CODES, MAJOR_NAMES_ZH
 from domain.supervision import STEP_NAMES_ZH
-from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH, STAFF_ROLE_NAMES_ZH
+from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH, GRID_TYPE_NAMES_ZH, STAFF_ROLE_NAMES_ZH
 from domain.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
-
-# Grid types (DOMAIN.md §1). TODO(domain): move to domain.vocabulary beside the exclusive kinds
-# (gridscope/imports/grids.py reads the same two words from import files).
-GRID_TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
-    {"comprehensive": "综合网格", "exclusive": "专属网格"}
-)
 
 ALL_ZH = "全部"
 
