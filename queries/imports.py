@@ -19,19 +19,14 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from domain.workflow.timeliness import STAT_COUNTS
+
 from . import bulk
 from .scope import Scope
 
 # Advisory lock keys (pg_advisory_xact_lock(int, int)): one class per import kind.
 _LOCK_GRIDS = 71_001
 _LOCK_TICKETS = 71_002
-
-
-def transaction_now(conn: psycopg.Connection) -> datetime:
-    """now() of the current transaction (the instant every version change of an import uses)."""
-    row = conn.execute("SELECT now()").fetchone()
-    assert row is not None
-    return row[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,7 +201,9 @@ def micro_grids_for_join(conn: psycopg.Connection, scope: Scope) -> list[tuple[s
     ]
 
 
-def _copy_temp(conn: psycopg.Connection, create: str, copy: str, data: pa.Table) -> None:
+def _copy_temp(
+    conn: psycopg.Connection, create: str | sql.Composed, copy: str, data: pa.Table
+) -> None:
     """Create a session temp table (dropped at commit) and binary-COPY ``data`` into it.
 
     ``create`` and ``copy`` are constant statements of this module; columns go by position.
@@ -289,39 +286,43 @@ def copy_tickets(
     bulk.copy_arrow(conn, "ticket_external", external, progress)
 
 
-_STAT_UPSERT = """
-INSERT INTO stat_daily (day, grid_code, category_code, created, reported, reported_on_time,
-                        closed, closed_on_time)
-SELECT day, grid_code, category_code, created, reported, reported_on_time, closed,
-       closed_on_time
-  FROM import_stat
-ON CONFLICT (day, grid_code, category_code) DO UPDATE SET
-    created = stat_daily.created + EXCLUDED.created,
-    reported = stat_daily.reported + EXCLUDED.reported,
-    reported_on_time = stat_daily.reported_on_time + EXCLUDED.reported_on_time,
-    closed = stat_daily.closed + EXCLUDED.closed,
-    closed_on_time = stat_daily.closed_on_time + EXCLUDED.closed_on_time
-"""
-STAT_COUNTS = ("created", "reported", "reported_on_time", "closed", "closed_on_time")
-
-
 def add_stat_daily(conn: psycopg.Connection, counts: pa.Table) -> int:
     """Add per (day, grid, category) counts of new tickets to the rollup (set-based upsert).
 
-    ``counts`` columns, in this order: day (date32, local day), grid_code, category_code and
-    the int32 counts of ``STAT_COUNTS``. Returns the rollup rows touched.
+    ``counts`` columns, in this order: day (date32, local day), grid_code, category_code, then
+    int32 counts named after ``stat_daily`` columns (``domain.workflow.timeliness.STAT_COUNTS``;
+    any other name is refused). Returns the rollup rows touched.
     """
     if counts.num_rows == 0:
         return 0
+    keys, names = counts.column_names[:3], counts.column_names[3:]
+    if keys != ["day", "grid_code", "category_code"] or not names:
+        raise ValueError(f"rollup counts need day, grid_code, category_code first: {keys}")
+    unknown = set(names) - set(STAT_COUNTS)
+    if unknown:
+        raise ValueError(f"not stat_daily columns: {sorted(unknown)}")
+    # Identifiers come from the allowlist STAT_COUNTS checked above; every value is COPYed.
+    cols = [sql.Identifier(c) for c in names]
     _copy_temp(
         conn,
-        "CREATE TEMP TABLE import_stat (day date, grid_code text, category_code text,"
-        " created integer, reported integer, reported_on_time integer, closed integer,"
-        " closed_on_time integer) ON COMMIT DROP",
+        sql.SQL(
+            "CREATE TEMP TABLE import_stat (day date, grid_code text, category_code text, {})"
+            " ON COMMIT DROP"
+        ).format(sql.SQL(", ").join(sql.SQL("{} integer").format(c) for c in cols)),
         "COPY import_stat FROM STDIN WITH (FORMAT BINARY)",
         counts,
     )
-    return conn.execute(_STAT_UPSERT).rowcount
+    upsert = sql.SQL(
+        "INSERT INTO stat_daily (day, grid_code, category_code, {cols})"
+        " SELECT day, grid_code, category_code, {cols} FROM import_stat"
+        " ON CONFLICT (day, grid_code, category_code) DO UPDATE SET {sets}"
+    ).format(
+        cols=sql.SQL(", ").join(cols),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{c} = stat_daily.{c} + EXCLUDED.{c}").format(c=c) for c in cols
+        ),
+    )
+    return conn.execute(upsert).rowcount
 
 
 def import_runs(conn: psycopg.Connection, kind: str, limit: int = 20) -> list[dict[str, Any]]:

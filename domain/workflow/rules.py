@@ -89,6 +89,13 @@ OPEN_STATES: frozenset[State] = frozenset(
 )
 FINAL_STATES: frozenset[State] = frozenset({S.SURVEYED, S.REJECTED})
 
+# A department's task on a ticket (ticket_task.state), in the schema's order.
+TASK_STATES: tuple[str, ...] = ("dispatched", "signed", "returned", "feedback", "cancelled")
+# Task states in which the department still owes a sign-off or a feedback.
+OPEN_TASK_STATES: tuple[str, ...] = ("dispatched", "signed")
+# A department's part in a ticket (ticket_task.role): the one that answers for it, or a helper.
+TASK_ROLES: tuple[str, ...] = ("lead", "assist")
+
 # The timed stage (DOMAIN.md §4 timers) that runs while a ticket sits in a state.
 # T4 (sign) and T5 (handle) both start at dispatch; the ticket-level clock shown on screens is
 # T5, the handling deadline, while T4 is tracked per department task.

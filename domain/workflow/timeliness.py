@@ -1,6 +1,7 @@
 """On-time rules of the closed loop (DOMAIN.md §4–5), scalar and vectorised, written once.
 
-The write path, the file importer and the demo simulator judge timeliness with these functions
+The lifecycle rules (``domain.workflow.lifecycle``, applied by the write path), the file importer
+and the demo simulator judge timeliness with these functions
 (the simulator with the ``*_many`` forms over numpy arrays); a property test holds the two forms
 to each other. Instants are aware UTC datetimes; arrays are ``datetime64[us]`` with NaT for
 "none".

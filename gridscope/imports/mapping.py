@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.vocabulary import SOURCES, URGENCIES
 from domain.workflow.rules import OPEN_STATES, STAGE_OF_STATE, State
 
 from .errors import ImportRefused
@@ -36,8 +37,6 @@ TICKET_FIELDS = (
 )
 REQUIRED_FIELDS = ("external_id", "created_at", "lat", "lon")
 DATE_FIELDS = ("created_at", "due_at", "closed_at")
-SOURCES = ("patrol", "hotline", "app", "department", "video", "import", "other")
-URGENCIES = ("normal", "urgent")
 ISO8601 = "ISO8601"
 
 

@@ -1,5 +1,6 @@
 -- Recompute stat_daily from the event log with the same counting rules as the write path
--- (queries/tickets.py): a count lands on the local day of the event that causes it.
+-- (domain/workflow/lifecycle.py, applied by queries/tickets/) and the file import
+-- (gridscope/imports/tickets/rollup.py): a count lands on the local day of the event causing it.
 INSERT INTO stat_daily (day, grid_code, category_code, created, self_resolved, reported,
                         reported_on_time, dispatched, returned, closed, closed_on_time, reworked,
                         verify_due, verified_on_time, surveyed, satisfied)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import gzip
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from domain import ticket_no
 from domain.workflow import rules
 from gridscope.cli import main as cli
 from gridscope.imports.grids import GridImportOptions, import_grids
@@ -22,7 +23,7 @@ from gridscope.imports.tickets import import_tickets
 from queries.bulk import rebuild_stat_daily
 from queries.cache import data_version
 from queries.db import connect
-from tests.conftest import settings_for
+from tests.conftest import DEMO_NOW, settings_for
 
 REAL = Path("/work/shared/realdata/boston311_2015")
 BOSTON_CSV = REAL / "boston311_2015.csv.gz"
@@ -238,8 +239,9 @@ def test_open_rows_past_their_target_count_as_overdue(boston, boston_rows, tmp_p
         load_ticket_mapping("boston311"),
         rejects_path=tmp_path / "r.csv",
         progress=False,
+        now=DEMO_NOW,
     )
-    now = datetime.now(UTC)
+    now = DEMO_NOW
     overdue, no_target = sql(
         boston,
         "SELECT count(*) FILTER (WHERE stage_due_at < %s),"
@@ -447,3 +449,114 @@ def test_full_boston_file(boston, tmp_path):
     )
     assert again.loaded == 0 and again.already_loaded == 103_861
     assert ticket_counts(boston)[:3] == (103_861,) * 3
+
+
+# Rows around the two daylight-saving changes of 2015 in Boston, written with their offsets:
+# (id, opened, due, closed or "", local day of opening, closed on time).
+DST_ROWS = [
+    # 8 March: 02:00 EST becomes 03:00 EDT.
+    ("D1", "2015-03-07T23:30:00-05:00", "", "", date(2015, 3, 7), None),  # 04:30Z on the 8th
+    (
+        "D2",
+        "2015-03-08T00:30:00-05:00",
+        "2015-03-08T03:30:00-04:00",  # 07:30Z
+        "2015-03-08T01:45:00-05:00",  # 06:45Z: on time
+        date(2015, 3, 8),
+        True,
+    ),
+    (
+        "D3",
+        "2015-03-08T23:30:00-04:00",  # 03:30Z on the 9th
+        "2015-03-09T08:00:00-04:00",
+        "2015-03-09T08:00:00.000001-04:00",  # a microsecond late
+        date(2015, 3, 8),
+        False,
+    ),
+    # 1 November: 02:00 EDT becomes 01:00 EST; 01:00–02:00 happens twice.
+    ("D4", "2015-10-31T23:30:00-04:00", "", "", date(2015, 10, 31), None),  # 03:30Z on the 1st
+    (
+        "D5",
+        "2015-11-01T01:30:00-04:00",  # the first 01:30 (05:30Z)
+        "2015-11-01T01:50:00-04:00",  # 05:50Z
+        "2015-11-01T01:45:00-05:00",  # the second 01:45 (06:45Z): late, though "earlier"
+        date(2015, 11, 1),
+        False,
+    ),
+    (
+        "D6",
+        "2015-11-01T01:30:00-05:00",  # the second 01:30 (06:30Z)
+        "2015-11-01T01:40:00-05:00",  # 06:40Z
+        "2015-11-01T01:40:00-05:00",  # exactly at the due time: on time
+        date(2015, 11, 1),
+        True,
+    ),
+    ("D7", "2015-11-01T23:30:00-05:00", "", "", date(2015, 11, 1), None),  # 04:30Z on the 2nd
+]
+
+
+def test_local_days_across_daylight_saving_changes(boston, tmp_path):
+    """Ticket numbers and the rollup count in Boston's local days on both sides of a DST
+    change, and on-time flags compare instants, not wall-clock times."""
+    path = tmp_path / "dst.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "service_request_id",
+                "status",
+                "service_code",
+                "requested_datetime",
+                "updated_datetime",
+                "expected_datetime",
+                "lat",
+                "long",
+                "address",
+                "description",
+            ]
+        )
+        for ext, opened, due, closed, _day, _on_time in DST_ROWS:
+            status = "closed" if closed else "open"
+            w.writerow([ext, status, "0902", opened, closed, due, "42.35", "-71.06", "", ""])
+    r = import_tickets(
+        boston,
+        path,
+        load_ticket_mapping("open311"),
+        rejects_path=tmp_path / "r.csv",
+        progress=False,
+        now=DEMO_NOW,
+    )
+    assert (r.loaded, r.rejected, r.closed) == (7, 0, 4)
+    got = {
+        row[0]: row[1:]
+        for row in sql(
+            boston,
+            "SELECT x.external_id, t.id, t.ticket_no, t.created_at, t.closed_on_time, t.state,"
+            " t.updated_at FROM ticket t JOIN ticket_external x ON x.ticket_id = t.id",
+        )
+    }
+    per_day: dict[date, int] = {}
+    for ext, opened, _due, closed, day, on_time in DST_ROWS:
+        tid, number, created, closed_on_time, state, updated = got[ext]
+        assert created == datetime.fromisoformat(opened)
+        assert number == ticket_no.ticket_no(day, tid), ext
+        assert closed_on_time is on_time, ext
+        assert state == ("closed" if closed else "in_progress")
+        assert updated == DEMO_NOW
+        per_day[day] = per_day.get(day, 0) + 1
+    stat = sql(
+        boston,
+        "SELECT day, sum(created), sum(closed), sum(closed_on_time) FROM stat_daily GROUP BY day",
+    )
+    assert {d: c for d, c, _, _ in stat} == per_day
+    closed_days = {d: (c, ok) for d, _, c, ok in stat if c}
+    assert closed_days == {
+        date(2015, 3, 8): (2, 1),
+        date(2015, 11, 1): (2, 1),
+    }
+    # The incremental rollup equals a rebuild from the event log in the same time zone.
+    stat_sql = "SELECT * FROM stat_daily ORDER BY day, grid_code, category_code"
+    with connect(boston) as conn:
+        incremental = conn.execute(stat_sql).fetchall()
+        rebuild_stat_daily(conn, TZ)
+        assert conn.execute(stat_sql).fetchall() == incremental
+        conn.rollback()

@@ -14,7 +14,7 @@ from gridscope.imports.mapping import (
     resolve_mapping,
     shipped_mappings,
 )
-from gridscope.imports.tickets import _ewkb_points, _parse_dates, default_rejects_path
+from gridscope.imports.tickets import default_rejects_path, ewkb_points, parse_dates
 
 MINIMAL = """
 name = "mini"
@@ -135,7 +135,7 @@ def test_dates_in_local_time_across_daylight_saving_changes():
             "13/45/2015 01:00:00 PM",
         ]
     )
-    out = _parse_dates(text, "%m/%d/%Y %I:%M:%S %p", "America/New_York")
+    out = parse_dates(text, "%m/%d/%Y %I:%M:%S %p", "America/New_York")
     assert _utc(out) == [
         "2015-01-01T05:20:09.000000",
         "2015-07-04T17:00:00.000000",
@@ -156,14 +156,14 @@ def test_iso8601_dates_with_and_without_offsets():
             "yesterday",
         ]
     )
-    out = _parse_dates(text, "ISO8601", "Asia/Shanghai")
+    out = parse_dates(text, "ISO8601", "Asia/Shanghai")
     assert _utc(out) == ["2015-01-01T00:00:00.000000"] * 3 + ["NaT", "NaT"]
 
 
 def test_ewkb_points_and_rejects_path():
     import shapely
 
-    wkb = _ewkb_points(np.array([120.75]), np.array([30.75])).to_pylist()[0]
+    wkb = ewkb_points(np.array([120.75]), np.array([30.75])).to_pylist()[0]
     assert wkb == shapely.to_wkb(
         shapely.set_srid(shapely.Point(120.75, 30.75), 4326), include_srid=True
     )

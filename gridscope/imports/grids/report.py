@@ -1,0 +1,67 @@
+"""A grid import's report as lines for the terminal."""
+
+from __future__ import annotations
+
+from .options import GridImportReport
+
+
+def format_report(r: GridImportReport) -> list[str]:
+    """The report as lines for the terminal."""
+    lines = [
+        f"{r.file}: {r.features} feature(s); CRS {r.crs.get('file') or 'none'}"
+        + (f" → used {r.crs['used']}" if r.crs.get("used") != r.crs.get("file") else "")
+    ]
+    lines += [f"  note: {n}" for n in r.crs.get("notes", [])]
+    if r.created_parent:
+        lines.append(
+            f"  parent region {r.created_parent} {'would be created' if r.dry_run else 'created'}"
+        )
+    for rep in r.repaired:
+        extra = f"; dropped {rep['dropped_parts']}" if rep["dropped_parts"] else ""
+        lines.append(
+            f"  repaired feature {rep['feature']} ({rep['code']}): {rep['reason']}"
+            f" → valid, {rep['area_m2']:,.1f} m²{extra}"
+        )
+    for rej in r.rejected:
+        lines.append(f"  REJECTED feature {rej['feature']} ({rej['code'] or '-'}): {rej['reason']}")
+    for w in r.warnings:
+        lines.append(f"  warning: {w}")
+    for community, c in r.communities.items():
+        o, g = c["overlaps"], c["gaps"]
+        lines.append(
+            f"  community {community} ({c['parent']}): {c['grids_in_file']} grid(s) in "
+            f"file, {len(c['other_current_grids'])} other current; "
+            f"{o['count']} overlap(s) {o['total_m2']:,.1f} m², "
+            f"{g['count']} gap(s) {g['total_m2']:,.1f} m²"
+        )
+        for item in o["listed"]:
+            lines.append(
+                f"    overlap {item['grids'][0]} × {item['grids'][1]}: "
+                f"{item['area_m2']:,.1f} m² at {item['at'][0]}, {item['at'][1]}"
+            )
+        for item in g["listed"]:
+            lines.append(
+                f"    gap ({item['kind']}): {item['area_m2']:,.1f} m² at "
+                f"{item['at'][0]}, {item['at'][1]}"
+            )
+        for kind, part in (("overlap", o), ("gap", g)):
+            if part["not_listed"]:
+                lines.append(f"    … and {part['not_listed']} more {kind}(s)")
+            if part["below_min_area"]:
+                lines.append(
+                    f"    {part['below_min_area']} {kind} sliver(s) below the minimum "
+                    f"area, {part['below_min_area_total_m2']:,.3f} m² in all"
+                )
+        out = c.get("outside_parent")
+        if out and out["count"]:
+            lines.append(
+                f"    {out['count']} part(s) outside the parent, {out['total_m2']:,.1f} m²"
+            )
+    lines.append(
+        f"{'dry run: ' if r.dry_run else ''}{len(r.inserted)} new, {len(r.new_versions)} changed"
+        f" (old version closed, new version added), {len(r.unchanged)} unchanged,"
+        f" {len(r.rejected)} rejected"
+    )
+    if r.dry_run:
+        lines.append("dry run: nothing was written")
+    return lines

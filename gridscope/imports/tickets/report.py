@@ -1,0 +1,77 @@
+"""What a ticket import read, loaded, skipped and rejected; where its rejects go."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import ImportRefused
+
+if TYPE_CHECKING:
+    from .parse import Rows
+
+
+@dataclass
+class TicketImportReport:
+    """What a ticket import read, loaded, skipped and rejected, and how long each phase took."""
+
+    file: str
+    mapping: str
+    namespace: str
+    rows: int = 0
+    loaded: int = 0
+    already_loaded: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    closed: int = 0
+    open: int = 0
+    open_past_due: int = 0
+    multi_grid_points: int = 0
+    ignored_closing_times: int = 0
+    seeded_item_list: bool = False
+    rejects_path: str | None = None
+    dry_run: bool = False
+    import_run_id: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_s(self) -> float:
+        """Rows of the file handled per second of the whole import (read to commit)."""
+        return self.rows / max(1e-9, self.seconds.get("total", 0.0))
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready values (with the rate)."""
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s)}
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``<name>.rejects.csv`` next to the input (``.csv``/``.gz`` suffixes dropped)."""
+    name = path.name
+    for suffix in (".gz", ".csv", ".txt"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return path.with_name(f"{name}.rejects.csv")
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a rejects path whose directory is missing or not writable (before any work)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ImportRefused(f"rejects file {path}: directory {parent} does not exist")
+    if (path.exists() and not os.access(path, os.W_OK)) or not os.access(parent, os.W_OK):
+        raise ImportRefused(f"rejects file {path} is not writable: choose one with --rejects")
+
+
+def write_rejects(path: Path, table: pa.Table, rows: Rows) -> None:
+    """The refused rows as CSV: original columns, ``source_row`` (1-based), ``reject_reason``."""
+    bad = np.flatnonzero(~rows.ok)
+    out = table.take(pa.array(bad, pa.int64()))
+    out = out.append_column("source_row", pa.array(bad + 1, pa.int64()))
+    out = out.append_column("reject_reason", pa.array(rows.reason[bad].tolist(), pa.string()))
+    pacsv.write_csv(out, path)

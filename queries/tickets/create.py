@@ -1,0 +1,281 @@
+"""Creating a ticket: checks, the grid lookup and one INSERT round trip for the ticket, its
+external id, its 'create' event and its rollup counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from domain import ticket_no
+from domain.clock.now import SystemClock
+from domain.vocabulary import SOURCES, URGENCIES
+from domain.workflow import lifecycle as lc
+from domain.workflow.clocks import Clocks
+
+from ..cache import commit_and_bump
+from ..db import one
+from ..scope import Scope
+from .errors import TicketError
+
+
+@dataclass
+class NewTicket:
+    """A ticket as submitted. Coordinates are WGS84 lon/lat degrees."""
+
+    category_code: str
+    lon: float
+    lat: float
+    source: str = "patrol"
+    urgency: str = "normal"
+    grid_code: str | None = None
+    description: str | None = None
+    address: str | None = None
+    external_id: str | None = None
+    external_namespace: str = "api"
+    created_at: datetime | None = None
+    actor_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _validate_fields(new: NewTicket) -> None:
+    if new.source not in SOURCES:
+        raise TicketError("source", f"must be one of {', '.join(SOURCES)}")
+    if new.urgency not in URGENCIES:
+        raise TicketError("urgency", "must be 'normal' or 'urgent'")
+    for name, value, lo, hi in (("long", new.lon, -180, 180), ("lat", new.lat, -90, 90)):
+        if not isinstance(value, int | float) or value != value or not lo <= value <= hi:
+            raise TicketError(name, f"must be a number between {lo} and {hi}")
+
+
+def create_ticket(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    scope: Scope,
+    new: NewTicket,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Create one ticket (and its 'create' event and rollup counts) in one transaction.
+
+    Patrol tickets start ``discovered`` on the T1 report clock; tickets from the hotline, apps and
+    departments arrive ``reported`` on the T2 accept clock. The grid is found by point-in-polygon
+    when not given; a point outside every grid of the jurisdiction is refused. ``now`` (aware
+    UTC; callers pass their clock's instant, the system clock is the fallback) stamps
+    ``updated_at`` and is the creation time when ``new.created_at`` is not given.
+    Returns id, ticket_no, state, grid_code, created_at.
+    """
+    now = now or SystemClock().now()
+    created_at = new.created_at or now
+    if created_at.tzinfo is None:
+        raise TicketError("requested_datetime", "must carry a time zone offset")
+    owns_transaction = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    try:
+        if new.external_id is not None:
+            try:
+                # The lookup of _create also finds a ticket already made for the external id.
+                return _create(conn, clocks, scope, new, created_at, now)
+            except TicketError:
+                # A retry of an accepted ticket gets that ticket even if this copy is refused.
+                existing = find_external(conn, scope, new.external_namespace, new.external_id)
+                if existing is None:
+                    raise
+                return existing
+            except psycopg.errors.UniqueViolation:
+                # A concurrent request with the same external id won the race: its ticket.
+                conn.rollback()
+                existing = find_external(conn, scope, new.external_namespace, new.external_id)
+                if existing is None:
+                    raise
+                return existing
+        return _create(conn, clocks, scope, new, created_at, now)
+    except BaseException:
+        if owns_transaction:  # a refusal leaves the database as it was
+            conn.rollback()
+        raise
+
+
+def find_external(
+    conn: psycopg.Connection, scope: Scope, namespace: str, external_id: str
+) -> dict[str, Any] | None:
+    """The ticket already created for an external id (created=False), or None."""
+    row = conn.execute(
+        "SELECT t.id, t.ticket_no, t.state, t.grid_code, t.micro_grid_code, t.created_at"
+        " FROM ticket_external x JOIN ticket t ON t.id = x.ticket_id"
+        "   AND t.created_at = x.ticket_created_at"
+        " WHERE x.namespace = %s AND x.external_id = %s",
+        (namespace, external_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return _existing(scope, row)
+
+
+_EXISTING_KEYS = ("id", "ticket_no", "state", "grid_code", "micro_grid_code", "created_at")
+
+
+def _existing(scope: Scope, row: Sequence[Any]) -> dict[str, Any]:
+    if not scope.contains(row[3]):
+        raise TicketError(
+            "external_id", "already used by a ticket outside your jurisdiction", status=409
+        )
+    return {**dict(zip(_EXISTING_KEYS, row, strict=True)), "created": False}
+
+
+# Category, located grid and micro-grid, the given grid, and the ticket already created for
+# the external id if any (the columns of find_external): one round trip.
+_LOOKUP_SQL = """
+SELECT (SELECT admitted FROM category WHERE code = %(category)s),
+       g.code, g.micro,
+       (SELECT true FROM grid WHERE code = %(given)s AND valid_to IS NULL),
+       x.id, x.ticket_no, x.state, x.grid_code, x.micro_grid_code, x.created_at
+  FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p
+  LEFT JOIN LATERAL (
+       SELECT t.id, t.ticket_no, t.state, t.grid_code, t.micro_grid_code, t.created_at
+         FROM ticket_external e JOIN ticket t ON t.id = e.ticket_id
+          AND t.created_at = e.ticket_created_at
+        WHERE e.namespace = %(namespace)s AND e.external_id = %(external_id)s) x ON true
+  LEFT JOIN LATERAL (
+       SELECT g.code,
+              (SELECT m.code FROM micro_grid m WHERE m.grid_code = g.code
+                  AND m.valid_to IS NULL AND ST_Covers(m.geom, p.pt) ORDER BY m.code LIMIT 1)
+                AS micro
+         FROM grid g
+        WHERE g.valid_to IS NULL AND g.code LIKE %(like)s AND ST_Covers(g.geom, p.pt)
+        ORDER BY g.code LIMIT 1) g ON true
+"""
+
+# One round trip writes the ticket, its external id, its 'create' event and its rollup count.
+_CREATE_SQL = """
+WITH n AS (SELECT nextval('ticket_id_seq') AS id),
+t AS (
+  INSERT INTO ticket (id, created_at, ticket_no, external_id, source, category_code, urgency,
+                      state, stage, stage_started_at, stage_warn_at, stage_due_at, grid_code,
+                      micro_grid_code, geom, address, description, reported_at, updated_at)
+  SELECT n.id, %(created_at)s,
+         %(prefix)s || %(day)s || lpad(n.id::text, greatest(%(digits)s, length(n.id::text)), '0'),
+         %(external_id)s, %(source)s, %(category)s, %(urgency)s, %(state)s, %(stage)s,
+         %(created_at)s, %(warn)s, %(due)s, %(grid)s, %(micro)s,
+         ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(address)s, %(description)s,
+         %(reported_at)s, %(now)s
+    FROM n
+  RETURNING id, ticket_no
+),
+x AS (
+  INSERT INTO ticket_external (namespace, external_id, ticket_id, ticket_created_at)
+  SELECT %(namespace)s, %(external_id)s, t.id, %(created_at)s FROM t
+   WHERE %(external_id)s::text IS NOT NULL
+),
+e AS (
+  INSERT INTO ticket_event (ticket_id, ticket_created_at, at, action, from_state, to_state,
+                            actor_kind, actor_id, data)
+  SELECT t.id, %(created_at)s, %(created_at)s, 'create', NULL, %(state)s, %(actor_kind)s,
+         %(actor_id)s, %(data)s
+    FROM t
+),
+s AS (
+  INSERT INTO stat_daily (day, grid_code, category_code, created, reported, reported_on_time)
+  VALUES (%(local_day)s, %(grid)s, %(category)s, %(created)s, %(reported)s,
+          %(reported_on_time)s)
+  ON CONFLICT (day, grid_code, category_code) DO UPDATE
+     SET created = stat_daily.created + EXCLUDED.created,
+         reported = stat_daily.reported + EXCLUDED.reported,
+         reported_on_time = stat_daily.reported_on_time + EXCLUDED.reported_on_time
+)
+SELECT id, ticket_no FROM t
+"""
+# The rollup counts a creation can add (the columns of the stat_daily insert above).
+_CREATE_COUNTS = ("created", "reported", "reported_on_time")
+
+
+def _create(
+    conn: psycopg.Connection,
+    clocks: Clocks,
+    scope: Scope,
+    new: NewTicket,
+    created_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    _validate_fields(new)
+    if new.grid_code is not None and not scope.contains(new.grid_code):
+        raise TicketError("grid_code", "outside your jurisdiction", status=403)
+    admitted, located, micro, given_exists, *existing = one(
+        conn.execute(
+            _LOOKUP_SQL,
+            {
+                "category": new.category_code,
+                "given": new.grid_code,
+                "lon": new.lon,
+                "lat": new.lat,
+                "like": scope.like,
+                "namespace": new.external_namespace,
+                "external_id": new.external_id,
+            },
+        ).fetchone()
+    )
+    if existing[0] is not None:
+        return _existing(scope, existing)
+    if admitted is None:
+        raise TicketError("service_code", f"unknown category {new.category_code!r}")
+    if not admitted:
+        raise TicketError(
+            "service_code", f"category {new.category_code!r} is withdrawn from the item list"
+        )
+    if new.grid_code is not None:
+        if not given_exists:
+            raise TicketError("grid_code", f"unknown grid {new.grid_code!r}")
+        grid_code = new.grid_code
+        micro = micro if located == grid_code else None
+    elif located is None:
+        raise TicketError("lat/long", "the point lies outside every grid of the jurisdiction")
+    else:
+        grid_code = located
+
+    start = lc.created(new.source, created_at, new.category_code, new.urgency, clocks)
+    local_day = created_at.astimezone(clocks.tz).date()
+    ticket_id, number = one(
+        conn.execute(
+            _CREATE_SQL,
+            {
+                "created_at": created_at,
+                "prefix": ticket_no.PREFIX,
+                "day": f"{local_day:%Y%m%d}",
+                "digits": ticket_no.ID_DIGITS,
+                "local_day": local_day,
+                "external_id": new.external_id,
+                "namespace": new.external_namespace,
+                "source": new.source,
+                "category": new.category_code,
+                "urgency": new.urgency,
+                "state": start.state.value,
+                "stage": start.stage,
+                "warn": start.warn_at,
+                "due": start.due_at,
+                "grid": grid_code,
+                "micro": micro,
+                "lon": new.lon,
+                "lat": new.lat,
+                "address": new.address,
+                "description": new.description,
+                "reported_at": start.reported_at,
+                "now": now,
+                "actor_kind": start.actor_kind,
+                "actor_id": new.actor_id,
+                "data": Jsonb(new.extra) if new.extra else None,
+                **{k: start.counts.get(k, 0) for k in _CREATE_COUNTS},
+            },
+        ).fetchone()
+    )
+    commit_and_bump(conn)  # after the commit: a reader of the new version sees the ticket
+    return {
+        "id": ticket_id,
+        "ticket_no": number,
+        "state": start.state.value,
+        "grid_code": grid_code,
+        "micro_grid_code": micro,
+        "created_at": created_at,
+        "created": True,
+    }
