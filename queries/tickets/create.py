@@ -242,7 +242,7 @@ def _create(
             {
                 "created_at": created_at,
                 "prefix": ticket_no.PREFIX,
-                "day": f"{local_day:%Y%m%d}",
+                "day": ticket_no.day_part(local_day),
                 "digits": ticket_no.ID_DIGITS,
                 "local_day": local_day,
                 "external_id": new.external_id,

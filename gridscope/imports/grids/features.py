@@ -14,19 +14,17 @@ import pandas as pd
 import shapely
 
 from domain.codes import get_code_rule
-from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH
+from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH, GRID_TYPE_NAMES_ZH
 
 from .. import topology
 from ..errors import ImportRefused
 from .options import GridImportOptions, GridImportReport
 
+# The grid type as written in a file: the code, its Chinese name, or the name without 网格.
 GRID_TYPES = {
-    "comprehensive": "comprehensive",
-    "综合": "comprehensive",
-    "综合网格": "comprehensive",
-    "exclusive": "exclusive",
-    "专属": "exclusive",
-    "专属网格": "exclusive",
+    spelling: code
+    for code, name in GRID_TYPE_NAMES_ZH.items()
+    for spelling in (code, name, name.removesuffix("网格"))
 }
 # Kinds of exclusive grids (domain.vocabulary); an unknown kind is kept as 'other'.
 EXCLUSIVE_KINDS: tuple[str, ...] = tuple(EXCLUSIVE_KIND_NAMES_ZH)
