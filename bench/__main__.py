@@ -1,4 +1,8 @@
-"""python -m bench [load|screen|api|imports|layers|layerslive|all] [options]; see each module."""
+"""python -m bench [load|screen|api|imports|layers|layerslive|all] [options]; see each module.
+
+python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...] runs BENCH on git revision REV
+and on the working tree, alternately (bench/compare.py).
+"""
 
 import sys
 
@@ -6,6 +10,11 @@ import sys
 def main() -> None:
     args = sys.argv[1:]
     which = args[0] if args and not args[0].startswith("-") else "all"
+    if which == "compare":
+        from bench import compare
+
+        compare.main(args[1:])
+        return
     rest = args[1:] if args and not args[0].startswith("-") else args
     if which in ("load", "all"):
         from bench import load

@@ -12,6 +12,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from domain.vocabulary import STAFF_ROLES
+
+# The grid staff roles, named in domain.vocabulary's order (a change of its length fails here).
+GRID_CHIEF, FULLTIME_WORKER, PARTTIME_WORKER, GRID_INSTRUCTOR, MICRO_GRID_CHIEF = STAFF_ROLES
+# Office roles of the staff table (schema 0001) that domain.vocabulary does not list.
+CENTRE_OPERATOR = "centre_operator"
+DEPARTMENT_OFFICER = "department_officer"
+
 # (surname, relative weight): national frequency, nudged towards northern Zhejiang.
 SURNAMES: tuple[tuple[str, float], ...] = (
     ("王", 7.0),
@@ -252,46 +260,47 @@ def build_people(
         for code, excl in zip(codes, exclusive, strict=True):
             # Grid chief: a community cadre, sometimes the same one as the previous grid.
             if chief is None or excl or rng.random() >= P_SHARED_CHIEF:
-                chief = hire("grid_chief", comm)
-            assign.append((chief, code, None, "grid_chief"))
+                chief = hire(GRID_CHIEF, comm)
+            assign.append((chief, code, None, GRID_CHIEF))
             if excl:
                 chief = None  # the unit's own leader; not reused for residential grids
-                helper = hire("parttime_worker", comm)
-                assign.append((helper, code, None, "parttime_worker"))
+                helper = hire(PARTTIME_WORKER, comm)
+                assign.append((helper, code, None, PARTTIME_WORKER))
                 continue
             n_full = 1 + int(urban and rng.random() < P_SECOND_FULLTIME_URBAN)
             for _ in range(n_full):
-                w = hire("fulltime_worker", comm)
+                w = hire(FULLTIME_WORKER, comm)
                 fulltime_of.setdefault(code, w)
-                assign.append((w, code, None, "fulltime_worker"))
+                assign.append((w, code, None, FULLTIME_WORKER))
             if rng.random() < P_PARTTIME[urban]:
-                assign.append((hire("parttime_worker", comm), code, None, "parttime_worker"))
+                assign.append((hire(PARTTIME_WORKER, comm), code, None, PARTTIME_WORKER))
         # Exclusive grids are under dual management: a nearby full-time worker often helps.
         comp = [c for c, e in zip(codes, exclusive, strict=True) if not e]
         for code, excl in zip(codes, exclusive, strict=True):
             if excl and comp and rng.random() < P_EXCLUSIVE_HELPER:
                 near = min(comp, key=lambda c: abs(int(c) - int(code)))
-                assign.append((fulltime_of[near], code, None, "fulltime_worker"))
+                assign.append((fulltime_of[near], code, None, FULLTIME_WORKER))
         # One instructor per community from a linked department (police most often).
         instructed = [c for c in codes if rng.random() < P_INSTRUCTED]
         if instructed:
             abbr = "GA" if rng.random() < 0.6 else str(rng.choice(linked_abbrs))
-            inst = hire("grid_instructor", comm, dept_id[f"{county}-{abbr}"])
-            assign.extend((inst, c, None, "grid_instructor") for c in instructed)
+            inst = hire(GRID_INSTRUCTOR, comm, dept_id[f"{county}-{abbr}"])
+            assign.extend((inst, c, None, GRID_INSTRUCTOR) for c in instructed)
         # Micro-grid chiefs (volunteers, building heads) for a share of micro-grids.
         for code in codes:
             for mcode in micro_by_grid.get(code, []):
                 if rng.random() < P_MICRO_CHIEF:
-                    assign.append((hire("micro_grid_chief", comm), code, mcode, "micro_grid_chief"))
+                    micro_chief = hire(MICRO_GRID_CHIEF, comm)
+                    assign.append((micro_chief, code, mcode, MICRO_GRID_CHIEF))
 
     for _, d in departments.iterrows():
         if d["kind"] == "grid_institution":
             n = int(rng.integers(3, 6)) if len(d["region_code"]) == 9 else int(rng.integers(4, 8))
             for _ in range(n):
-                hire("centre_operator", d["region_code"], int(d["id"]))
+                hire(CENTRE_OPERATOR, d["region_code"], int(d["id"]))
         else:
             for _ in range(int(rng.integers(2, 4))):
-                hire("department_officer", d["region_code"], int(d["id"]))
+                hire(DEPARTMENT_OFFICER, d["region_code"], int(d["id"]))
 
     n = len(staff)
     ids = np.arange(1, n + 1, dtype=np.int64)

@@ -13,6 +13,7 @@ from domain.categories import CATEGORIES, MAJOR_CODES
 from domain.clock.work_calendar import WorkCalendar
 from domain.vocabulary import STAFF_ROLES
 from gridscope.demo.model import Territory
+from gridscope.demo.people import CENTRE_OPERATOR, GRID_INSTRUCTOR
 from gridscope.demo.tickets.numeric import csr
 from gridscope.demo.tickets.params import (
     CLASS_BASE,
@@ -109,7 +110,7 @@ class Context:
         staff = t.staff
         a = t.assignments
         # Everyone on a grid's team patrols it except the instructor (a cadre who advises).
-        worker_roles = set(STAFF_ROLES) - {"grid_instructor"}
+        worker_roles = set(STAFF_ROLES) - {GRID_INSTRUCTOR}
         a = a.loc[a["role"].isin(worker_roles) & a["grid_code"].astype(str).isin(grid_pos)]
         keys = np.array([grid_pos[c] for c in a["grid_code"].astype(str)], np.int64)
         self.worker_offsets, self.worker_pool = csr(
@@ -120,7 +121,7 @@ class Context:
             log.warning(
                 "%d grids have no grid worker assigned: their events get no actor_id", missing
             )
-        self.centre_pool = staff.loc[staff["role"] == "centre_operator", "id"].to_numpy(np.int64)
+        self.centre_pool = staff.loc[staff["role"] == CENTRE_OPERATOR, "id"].to_numpy(np.int64)
         if by_category is None:
             by_category = {}
             for dept_id, cats in zip(t.departments["id"], t.departments["categories"], strict=True):

@@ -117,7 +117,3 @@ def next_state_table() -> np.ndarray:
     for (state, action), to in TRANSITIONS.items():
         table[STATE_IDX[state.value], ACTION_IDX[action.value]] = STATE_IDX[to.value]
     return table
-
-
-# ticket_task.state values, in the schema's order (indexes of the simulator's task state array).
-TASK_STATES = ("dispatched", "signed", "returned", "feedback", "cancelled")

@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from domain.workflow.rules import TASK_ROLES, TASK_STATES
 from gridscope.demo.tickets.actors import assist_departments
 from gridscope.demo.tickets.clocks import add_on_clock
 from gridscope.demo.tickets.numeric import floor_s
 from gridscope.demo.tickets.ontime import closed_on_time_us
 from gridscope.demo.tickets.schema import HOUR, NAT, SEC, TASK_SCHEMA, str_take, ts_array
-from gridscope.demo.tickets.slots import FED_BACK_IDX, TASK_STATES, S
+from gridscope.demo.tickets.slots import FED_BACK_IDX, S
+
+# Indexes into TASK_STATES / TASK_ROLES (the simulator keeps task states and roles as codes).
+DISPATCHED, SIGNED, RETURNED, FED_BACK = map(
+    TASK_STATES.index, ("dispatched", "signed", "returned", "feedback")
+)
+LEAD, ASSIST = map(TASK_ROLES.index, ("lead", "assist"))
 
 
 def build_tasks(
@@ -49,8 +56,8 @@ def build_tasks(
             "finished_at",
         )
     }
-    role = np.zeros(m, np.int8)  # 0 lead, 1 assist
-    tstate = np.zeros(m, np.int8)  # index into TASK_STATES
+    role = np.full(m, LEAD, np.int8)  # index into TASK_ROLES
+    tstate = np.full(m, DISPATCHED, np.int8)  # index into TASK_STATES
     created = t[0]
     fed_back = np.isin(state, FED_BACK_IDX)
 
@@ -73,8 +80,12 @@ def build_tasks(
     sign1 = np.where(present[S["sign1"], i], t[S["sign1"], i], NAT)
     t1_orig = add_on_clock(cal, t[S["dispatch1"], i], lim.amount["T5"][i], lim.unit["T5"][i])
     live = ~ret & ~d2[i]
-    st1 = np.where(ret, 2, np.where(live & fed_back[i], 3, np.where(sign1 != NAT, 1, 0)))
-    fin1 = np.where(ret, returned_at[i], np.where(st1 == 3, fb_last[i], NAT))
+    st1 = np.where(
+        ret,
+        RETURNED,
+        np.where(live & fed_back[i], FED_BACK, np.where(sign1 != NAT, SIGNED, DISPATCHED)),
+    )
+    fin1 = np.where(ret, returned_at[i], np.where(st1 == FED_BACK, fb_last[i], NAT))
     fill(
         task1[i] - 1,
         i,
@@ -89,7 +100,7 @@ def build_tasks(
     # Second lead task after a return.
     i = np.flatnonzero(d2)
     sign2 = np.where(present[S["sign2"], i], t[S["sign2"], i], NAT)
-    st2 = np.where(fed_back[i], 3, np.where(sign2 != NAT, 1, 0))
+    st2 = np.where(fed_back[i], FED_BACK, np.where(sign2 != NAT, SIGNED, DISPATCHED))
     fill(
         task2[i] - 1,
         i,
@@ -98,7 +109,7 @@ def build_tasks(
         sign2,
         due[i],
         orig_due[i],
-        np.where(st2 == 3, fb_last[i], NAT),
+        np.where(st2 == FED_BACK, fb_last[i], NAT),
         st2,
     )
     # Assisting departments: dispatched with the final lead, finished before the lead's feedback.
@@ -118,13 +129,13 @@ def build_tasks(
         fin = np.maximum(fin, signed)
         signed = np.where(signed <= end_us, signed, NAT)
         fin = np.where((fin <= end_us) & (signed != NAT), fin, NAT)
-        st_a = np.where(fin != NAT, 3, np.where(signed != NAT, 1, 0))
+        st_a = np.where(fin != NAT, FED_BACK, np.where(signed != NAT, SIGNED, DISPATCHED))
         fill(rows, i, dept[i], final_d[i], signed, due[i], orig_due[i], fin, st_a)
-        role[rows] = 1
+        role[rows] = ASSIST
 
     fin = cols["finished_at"]
     # A task is on time by the rule of the ticket's closure: finished by its original due time.
-    fed = tstate == TASK_STATES.index("feedback")
+    fed = tstate == FED_BACK
     on_time = fed & closed_on_time_us(fin, cols["original_due_at"])
     task_table = pa.table(
         [
@@ -132,7 +143,7 @@ def build_tasks(
             pa.array(cols["ticket_id"]),
             ts_array(created[cols["ticket_id"] - 1]),
             pa.array(cols["department_id"]),
-            str_take(("lead", "assist"), role),
+            str_take(TASK_ROLES, role),
             str_take(TASK_STATES, tstate),
             ts_array(cols["dispatched_at"]),
             ts_array(cols["sign_due_at"]),
