@@ -52,6 +52,12 @@ STAFF_ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
     }
 )
 STAFF_ROLES: tuple[str, ...] = tuple(STAFF_ROLE_NAMES_ZH)
+# Staff of the command centres and the linked departments (not grid staff: they patrol no grid
+# and are not counted among the grid workers on the screen).
+OFFICE_ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
+    {"centre_operator": "指挥中心值班员", "department_officer": "部门联络员"}
+)
+OFFICE_ROLES: tuple[str, ...] = tuple(OFFICE_ROLE_NAMES_ZH)
 
 # Grid types (综合网格 / 专属网格: ZJ 9, PY 8, YZ 6, AR 10).
 GRID_TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(

@@ -12,13 +12,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from domain.vocabulary import STAFF_ROLES
+from domain.vocabulary import OFFICE_ROLES, STAFF_ROLES
 
 # The grid staff roles, named in domain.vocabulary's order (a change of its length fails here).
 GRID_CHIEF, FULLTIME_WORKER, PARTTIME_WORKER, GRID_INSTRUCTOR, MICRO_GRID_CHIEF = STAFF_ROLES
-# Office roles of the staff table (schema 0001) that domain.vocabulary does not list.
-CENTRE_OPERATOR = "centre_operator"
-DEPARTMENT_OFFICER = "department_officer"
+CENTRE_OPERATOR, DEPARTMENT_OFFICER = OFFICE_ROLES
 
 # (surname, relative weight): national frequency, nudged towards northern Zhejiang.
 SURNAMES: tuple[tuple[str, float], ...] = (
