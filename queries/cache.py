@@ -33,16 +33,22 @@ if TYPE_CHECKING:  # services imports this module: the type only, at check time
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "gs:v1:"
+# The shape of the cached payloads. Bump it whenever a payload's fields change, so that a server
+# of one release never reads bytes another release cached for the same data version (a rolling
+# upgrade shares one Redis). 2: queries return codes and the presentation names them (#8).
+PAYLOAD_FORMAT = 2
 
 
 def cache_key(
     name: str, version: int, params: dict[str, Any], scope: Scope, namespace: str = ""
 ) -> str:
-    """The one cache-key function: database namespace, name, data version, canonical
-    parameters, scope. The namespace keeps two databases sharing one Redis apart."""
+    """The one cache-key function: database namespace, name, payload format, data version,
+    canonical parameters, scope. The namespace keeps two databases sharing one Redis apart."""
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
-    return f"{KEY_PREFIX}{namespace}:{name}:{version}:{scope.prefix or '*'}:{digest}"
+    return (
+        f"{KEY_PREFIX}{namespace}:{name}:f{PAYLOAD_FORMAT}:{version}:{scope.prefix or '*'}:{digest}"
+    )
 
 
 def namespace_for(database_url: str) -> str:

@@ -32,6 +32,15 @@ def test_cache_key_changes_with_version_scope_params_and_namespace():
     assert base != cache_key("screen", 5, {"a": 1, "b": 2}, Scope("3304"), "other")
 
 
+def test_cache_key_changes_with_the_payload_format(monkeypatch):
+    """A release that changes a payload's shape never reads another release's cached bytes."""
+    import queries.cache
+
+    before = cache_key("screen", 5, {}, Scope(""), "ns")
+    monkeypatch.setattr(queries.cache, "PAYLOAD_FORMAT", queries.cache.PAYLOAD_FORMAT + 1)
+    assert cache_key("screen", 5, {}, Scope(""), "ns") != before
+
+
 def test_namespace_ignores_password_but_not_database():
     a = namespace_for("postgresql://u:one@h:5432/db1")
     assert a == namespace_for("postgresql://u:two@h:5432/db1")
