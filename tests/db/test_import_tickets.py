@@ -278,6 +278,27 @@ def test_dry_run_writes_nothing(boston, boston_rows, tmp_path):
     assert ticket_counts(boston) == before == (0, 0, 0, 0, 0)
 
 
+OPEN311_COLUMNS = (
+    "service_request_id",
+    "status",
+    "service_code",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "lat",
+    "long",
+    "address",
+    "description",
+)
+
+
+def open311_writer(fh):
+    """A CSV writer on ``fh`` that has written the Open311 header row."""
+    w = csv.writer(fh)
+    w.writerow(OPEN311_COLUMNS)
+    return w
+
+
 def test_unknown_category_without_default_and_open311(boston, tmp_path):
     mapping = (Path(__file__).parents[2] / "gridscope/imports/mappings/open311.toml").read_text()
     strict = tmp_path / "strict311.toml"
@@ -289,21 +310,7 @@ def test_unknown_category_without_default_and_open311(boston, tmp_path):
     )
     path = tmp_path / "requests.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            [
-                "service_request_id",
-                "status",
-                "service_code",
-                "requested_datetime",
-                "updated_datetime",
-                "expected_datetime",
-                "lat",
-                "long",
-                "address",
-                "description",
-            ]
-        )
+        w = open311_writer(fh)
         w.writerow(
             [
                 "A1",
@@ -499,21 +506,7 @@ def test_local_days_across_daylight_saving_changes(boston, tmp_path):
     change, and on-time flags compare instants, not wall-clock times."""
     path = tmp_path / "dst.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            [
-                "service_request_id",
-                "status",
-                "service_code",
-                "requested_datetime",
-                "updated_datetime",
-                "expected_datetime",
-                "lat",
-                "long",
-                "address",
-                "description",
-            ]
-        )
+        w = open311_writer(fh)
         for ext, opened, due, closed, _day, _on_time in DST_ROWS:
             status = "closed" if closed else "open"
             w.writerow([ext, status, "0902", opened, closed, due, "42.35", "-71.06", "", ""])
