@@ -15,6 +15,7 @@ from flask_compress import Compress
 from domain.clock.now import Clock, clock_for
 from domain.config import Settings, load_settings
 from gridscope.api import register as register_api
+from gridscope.auth import register as register_auth
 from queries.cache import Cache, namespace_for
 from queries.db import connect, make_pool
 from queries.migrate import check_schema
@@ -50,7 +51,7 @@ def create_app(
     )
     pool = make_pool(settings)
     pool.open(wait=False)
-    app.server.extensions[EXTENSION_KEY] = Services(
+    services = Services(
         settings=settings,
         pool=pool,
         cache=Cache.from_url(
@@ -59,7 +60,9 @@ def create_app(
         scope=Scope(settings.jurisdiction),
         clock=clock or clock_for(settings.fixed_now),
     )
+    app.server.extensions[EXTENSION_KEY] = services
     Compress(app.server)
+    register_auth(app.server, services)
     from dashboard.layout import root_layout
     from dashboard.routes import register_routes
 

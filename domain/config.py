@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Shanghai", description="Local time zone for days, clocks, display.")
     jurisdiction: str = Field(
         "",
-        description="Region or grid code prefix the screen shows; empty = the whole loaded city.",
+        description="Upper bound of the whole deployment: every user, wall link and token sees at"
+        " most this region or grid code prefix; empty = the whole loaded city.",
     )
     refresh_alerts_s: int = Field(10, ge=2, le=600, description="Ticker and new urgent cases.")
     refresh_workers_s: int = Field(15, ge=5, le=600, description="Worker positions.")
@@ -67,6 +68,66 @@ class Settings(BaseSettings):
     workers: int = Field(4, ge=1, le=64, description="gunicorn worker processes for serve.")
     host: str = Field("127.0.0.1", description="Address serve binds to.")
     port: int = Field(8050, ge=1, le=65535, description="Port serve binds to.")
+    # Access (issue #9, docs/access.md).
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs session cookies; empty = a random key generated once and kept in the"
+        " database (gridscope_meta), shared by every worker and restart.",
+    )
+    session_cookie_secure: bool = Field(
+        False, description="Mark session cookies Secure (set when served over HTTPS)."
+    )
+    session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="A signed-in user's session lasts this long."
+    )
+    wall_session_days: int = Field(
+        400, ge=1, le=3650, description="A wall session opened from a wall link lasts this long."
+    )
+    login_rate: str = Field(
+        "20 per minute", description="Sign-in attempts allowed per client address (Redis)."
+    )
+    lockout_after: int = Field(
+        5, ge=1, le=100, description="Failed sign-ins in a row that lock an account."
+    )
+    lockout_minutes: int = Field(15, ge=1, le=1440, description="How long a lockout lasts.")
+    demo_mode: bool = Field(
+        False,
+        description="Demo deployment: the demo accounts' published passwords are accepted."
+        " Outside demo mode weak or published passwords are refused.",
+    )
+    audit_retention_days: int = Field(
+        365,
+        ge=30,
+        le=3650,
+        description="Audit rows older than this are purged (gridscope audit"
+        " purge, and daily by sweep).",
+    )
+    track_retention_days: int = Field(
+        30, ge=1, le=366, description="Worker tracks (L4) older than this are purged by sweep."
+    )
+    heat_min_k: int = Field(
+        5,
+        ge=2,
+        le=1000,
+        description="A heat cell is drawn only when it holds at least this many"
+        " tickets (k-anonymity: no cell pins one address).",
+    )
+    point_tolerance_m: float = Field(
+        50.0,
+        ge=0,
+        le=5000,
+        description="How far outside its jurisdiction or grid a reported"
+        " point may lie (GPS error) before the API refuses it.",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=16 * 1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body on any route (callbacks, API, forms); larger gets 413.",
+    )
+    frame_ancestors: str = Field(
+        "", description="Origins allowed to frame the pages (CSP frame-ancestors); empty = none."
+    )
     fixed_now: datetime | None = Field(
         None,
         description="Freeze the server's clock at this instant (ISO 8601 with a UTC offset), for"

@@ -47,7 +47,7 @@ def cache_key(
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
     return (
-        f"{KEY_PREFIX}{namespace}:{name}:f{PAYLOAD_FORMAT}:{version}:{scope.prefix or '*'}:{digest}"
+        f"{KEY_PREFIX}{namespace}:{name}:f{PAYLOAD_FORMAT}:{version}:{scope.key}:{digest}"
     )
 
 

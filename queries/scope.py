@@ -23,6 +23,8 @@ class Scope:
     """
 
     prefix: str = ""
+    # True for NOWHERE: the scope of a request with no signed-in caller, which matches nothing.
+    empty: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.prefix, str) or not _PREFIX.fullmatch(self.prefix):
@@ -31,18 +33,34 @@ class Scope:
     @property
     def like(self) -> str:
         """The bound LIKE pattern: the prefix, '_' escaped (LIKE's default escape is a
-        backslash), then '%'. Codes may contain '_' under the permissive code rule."""
+        backslash), then '%'. Codes may contain '_' under the permissive code rule. NOWHERE's
+        pattern is '' (matches only the empty string, and no code is empty)."""
+        if self.empty:
+            return ""
         return self.prefix.replace("_", "\\_") + "%"
 
+    @property
+    def key(self) -> str:
+        """The scope's part of a cache key: the prefix, '*' for the whole database, '!' for
+        NOWHERE (so the two never share an entry)."""
+        if self.empty:
+            return "!"
+        return self.prefix or "*"
+
     def contains(self, code: str) -> bool:
-        return code.startswith(self.prefix)
+        return not self.empty and isinstance(code, str) and code.startswith(self.prefix)
+
+    def within(self, other: Scope) -> bool:
+        """True when every code of this scope is also in ``other``."""
+        return self.empty or (not other.empty and self.prefix.startswith(other.prefix))
 
     def narrow(self, code: str) -> Scope:
         """A sub-scope; refuses a code outside this scope (so a browser cannot widen it)."""
         child = Scope(code)
-        if not code.startswith(self.prefix):
+        if self.empty or not code.startswith(self.prefix):
             raise ScopeError(f"{code!r} is outside the jurisdiction {self.prefix or '(all)'!r}")
         return child
 
 
 WHOLE = Scope("")
+NOWHERE = Scope("", empty=True)

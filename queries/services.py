@@ -1,10 +1,17 @@
-"""Per-app resources (settings, connection pool, cache, jurisdiction, clock), reached from
-callbacks and API views through the Flask app so that nothing is module-level mutable state."""
+"""Per-app resources (settings, connection pool, cache, clock), reached from callbacks and API
+views through the Flask app so that nothing is module-level mutable state, and bound per request
+to the caller (``Viewer``) whose jurisdiction every query of the request takes.
+
+    current()        # the request's Services: the app's, with the caller's scope and viewer
+    app_services()   # the app's own (deployment scope): for health checks and sign-in only
+
+Fail closed: a request that reached data code without a signed-in caller gets ``NOWHERE`` as
+its scope, which matches no code, so a route the access gate forgot shows nothing."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import flask
 from psycopg_pool import ConnectionPool
@@ -12,7 +19,8 @@ from psycopg_pool import ConnectionPool
 from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from queries.cache import Cache
-from queries.scope import Scope
+from queries.scope import NOWHERE, Scope
+from queries.viewer import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +34,40 @@ class Services:
     cache: Cache
     scope: Scope
     clock: Clock = field(default_factory=SystemClock)
+    viewer: Viewer | None = None
 
     def close(self) -> None:
         self.pool.close()
 
+    def for_viewer(self, viewer: Viewer) -> Services:
+        """These services bound to ``viewer``: its scope (already inside the deployment's)."""
+        return replace(self, scope=viewer.scope, viewer=viewer)
+
+
+_G_KEY = "gs_services"
+
+
+def app_services() -> Services:
+    """The Services of the app handling the current request, unbound (deployment scope)."""
+    return flask.current_app.extensions[EXTENSION_KEY]
+
+
+def bind(viewer: Viewer) -> Services:
+    """Bind the current request to ``viewer`` (called by the access gate once per request)."""
+    svc = app_services().for_viewer(viewer)
+    setattr(flask.g, _G_KEY, svc)
+    return svc
+
 
 def current() -> Services:
-    """The Services of the app handling the current request."""
-    return flask.current_app.extensions[EXTENSION_KEY]
+    """The Services of the current request: bound to its caller, or scope NOWHERE when no
+    caller is signed in (nothing matches; the access gate should have refused already)."""
+    svc = flask.g.get(_G_KEY) if flask.has_app_context() else None
+    if svc is not None:
+        return svc
+    return replace(app_services(), scope=NOWHERE, viewer=None)
+
+
+def viewer() -> Viewer | None:
+    """The caller of the current request, or None."""
+    return current().viewer
