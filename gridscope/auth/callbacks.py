@@ -71,3 +71,27 @@ def callback_pages() -> list[str | None] | None:
             return None
         pages.append(page)  # type: ignore[arg-type]
     return pages
+
+
+def routed_path() -> str | None | bool:
+    """The page path the router callback is asked to render (from ``_pages_location``'s
+    pathname input): a PAGES path, None for any other path (Dash answers it with its 404
+    page), False when the pathname is missing or not a string."""
+    from domain.access import PAGE_PATHS
+
+    body = flask.request.get_json(silent=True)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        return False
+    for item in inputs:
+        if (
+            isinstance(item, dict)
+            and item.get("id") == "_pages_location"
+            and item.get("property") == "pathname"
+        ):
+            value = item.get("value")
+            if not isinstance(value, str):
+                return False
+            path = value.rstrip("/") or "/"
+            return path if path in PAGE_PATHS else None
+    return False

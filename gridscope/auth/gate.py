@@ -20,7 +20,7 @@ from flask_login import current_user
 from domain.access import PAGE_PATHS
 from queries import services
 
-from .callbacks import callback_pages
+from .callbacks import callback_pages, routed_path
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,13 @@ def gate() -> flask.Response | None:
             return flask.Response(
                 "400 malformed callback request\n", status=400, mimetype="text/plain"
             )
+        if None in pages:  # the page router: the page is the pathname it is asked to render
+            routed = routed_path()
+            if routed is False:
+                return flask.Response(
+                    "400 malformed page request\n", status=400, mimetype="text/plain"
+                )
+            pages = [*pages, routed]
         denied = [p for p in pages if p is not None and not viewer.may_open(p)]
         if denied:
             log.warning("callback refused for %s: pages %s", viewer.label, denied)

@@ -30,10 +30,32 @@ CHROMIUM_ARGS = [
 GS = str(Path(sys.executable).with_name("gridscope"))
 
 
+DEMO_TOWN = "330402007"  # the small demo's one town
+
+
 class LiveServer:
+    """The running server with one account per role (password tests.access.PASSWORD, all
+    bound to the demo town) and a wall link for the town (``wall_path``)."""
+
     def __init__(self, settings, port: int, proc: subprocess.Popen):
         self.settings, self.port, self.proc = settings, port, proc
         self.url = f"http://127.0.0.1:{port}"
+        self.users: dict[str, str] = {}
+        self.wall_path = ""
+
+
+def _accounts(settings) -> tuple[dict[str, str], str]:
+    """One account per role and a wall link in the demo town: ({role: username}, wall path)."""
+    from domain.access import Role
+    from gridscope.auth.walls import create
+    from queries.db import connect
+    from tests.access import add_user
+
+    users = {r.value: add_user(settings, r.value, DEMO_TOWN, f"b-{r.value}") for r in Role}
+    with connect(settings) as conn:
+        _id, token = create(conn, "测试大屏", DEMO_TOWN, "standard", "tests")
+        conn.commit()
+    return users, f"/wall/{token}"
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +86,7 @@ def live_server(screen_db) -> Iterator[LiveServer]:
         text=True,
     )
     server = LiveServer(screen_db, port, proc)
+    server.users, server.wall_path = _accounts(screen_db)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -122,18 +145,58 @@ class PageWatch:
         ]
 
 
+def sign_in(page, server: LiveServer, role: str) -> None:
+    """Open a session in ``page``'s context: the wall through its link, others by the form."""
+    from tests.access import PASSWORD
+
+    if role == "wall":
+        page.goto(server.url + server.wall_path, wait_until="domcontentloaded")
+        return
+    page.goto(server.url + "/login", wait_until="domcontentloaded")
+    page.fill("#gs-username", server.users[role])
+    page.fill("#gs-password", PASSWORD)
+    with page.expect_navigation():
+        page.click("#gs-login")
+
+
 @pytest.fixture
-def page_at(browser):
+def page_at(browser, live_server):
+    """open_page(url, width, height, role=None): a new browser context signed in as ``role``
+    (default: the wall for /screen, the administrator elsewhere), then ``url``."""
     contexts = []
 
-    def open_page(url: str, width: int = 1920, height: int = 1080):
+    def open_page(url: str, width: int = 1920, height: int = 1080, role: str | None = None):
         ctx = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
         page = ctx.new_page()
         watch = PageWatch(page)
+        if role is None:
+            role = "wall" if url.rstrip("/").endswith("/screen") else "admin"
+        sign_in(page, live_server, role)
         page.goto(url, wait_until="networkidle")
         return page, watch
 
     yield open_page
     for c in contexts:
         c.close()
+
+
+def session_opener(server: LiveServer, role: str = "wall") -> urllib.request.OpenerDirector:
+    """A urllib opener holding a session of ``role`` (cookies kept), for plain HTTP checks."""
+    import http.cookiejar
+    import re
+    from urllib.parse import urlencode
+
+    from tests.access import PASSWORD
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    if role == "wall":
+        opener.open(server.url + server.wall_path).read()
+        return opener
+    page = opener.open(server.url + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"username": server.users[role], "password": PASSWORD, "csrf_token": token}
+    opener.open(server.url + "/login", data=urlencode(form).encode()).read()
+    return opener

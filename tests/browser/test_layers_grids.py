@@ -179,11 +179,14 @@ def test_hover_and_click_show_the_database(live_server, page_at):
 
 
 def test_geometry_is_compact_and_cached(live_server):
+    from tests.browser.conftest import session_opener
+
     url = live_server.url
-    with urllib.request.urlopen(url + "/map") as r:
+    analyst = session_opener(live_server, "analyst")
+    with analyst.open(url + "/map") as r:
         assert r.status == 200
     req = urllib.request.Request(url + GEO + "grid.pbf", headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(req) as r:
+    with analyst.open(req) as r:
         etag, body = r.headers["ETag"], r.read()
         assert r.headers["Content-Encoding"] == "gzip"
         assert r.headers["Content-Type"] == "application/x-protobuf"
@@ -194,9 +197,9 @@ def test_geometry_is_compact_and_cached(live_server):
         f"{url}{GEO}grid.pbf?v={version}", headers={"If-None-Match": etag}
     )
     try:
-        urllib.request.urlopen(pinned)
+        analyst.open(pinned)
         raise AssertionError("expected 304 Not Modified")
     except urllib.error.HTTPError as exc:
         assert exc.code == 304
-    with urllib.request.urlopen(f"{url}{GEO}grid.pbf?v={version}") as r:
+    with analyst.open(f"{url}{GEO}grid.pbf?v={version}") as r:
         assert "immutable" in r.headers["Cache-Control"]

@@ -137,22 +137,31 @@ def test_screen_fills_the_wall_without_scrollbars(live_server, page_at, width, h
 
 def test_healthz_and_grid_geometry_are_local_and_cached(live_server):
     import json
+    import urllib.error
     import urllib.request
+
+    from tests.browser.conftest import session_opener
 
     with urllib.request.urlopen(live_server.url + "/healthz") as r:
         assert json.load(r)["database"] is True
-    with urllib.request.urlopen(live_server.url + "/geo/units/grid.pbf") as r:
+    try:  # geometry is data: no session, no polygons
+        urllib.request.urlopen(live_server.url + "/geo/units/grid.pbf")
+        raise AssertionError("an anonymous geometry request must be refused")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    wall = session_opener(live_server)
+    with wall.open(live_server.url + "/geo/units/grid.pbf") as r:
         etag = r.headers["ETag"]
         assert int(r.headers["X-Features"]) == grid_count(live_server.settings)
         assert r.headers["Cache-Control"] == "no-cache"  # no version pinned in the URL
     version = etag.strip('"')
-    with urllib.request.urlopen(f"{live_server.url}/geo/units/grid.pbf?v={version}") as r:
+    with wall.open(f"{live_server.url}/geo/units/grid.pbf?v={version}") as r:
         assert "immutable" in r.headers["Cache-Control"]
     request = urllib.request.Request(
         live_server.url + "/geo/units/grid.pbf", headers={"If-None-Match": etag}
     )
     try:
-        urllib.request.urlopen(request)
+        wall.open(request)
         raise AssertionError("an unchanged geometry must answer 304")
     except urllib.error.HTTPError as exc:
         assert exc.code == 304
