@@ -2,6 +2,7 @@
 
 import dash
 
+from dashboard.forbidden import forbidden_notice
 from dashboard.map import PROFILES, map_component
 from dashboard.map import callbacks as map_callbacks
 from dashboard.screen import callbacks
@@ -14,6 +15,12 @@ map_callbacks.register(PROFILES["screen"])
 
 
 def layout(**_query: str):
-    """The screen for this app's settings (query-string arguments are ignored)."""
+    """The screen in the caller's jurisdiction (query-string arguments are ignored); a wall
+    link's layout is applied as the class ``gs-layout-<layout>``."""
     svc = services.current()
-    return screen_layout(svc.settings, map_component(PROFILES["screen"], svc))
+    viewer = svc.viewer
+    if viewer is None or not viewer.may_open("/screen"):
+        return forbidden_notice()
+    root = screen_layout(svc.settings, map_component(PROFILES["screen"], svc))
+    root.className = f"{root.className} gs-layout-{viewer.layout}"
+    return root

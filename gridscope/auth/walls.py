@@ -15,7 +15,9 @@ from queries.services import Services
 
 _LINK = re.compile(r"^gw_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
 
-LAYOUTS = {"standard": "标准 16:9", "wide": "超宽 32:9"}
+# Screen layouts a link may pin. "standard" arranges itself by the wall's aspect ratio (16:9
+# up to 32:9, assets/00_screen.css); rotation between layouts comes with issue #10.
+LAYOUTS = {"standard": "标准（按屏幕比例自适应 16:9 / 32:9）"}
 
 
 class WallLinkError(ValueError):
