@@ -250,6 +250,23 @@
 
   var trackLayers = {};
 
+  /* A count per grid (layers without exact points: workers for roles without read_tracks,
+   * overdue tickets for roles without exact_points and sensitive categories for everyone):
+   * a round badge with the number, in `bg`. */
+  function countBadge(latlng, n, bg, fg, context, cls) {
+    var k = rootScale();
+    var size = Math.round((26 + 6 * Math.log10(Math.max(1, n))) * k);
+    var html = "<div class=\"" + cls + "\" data-count=\"" + (n | 0) + "\" style=\"width:" + size +
+      "px;height:" + size + "px;line-height:" + size + "px;border-radius:50%;text-align:center;" +
+      "font-weight:700;font-size:" + Math.max(Math.round(14 * k), Math.round(size / 2.4)) +
+      "px;background:" + bg + ";color:" + fg + ";box-shadow:0 0 0 3px rgba(0,0,0,0.35);\">" +
+      (n | 0) + "</div>";
+    var opts = { icon: window.L.divIcon({ html: html, className: "gs-count-wrap",
+                                          iconSize: window.L.point(size, size) }) };
+    if (context && context.pane) { opts.pane = context.pane; }
+    return window.L.marker(latlng, opts);
+  }
+
   function rootScale() {
     var px = parseFloat(window.getComputedStyle(document.documentElement).fontSize);
     return px > 0 ? px / 16 : 1;
@@ -258,6 +275,10 @@
   gs.workers = {
     pointToLayer: function (feature, latlng, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
+      if (p.count != null) {
+        return countBadge(latlng, p.count, p.online ? "#3cc8ff" : (h.grey || "#6b7a8f"),
+                          "#06131f", context, "gs-worker-count");
+      }
       var live = p.status === "online";
       var fill = live ? ((h.colors || {})[p.role] || "#3cc8ff") : (h.grey || "#6b7a8f");
       var faint = h.emphasis === "outside" && !p.outside;
@@ -276,6 +297,12 @@
 
     onEachFeature: function (feature, layer) {
       var p = feature.properties || {};
+      if (p.count != null) {
+        layer.bindTooltip(esc(p.grid) + "：在线 " + (p.online | 0) + " · 离岗 " + (p.off_duty | 0) +
+          " · 无定位 " + (p.stale | 0) + (p.outside ? " · <b>越界 " + (p.outside | 0) + "</b>" : ""),
+          { direction: "top", className: "gs-tooltip", opacity: 1 });
+        return;
+      }
       var text = esc(p.role_zh) + " · " + esc(STATUS_ZH[p.status] || p.status) +
         (p.status === "online" ? "" : " · " + ageText(p.age_s)) +
         (p.outside ? " · <b>不在所属网格</b>" : "");
@@ -363,13 +390,15 @@
     var byId = worstCache && worstCache.get(index);
     if (!byId && worstCache) { byId = {}; worstCache.set(index, byId); }
     if (byId && byId[clusterId] != null) { return byId[clusterId]; }
-    var worst = 1;
+    var worst = 1, n = 0;
     index.getLeaves(clusterId, Infinity).forEach(function (f) {
-      var s = (f.properties && f.properties.step) || 1;
+      var p = f.properties || {}, s = p.step || 1;
       if (s > worst) { worst = s; }
+      n += p.count != null ? (p.count | 0) : 1;  // a grid's count stands for its tickets
     });
-    if (byId) { byId[clusterId] = worst; }
-    return worst;
+    var got = { step: worst, tickets: n };
+    if (byId) { byId[clusterId] = got; }
+    return got;
   }
 
   gs.overdue = {
@@ -377,6 +406,10 @@
     pointToLayer: function (feature, latlng, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
       rememberStepNames(context);
+      if (p.count != null) {
+        return countBadge(latlng, p.count, (h.colors || {})[String(p.step)] || "#ff3b30",
+                          STEP_TEXT[p.step] || "#ffffff", context, "gs-overdue-count");
+      }
       var opts = {
         radius: (h.radius || 7) * rootScale(),
         fillColor: (h.colors || {})[String(p.step)] || "#ff3b30",
@@ -392,8 +425,9 @@
     /* A cluster in the colour of the worst step inside it, with its ticket count. */
     clusterToLayer: function (feature, latlng, index, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
-      var worst = worstStep(index, p.cluster_id);
-      var n = p.point_count || 0;
+      var agg = worstStep(index, p.cluster_id);
+      var worst = agg.step;
+      var n = agg.tickets;
       // Sizes follow the root font (16 px at 1080p, 32 px on 4K walls): text >= 16 px.
       var k = rootScale();
       var size = Math.round((32 + 8 * Math.log10(Math.max(1, n))) * k);
@@ -403,7 +437,7 @@
         "px;line-height:" + size + "px;border-radius:50%;text-align:center;font-weight:700;" +
         "font-size:" + Math.max(Math.round(16 * k), Math.round(size / 2.4)) + "px;background:" + bg + ";color:" +
         STEP_TEXT[worst] + ";box-shadow:0 0 0 4px rgba(0,0,0,0.35);\">" +
-        esc(p.point_count_abbreviated != null ? p.point_count_abbreviated : n) + "</div>";
+        esc(n) + "</div>";
       var opts = {
         icon: window.L.divIcon({ html: html, className: "gs-ocl-wrap",
                                  iconSize: window.L.point(size, size) })
@@ -418,9 +452,25 @@
       if (p.cluster) { return; }
       rememberStepNames(context);
       // Built when opened, so the step names of the latest payload are used.
-      layer.bindPopup(function () { return overduePopup(p); }, { className: "gs-popup" });
+      layer.bindPopup(function () { return p.count != null ? gridCountPopup(p) : overduePopup(p); },
+                      { className: "gs-popup" });
     }
   };
+
+  /* A grid's counts: no ticket number, category or point (layers/overdue.py grid_feature). */
+  function gridCountPopup(p) {
+    var by = p.by_step || {};
+    return (
+      "<div class=\"gs-pop gs-pop-overdue\">" +
+      "<div class=\"gs-pop-title\">" + esc(p.grid) + "</div>" +
+      "<div>" + (p.sensitive ? "敏感类别工单（仅显示数量）" : "预警及超期工单（按网格汇总）") +
+      "：" + (p.count | 0) + " 件</div>" +
+      ["1", "2", "3"].map(function (k) {
+        return "<div class=\"gs-pop-step gs-step-" + k + "\">" + esc(stepNames[k] || "") + " " +
+          (by[k] | 0) + " 件</div>";
+      }).join("") + "</div>"
+    );
+  }
 
   function overduePopup(p) {
     return (

@@ -10,11 +10,14 @@ How a registered layer reaches the map (dashboard/map mounts every layer of the 
   "heat" (points drawn as soft, translucent canvas circles weighted by
   ``properties.weight``; dash-leaflet 1.1 has no heatmap plugin and no CDN may be used).
   JS functions named in ``extra`` live in ``assets/`` under ``window.gridscope``.
-* ``fetch(conn, scope, options, now, settings)`` runs on the server in a callback, every
-  ``refresh_s(settings)`` seconds and whenever a data option changes. ``options`` holds the
-  data and view options, each parsed through its allowlist (style options never reach the
-  server); ``now`` is floored to the refresh interval; ``scope`` is the caller's
-  jurisdiction. The result is cached in Redis under the data version. It returns one of:
+* ``fetch(conn, scope, options, now, settings, access)`` runs on the server in a callback,
+  every ``refresh_s(settings)`` seconds and whenever a data option changes. ``options`` holds
+  the data and view options, each parsed through its allowlist (style options never reach the
+  server) and then through ``normalise`` (canonical values: the cache key is built from
+  them); ``now`` is floored to the refresh interval; ``scope`` is the caller's jurisdiction;
+  ``access`` (``Access``) is what the caller's role lets the layer show (exact points, worker
+  positions, the data tier), decided on the server from ``domain.access``. The result is
+  cached in Redis under the data version, the scope and ``access``. It returns one of:
     - a GeoJSON FeatureCollection (EPSG:4326) — drawn as the layer's data; or
     - a dict {"data": FeatureCollection | None, "url": str | None, "format": "geojson" |
       "geobuf", "hideout": {...}, "legend": [{"label", "color"}], "note": str}; every key
@@ -27,10 +30,14 @@ How a registered layer reaches the map (dashboard/map mounts every layer of the 
   "clusterToLayer" (JS names), "format", "superClusterOptions", "pane_z" (the heat pane's
   CSS z-index; default: registry order), "view_from_map" ({view option: "zoom" | "bounds"}, filled
   from the map after each move), "detail" (callable(conn, scope, feature id, now, settings,
-  requested_by) run on click) with "detail_js" (JS called with (map id, detail)) and
-  "detail_profiles" (the maps that offer it).
+  viewer) run on click; it checks the viewer's permission again and audits what it reads)
+  with "detail_action" (the ``domain.access.Action`` a viewer needs for it; none declared:
+  refused), "detail_js" (JS called with (map id, detail)) and "detail_profiles" (the maps
+  that offer it).
 * ``sensitivity`` is checked per page: the wall (/screen) mounts L1 and L2 layers; an L2 layer
-  must mask personal data itself (names 张*, phones 138****1234; DOMAIN.md §7).
+  must mask or aggregate personal data itself by ``access`` (names 张*, phones 138****1234,
+  points as counts per grid; DOMAIN.md §7). Which layers a viewer mounts at all is
+  ``Viewer.may_mount`` (domain.access).
 """
 
 from __future__ import annotations
@@ -43,12 +50,60 @@ from typing import Any, Literal
 
 import psycopg
 
+from domain.access import Action, Role, Tier, policy
 from domain.config import Settings
 from queries.scope import Scope
+from queries.viewer import Viewer
 
 Options = Mapping[str, Any]
-# fetch(conn, scope, options, now, settings) -> JSON-serialisable payload (see module docstring)
-Fetch = Callable[[psycopg.Connection, Scope, Options, datetime, Settings], Any]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a layer may show to the caller, decided on the server from the caller's role
+    (domain.access): ``tier`` (the highest data tier read unmasked), ``exact_points``
+    (residents' report locations as points, not counts per grid), ``read_tracks`` (named
+    workers' precise positions). The default is the least: L1, counts only. Every layer
+    payload's cache key carries it (dashboard/map/payload.py), so no payload cached for one
+    role is served to another."""
+
+    tier: Tier = Tier.L1
+    exact_points: bool = False
+    read_tracks: bool = False
+
+    @classmethod
+    def of(cls, viewer: Viewer | None) -> Access:
+        """The access of ``viewer``; the least for no viewer (fail closed)."""
+        if viewer is None:
+            return cls()
+        return cls(
+            Tier(viewer.tier), viewer.may(Action.EXACT_POINTS), viewer.may(Action.READ_TRACKS)
+        )
+
+    @classmethod
+    def of_role(cls, role: Role | str) -> Access:
+        """The access of any caller of ``role`` (tests, benchmarks, the CLI)."""
+        p = policy(role)
+        return cls(p.tier, Action.EXACT_POINTS in p.actions, Action.READ_TRACKS in p.actions)
+
+    def key(self) -> dict[str, Any]:
+        """The cache-key part: plain JSON values."""
+        return {
+            "tier": int(self.tier),
+            "exact_points": self.exact_points,
+            "read_tracks": self.read_tracks,
+        }
+
+
+# The least access: L1, counts only (a fetch's default, and any caller without a viewer).
+NO_ACCESS = Access()
+
+# fetch(conn, scope, options, now, settings, access) -> JSON-serialisable payload (see the
+# module docstring); ``access`` defaults to NO_ACCESS in every layer.
+Fetch = Callable[[psycopg.Connection, Scope, Options, datetime, Settings, Access], Any]
+# normalise(options, scope) -> options: canonical values of the parsed options (e.g. a bbox
+# snapped to tiles), applied before the cache key is built.
+Normalise = Callable[[dict[str, str], Scope], dict[str, str]]
 Render = Literal["geojson", "heat", "markers", "cluster"]
 RENDER_KINDS: tuple[str, ...] = ("geojson", "heat", "markers", "cluster")
 
@@ -96,6 +151,8 @@ class LayerSpec:
     refresh interval from the settings. ``sensitivity`` is the highest data level it shows
     (DOMAIN.md §7: 'L1' public aggregates, 'L2' internal operations); the wall may show only
     what is allowed. ``extra`` carries render hints (JS function names, "pane_z").
+    ``normalise`` maps parsed options to canonical ones before they reach the cache key, so
+    that random browser values cannot grow the cache (default: unchanged).
     """
 
     id: str
@@ -111,6 +168,7 @@ class LayerSpec:
     default_visible: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
     view_options: tuple[LayerOption, ...] = ()
+    normalise: Normalise | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", self.id):
@@ -143,3 +201,13 @@ class LayerSpec:
                 out[o.name] = resolved
         out.update({o.name: o.parse(view.get(o.name)) for o in self.view_options})
         return out
+
+    def canonical_options(
+        self, raw: Mapping[str, Any] | None, view: Mapping[str, Any] | None, scope: Scope
+    ) -> dict[str, str]:
+        """``parse_data_options`` then ``normalise``: the options a fetch and its cache key
+        see. Non-mapping browser values count as empty."""
+        raw = raw if isinstance(raw, Mapping) else {}
+        view = view if isinstance(view, Mapping) else {}
+        out = self.parse_data_options(raw, view)
+        return self.normalise(out, scope) if self.normalise is not None else out

@@ -19,7 +19,7 @@ from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature
 from queries.geo_measures import UnitCounts, unit_counts
 from queries.scope import Scope
 
-from .base import AUTO, LayerOption, LayerSpec, Options
+from .base import AUTO, NO_ACCESS, Access, LayerOption, LayerSpec, Options
 from .classes import (
     NODATA_COLOR,
     RATE_BREAKS,
@@ -140,11 +140,26 @@ def resolve_level(options: Options) -> str:
     return level if level in LEVELS else "grid"
 
 
+def normalise(options: dict[str, str], scope: Scope) -> dict[str, str]:
+    """The options with a drill-down focus outside ``scope`` dropped before the cache key is
+    built (fetch ignores it anyway), so foreign codes do not each make a cache entry."""
+    focus = options.get("focus") or ""
+    if focus and not scope.contains(focus):
+        return {**options, "focus": ""}
+    return options
+
+
 def fetch(
-    conn: psycopg.Connection, scope: Scope, options: Options, now: datetime, settings: Settings
+    conn: psycopg.Connection,
+    scope: Scope,
+    options: Options,
+    now: datetime,
+    settings: Settings,
+    access: Access = NO_ACCESS,
 ) -> dict[str, Any]:
     """{"url", "format", "hideout", "legend_title", "note"} for the level, measure and window
-    in ``options``: values per unit code (EPSG:4326 geometry is fetched from "url")."""
+    in ``options``: values per unit code (EPSG:4326 geometry is fetched from "url"). Public
+    aggregates only: the same for every ``access``."""
     level = resolve_level(options)
     measure = MEASURE.parse(options.get("measure"))
     window = WINDOW.parse(options.get("window"))
@@ -196,6 +211,7 @@ LAYER = LayerSpec(
     data_options=(LEVEL, MEASURE, WINDOW),
     style_options=(PALETTE, OPACITY),
     view_options=(FOCUS,),
+    normalise=normalise,
     refresh_s=lambda s: s.refresh_counters_s,
     legend_zh="按指标分级设色；0 或无数据为深色",
     sensitivity="L1",

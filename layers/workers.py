@@ -3,9 +3,16 @@ after 10 minutes without a ping, ringed red when outside all of the worker's ass
 
 Positions come from Redis (kept by the ingest path, ``queries.positions.record_positions``)
 and from ``worker_last_position`` when Redis is down or not primed. The bulk payload has no
-names and no tracks (L2). A click asks for ``extra["detail"]``: name, role, grids, last ping,
-share of micro-grids visited today and today's track. The track is L4, so every detail read is
-logged (``gridscope.audit``), and the wall does not offer it (``extra["detail_profiles"]``).
+names and no tracks. A precise position is L4 (``worker.position``): only callers who may read
+tracks (``access.read_tracks``: dispatchers, administrators) get one point per worker; everyone
+else (the wall, leaders, analysts) gets one point per grid at the grid's stored anchor with
+the number of workers in it (``workers_per_grid``) — no staff id, so nothing links a count to
+a person, and a grid is the coarsest place the map still says something useful about cover.
+
+A click asks for ``extra["detail"]``: name, role, grids, last ping, share of micro-grids
+visited today and today's track. It is refused unless the viewer may read tracks, and every
+read is audited (an ``audit_event`` row, queries.worker_layer.worker_detail); the wall does not
+offer it (``extra["detail_profiles"]``).
 """
 
 from __future__ import annotations
@@ -17,19 +24,22 @@ from typing import Any
 
 import psycopg
 
+from domain.access import Action
 from domain.config import Settings
 from queries.positions import PositionStore
 from queries.scope import Scope
+from queries.viewer import Viewer
 from queries.worker_layer import (
     FIELD_ROLES,
     MAX_WORKERS,
     WorkerFix,
+    grid_anchors,
     latest_workers,
     status_of,
     worker_detail,
 )
 
-from .base import LayerOption, LayerSpec, Options
+from .base import NO_ACCESS, Access, LayerOption, LayerSpec, Options
 from .labels import role_choices, role_name
 
 log = logging.getLogger(__name__)
@@ -100,11 +110,87 @@ def workers_geojson(
     }
 
 
-def fetch(
-    conn: psycopg.Connection, scope: Scope, options: Options, now: datetime, settings: Settings
+def grid_of(w: WorkerFix, scope: Scope) -> str | None:
+    """The grid a worker is counted in: a grid covering the fix, one of the worker's own when
+    it can, in ``scope``; None when no grid of the scope covers the fix."""
+    inside = [g for g in w.fix.grids if scope.contains(g)]
+    own = [g for g in inside if g in w.assigned]
+    return (own or inside)[0] if inside else None
+
+
+def workers_per_grid(
+    workers: Sequence[WorkerFix],
+    now: datetime,
+    anchors: dict[str, tuple[str, float, float]],
+    scope: Scope,
+    *,
+    hidden_old: int = 0,
+    source: str = "",
 ) -> dict[str, Any]:
-    """{"data": workers GeoJSON (workers_geojson), "hideout", "legend",
-    "note"}; positions from Redis, or PostgreSQL when Redis is down or not primed."""
+    """A GeoJSON FeatureCollection (EPSG:4326) with one Point per grid holding workers, at the
+    grid's anchor (``anchors``: queries.worker_layer.grid_anchors). Properties: grid (name),
+    count, online, off_duty, stale, outside (workers not in one of their own grids), status
+    (the best status in the grid, for the colour) and role_zh (the marker's label, "<grid>
+    <n>人"); no staff id, role or age. ``meta`` as in workers_geojson plus "elsewhere"
+    (workers whose fix lies in no grid of the scope, counted but not drawn) and
+    "per_grid": true."""
+    counts = {"online": 0, "off_duty": 0, "stale": 0, "outside": 0, "elsewhere": 0}
+    cells: dict[str, dict[str, int]] = {}
+    for w in workers:
+        status = status_of(w.fix, now)
+        counts[status] += 1
+        counts["outside"] += w.outside
+        code = grid_of(w, scope)
+        if code is None or code not in anchors:
+            counts["elsewhere"] += 1
+            continue
+        c = cells.setdefault(code, {"online": 0, "off_duty": 0, "stale": 0, "outside": 0})
+        c[status] += 1
+        c["outside"] += w.outside
+    features = []
+    for code in sorted(cells):
+        c = cells[code]
+        name, lon, lat = anchors[code]
+        n = c["online"] + c["off_duty"] + c["stale"]
+        best = next(s for s in ("online", "off_duty", "stale") if c[s])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                "properties": {
+                    "grid": name,
+                    "count": n,
+                    **c,
+                    "status": best,
+                    "role_zh": f"{name} {n}人",
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "meta": {
+            **counts,
+            "hidden_old": hidden_old,
+            "truncated": 0,
+            "source": source,
+            "per_grid": True,
+            "as_of_ms": int(now.timestamp() * 1000),
+        },
+    }
+
+
+def fetch(
+    conn: psycopg.Connection,
+    scope: Scope,
+    options: Options,
+    now: datetime,
+    settings: Settings,
+    access: Access = NO_ACCESS,
+) -> dict[str, Any]:
+    """{"data": workers GeoJSON (workers_geojson with ``access.read_tracks``, else
+    workers_per_grid), "hideout", "legend", "note"}; positions from Redis, or PostgreSQL
+    when Redis is down or not primed."""
     role = ROLE.parse(options.get("role"))
     roles = FIELD_ROLES if role == "all" else (role,)
     store = PositionStore.from_url(settings.redis_url, settings.database_url)
@@ -112,7 +198,11 @@ def fetch(
         workers, hidden, source = latest_workers(conn, store, scope, now, roles)
     finally:
         store.client.close()
-    fc = workers_geojson(workers, now, hidden_old=hidden, source=source)
+    if access.read_tracks:
+        fc = workers_geojson(workers, now, hidden_old=hidden, source=source)
+    else:
+        anchors = grid_anchors(conn, scope, {g for w in workers for g in w.fix.grids})
+        fc = workers_per_grid(workers, now, anchors, scope, hidden_old=hidden, source=source)
     m = fc["meta"]
     shown = [r for r in FIELD_ROLES if role in ("all", r)]
     return {
@@ -123,7 +213,8 @@ def fetch(
             {"label": "10分钟无定位/离岗", "color": GREY},
             {"label": "不在所属网格", "color": OUTSIDE},
         ],
-        "note": f"在线 {m['online']} 人 · 越界 {m['outside']} 人 · 无定位 {m['stale']} 人",
+        "note": f"在线 {m['online']} 人 · 越界 {m['outside']} 人 · 无定位 {m['stale']} 人"
+        + ("（按网格汇总）" if m.get("per_grid") else ""),
     }
 
 
@@ -133,21 +224,31 @@ def detail(
     feature_id: Any,
     now: datetime,
     settings: Settings,
-    requested_by: str = "",
+    viewer: Viewer | None,
 ) -> dict[str, Any] | None:
-    """The clicked worker (queries.worker_layer.worker_detail) with its role's name
-    (``role_zh``), or None when ``feature_id`` is not the staff id of a field worker in scope
-    (cluster clicks, stale ids, other scopes)."""
+    """The clicked worker (queries.worker_layer.worker_detail, audited for ``viewer``) with
+    its role's name (``role_zh``) and the name as the viewer's tier shows it; None when the
+    viewer may not read tracks, or ``feature_id`` is not the staff id of a field worker in
+    scope (cluster clicks, per-grid counts, stale ids, other scopes)."""
+    if viewer is None or not viewer.may(Action.READ_TRACKS):
+        return None
     if isinstance(feature_id, bool) or not isinstance(feature_id, int | str):
+        return None
+    if isinstance(feature_id, str) and not feature_id.isascii():
         return None
     try:
         staff_id = int(feature_id)
     except ValueError:
         return None
-    if staff_id <= 0:
+    if not 0 < staff_id < 2**63:
         return None
-    got = worker_detail(conn, scope, staff_id, now, settings.tz, requested_by=requested_by)
-    return None if got is None else got | {"role_zh": role_name(got["role"])}
+    got = worker_detail(conn, scope, staff_id, now, settings.tz, viewer=viewer)
+    if got is None:
+        return None
+    return got | {
+        "name": viewer.masker.field("staff.name", got["name"]),
+        "role_zh": role_name(got["role"]),
+    }
 
 
 LAYER = LayerSpec(
@@ -166,10 +267,13 @@ LAYER = LayerSpec(
         "pointToLayer": "gridscope.workers.pointToLayer",
         "onEachFeature": "gridscope.workers.onEachFeature",
         "pane_z": 440,
-        # Click -> detail(conn, scope, clickData["properties"]["id"], now, settings,
-        # requested_by) on the server -> window.gridscope.workers.showDetail(mapId, detail).
+        # Click -> detail(conn, scope, clickData["properties"]["id"], now, settings, viewer)
+        # on the server -> window.gridscope.workers.showDetail(mapId, detail).
         "detail": detail,
         "detail_sensitivity": "L4",
+        # The action a viewer needs for the detail (checked by the map's callback and again
+        # by ``detail``).
+        "detail_action": Action.READ_TRACKS.value,
         "detail_js": "gridscope.workers.showDetail",
         # Map profiles that may offer the detail (never the wall by default).
         "detail_profiles": ("analyst",),

@@ -94,7 +94,7 @@ def update_user(conn: psycopg.Connection, user_id: int, **changes: Any) -> bool:
         return user_by_id(conn, user_id) is not None
     from psycopg import sql
 
-    sets = [sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes]
+    sets: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes]
     if any(_UPDATABLE[k] for k in changes):
         sets.append(sql.SQL("session_epoch = session_epoch + 1"))
     sets.append(sql.SQL("updated_at = now()"))

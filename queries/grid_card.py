@@ -1,9 +1,12 @@
 """The grid card: the public facts of one grid (DOMAIN.md §2, JX 15, ZJ 23, PY 13, YZ 7, AR 20)
 and its measures today and this month.
 
-Names and phone numbers of the grid's chief, workers and instructors are public information by
-law (not L3 personal data); residents' data never appears here. The card is read only for a grid
-inside the caller's scope. Types, kinds and roles are codes: the dashboard names them.
+Names and phone numbers of the grid's chief, workers and instructors are public by law on the
+grid's notice board, but the product treats them as L3 on screens (domain.access FIELD_TIERS):
+this query returns them whole and the map masks them by the viewer's tier (dashboard/map/card.py
+``mask_card``), auditing the unmasked reads. Residents' data never appears here. The card is read
+only for a grid inside the caller's scope. Types, kinds and roles are codes: the dashboard names
+them.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ detail of one worker on click (today's track, patrol coverage). Roles are codes;
 
 Positions are WGS84 lon/lat (EPSG:4326); instants are UTC, "today" is the local day in the
 configured time zone. The bulk payload carries no names, phones or tracks: staff id, role,
-status and the outside-of-assigned-grids flag only. The detail (``worker_detail``) reads the
-worker's track, which is L4 sensitive personal data (DOMAIN.md §7): every call is logged.
+status and the outside-of-assigned-grids flag only; ``grid_anchors`` places per-grid counts
+for callers who may not see positions. The detail (``worker_detail``) reads the worker's
+track, which is L4 sensitive personal data (DOMAIN.md §7): every call writes an
+``audit_event`` row for its viewer (the ``gridscope.audit`` log line is a copy).
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from typing import Any
 import psycopg
 import redis
 
+from domain.access import FIELD_TIERS
+
+from . import audit
 from .db import one
 from .positions import LatestFix, PositionStore
 from .scope import Scope
 from .screen.kpis import ONLINE_WINDOW
+from .viewer import Viewer
 
 log = logging.getLogger(__name__)
-# The L4 read log: one INFO line per track read (staff id, requesting scope, requester).
+# A copy of the L4 read record (the record is the audit_event row): one INFO line per read.
 audit_log = logging.getLogger("gridscope.audit")
 
 # Staff who patrol and may send fixes; centre operators and department officers are not shown.
@@ -200,6 +206,28 @@ def _prime(conn: psycopg.Connection, store: PositionStore) -> None:
             store.client.delete(lock)
 
 
+# The stored anchor (point on surface, migration 0004) of each grid code in scope; the latest
+# version of the code, so a retired grid still places its counts.
+_ANCHORS_SQL = """
+SELECT DISTINCT ON (g.code) g.code, g.name, ST_X(g.anchor), ST_Y(g.anchor)
+  FROM grid g
+ WHERE g.code = ANY(%(codes)s) AND g.code LIKE %(like)s
+ ORDER BY g.code, g.valid_to IS NULL DESC, g.valid_from DESC
+"""
+
+
+def grid_anchors(
+    conn: psycopg.Connection, scope: Scope, codes: Iterable[str]
+) -> dict[str, tuple[str, float, float]]:
+    """{grid code: (name, lon, lat)} of the anchors (EPSG:4326) of ``codes`` in ``scope``;
+    codes outside the scope or without geometry are left out."""
+    wanted = sorted({c for c in codes if scope.contains(c)})
+    if not wanted:
+        return {}
+    rows = conn.execute(_ANCHORS_SQL, {"codes": wanted, "like": scope.like}).fetchall()
+    return {c: (n, float(x), float(y)) for c, n, x, y in rows if x is not None}
+
+
 def status_of(fix: LatestFix, now: datetime) -> str:
     """'online' (fresh and on duty), 'off_duty' (fresh, off duty) or 'stale' (no ping within
     STALE_AFTER)."""
@@ -277,14 +305,16 @@ def worker_detail(
     now: datetime,
     tz: tzinfo,
     *,
-    requested_by: str = "",
+    viewer: Viewer,
 ) -> dict[str, Any] | None:
     """One worker of the jurisdiction, or None when not a field worker in scope:
     {"id", "name", "role" (code), "grids": [{"code", "name"}], "last_ping" (ISO, local
     time, or None), "last_ping_age_s", "status", "outside", "track" (GeoJSON LineString of
     today's fixes, EPSG:4326, or None), "track_points", "micro_grids": {"visited", "total",
-    "share" (0–1 or None)}}. The track is L4 data: each call is logged to the
-    ``gridscope.audit`` logger at INFO with the staff id and the requesting scope."""
+    "share" (0–1 or None)}}. The track is L4 data: each served read inserts an audit_event
+    row for ``viewer`` (action "track_read", object "worker", the staff id) on ``conn``
+    without committing (the caller's transaction commits it with the read), and logs a copy
+    to ``gridscope.audit``. The caller checks that ``viewer`` may read tracks."""
     params = {"sid": int(staff_id), "now": now, "roles": list(FIELD_ROLES), "like": scope.like}
     row = conn.execute(_DETAIL_SQL, params).fetchone()
     if row is None:
@@ -294,11 +324,21 @@ def worker_detail(
     day = {**params, "day_start": day_start}
     n_fixes, track = one(conn.execute(_TRACK_SQL, day).fetchone())
     total, visited = one(conn.execute(_COVERAGE_SQL, day).fetchone())
+    event = audit.event_for(
+        viewer,
+        "track_read",
+        object="worker",
+        object_ids=[str(sid)],
+        count=int(n_fixes),
+        tier=int(FIELD_TIERS["worker.track"]),
+        detail={"day_start": day_start.isoformat(), "scope": scope.prefix},
+    )
+    audit.write(conn, event, now, commit=False)
     audit_log.info(
         "L4 read: worker track staff_id=%s scope=%r requested_by=%r fixes=%d day_start=%s",
         sid,
         scope.prefix,
-        requested_by,
+        viewer.label,
         n_fixes,
         day_start.isoformat(),
     )

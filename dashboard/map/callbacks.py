@@ -1,7 +1,11 @@
 """Callbacks of the map component, registered once per profile and layer (ids are derived from
 the profile prefix, so two maps never collide).
 
-Server: the layer fetch (tick, data options, view → payload store) and the unit card.
+Server: the layer fetch (tick, data options, view → payload store), the unit card and the
+layers' feature detail, each for the request's viewer (queries.services.current()): layers it
+may not mount answer nothing, the card's personal fields are masked by its tier, and every
+browser value is checked first (dashboard/map/inputs.py) — a forged one gets an empty or
+unchanged output, never a 500.
 Browser (assets/20_map.js): payload → url/data; payload + toggle + style options → hideout and
 legend (no request); zoom/level/click/reset → view (level resolution and drill-down).
 """
@@ -12,7 +16,6 @@ import json
 import logging
 from typing import Any
 
-import flask
 from dash import (
     ClientsideFunction,
     Input,
@@ -24,53 +27,77 @@ from dash import (
     no_update,
 )
 
+from domain.access import FIELD_TIERS, Action
 from layers import registry
 from layers.base import AUTO, LayerSpec
+from queries import audit
 from queries import services as services_mod
 from queries.db import custom_plans
 from queries.geo import unit_of
 from queries.grid_card import grid_card
 
 from . import ids
-from .card import render_grid_card, render_unit_card
+from .card import mask_card, render_grid_card, render_unit_card
+from .inputs import click_code, click_id, mapping
 from .payload import layer_payload
 from .profiles import MapProfile
 
 log = logging.getLogger(__name__)
 
 
-def fetch_now(layer_id: str, raw: dict[str, Any], view: dict[str, Any] | None) -> Any:
+def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
     """The payload of ``layer_id`` for the options the browser sent, or no_update (the map
-    keeps the last data) when the database fails."""
+    keeps the last data) when the viewer may not mount the layer or the database fails."""
     services = services_mod.current()
+    viewer = services.viewer
+    if viewer is None or not viewer.may_mount(layer_id):
+        return no_update
     spec = registry.get(layer_id)
     try:
-        body = layer_payload(services, spec, raw, view, services.clock.now())
+        body = layer_payload(services, spec, mapping(raw), mapping(view), services.clock.now())
     except Exception:
         log.exception("layer %s: fetch failed", layer_id)
         return no_update
     return json.loads(body)
 
 
-def card_now(clicked: dict[str, Any] | None) -> tuple[list, bool]:
-    """(card children, hidden) for a clicked feature; the code is checked against the scope on
-    the server and looked up in the database (the browser's properties are not shown)."""
-    props = (clicked or {}).get("properties") or {}
-    code = props.get("code")
-    if not isinstance(code, str) or not code:
+def card_now(clicked: Any, layer_id: str = "grids") -> tuple[Any, Any]:
+    """(card children, hidden) for a clicked feature of ``layer_id``; the code is checked
+    against the scope on the server and looked up in the database (the browser's properties
+    are not shown). Staff names and phones are masked by the viewer's tier (domain.masking,
+    with a "已脱敏" hint); a card that shows them whole is audited ("card_read")."""
+    code = click_code(clicked)
+    if code is None:
         return [], True
     services = services_mod.current()
+    viewer = services.viewer
+    if viewer is None or not viewer.may_mount(layer_id):
+        return [], True
     settings = services.settings
+    now = services.clock.now()
     try:
-        with services.pool.connection() as conn, custom_plans(conn):
-            unit = unit_of(conn, services.scope, code)
+        with services.pool.connection() as conn:
+            with custom_plans(conn):
+                unit = unit_of(conn, services.scope, code)
+                card = None
+                if unit is not None and unit["kind"] == "grid":
+                    card = grid_card(conn, services.scope, code, now, settings.tz)
             if unit is None:
                 return [], True
-            if unit["kind"] == "grid":
-                card = grid_card(conn, services.scope, code, services.clock.now(), settings.tz)
-                if card is not None:
-                    return render_grid_card(card, settings.hotline), False
-            return render_unit_card(unit), False
+            if card is None:
+                return render_unit_card(unit), False
+            shown, masked = mask_card(card, viewer.masker)
+            if shown["staff"] and not masked:
+                event = audit.event_for(
+                    viewer,
+                    "card_read",
+                    object="grid",
+                    object_ids=[code],
+                    count=len(shown["staff"]),
+                    tier=int(FIELD_TIERS["staff.name"]),
+                )
+                audit.write(conn, event, now)  # after the reads: commits them both
+            return render_grid_card(shown, settings.hotline, masked=masked), False
     except Exception:
         log.exception("card for %s failed", code)
         return no_update, no_update
@@ -87,10 +114,11 @@ def _register_layer(profile: MapProfile, layer: LayerSpec) -> None:
         *[Input(ids.option(p, lid, n), "value") for n in data_names],
         Input(ids.view(p, lid), "data"),
     )
-    def fetch_layer(_n: int | None, *args: Any) -> Any:
+    def fetch_layer(_n: Any, *args: Any) -> Any:
         *values, view = args
         raw = dict(zip(data_names, values, strict=True))
-        if any(v == AUTO and n not in (view or {}) for n, v in raw.items()):
+        view = mapping(view)
+        if any(v == AUTO and n not in view for n, v in raw.items()):
             return no_update  # wait for the view to resolve "auto" (e.g. from the zoom)
         return fetch_now(lid, raw, view)
 
@@ -112,24 +140,31 @@ def _register_layer(profile: MapProfile, layer: LayerSpec) -> None:
     )
 
 
-def detail_now(layer_id: str, profile: MapProfile, clicked: dict[str, Any] | None) -> Any:
+def detail_now(layer_id: str, profile: MapProfile, clicked: Any) -> Any:
     """The layer's ``extra["detail"]`` for a clicked feature id, read in the caller's scope on
-    the server (the layer audits what it reads); None when there is nothing to show."""
-    props = (clicked or {}).get("properties") or {}
-    if "id" not in props:
+    the server (the layer audits what it reads); None when there is nothing to show or the
+    viewer may not see it: the layer is not mounted for it, the map does not offer the
+    detail, or the viewer lacks the layer's ``extra["detail_action"]`` (no action declared:
+    refused)."""
+    feature_id = click_id(clicked)
+    if feature_id is None:
         return None
     services = services_mod.current()
+    viewer = services.viewer
     spec = registry.get(layer_id)
-    requested_by = f"{profile.name}@{flask.request.remote_addr or '-'}"
+    action = spec.extra.get("detail_action")
+    if (
+        viewer is None
+        or action is None
+        or not viewer.may(Action(action))
+        or not viewer.may_mount(layer_id)
+        or not profile.offers_detail(spec)
+    ):
+        return None
     try:
         with services.pool.connection() as conn, custom_plans(conn):
             return spec.extra["detail"](
-                conn,
-                services.scope,
-                props["id"],
-                services.clock.now(),
-                services.settings,
-                requested_by,
+                conn, services.scope, feature_id, services.clock.now(), services.settings, viewer
             )
     except Exception:
         log.exception("layer %s: detail failed", layer_id)
@@ -159,7 +194,7 @@ def _register_detail(profile: MapProfile, layer: LayerSpec) -> None:
         State(ids.layer(p, lid), "clickData"),
         prevent_initial_call=True,
     )
-    def layer_detail(_n: int | None, clicked: dict | None) -> Any:
+    def layer_detail(_n: Any, clicked: Any) -> Any:
         return detail_now(lid, profile, clicked)
 
     clientside_callback(
@@ -195,10 +230,10 @@ def _register_primary(profile: MapProfile, layer: LayerSpec) -> None:
         State(ids.layer(p, lid), "clickData"),
         prevent_initial_call=True,
     )
-    def show_card(_clicks: int | None, _close: int | None, clicked: dict | None) -> tuple:
+    def show_card(_clicks: Any, _close: Any, clicked: Any) -> tuple:
         if ctx.triggered_id == ids.card_close(p):
             return [], True
-        return card_now(clicked)
+        return card_now(clicked, lid)
 
 
 def register(profile: MapProfile) -> None:

@@ -1,5 +1,7 @@
 """The unit card shown on click: the full public grid card (DOMAIN.md §2) for a grid, name and
-code for other units."""
+code for other units. Staff names and phones are shown as the viewer's tier allows
+(domain.access FIELD_TIERS, domain.masking): whole for leaders, dispatchers and
+administrators, 张* and 138****1234 for the wall and analysts, with a "已脱敏" hint."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from dash import html
 
 from dashboard.screen.theme import fmt_int, fmt_pct
+from domain.masking import Masker
 from layers.grids import LEVEL_NAMES_ZH
 from layers.labels import grid_type_name, kind_name, role_name
 
@@ -19,9 +22,26 @@ def _row(label: str, value: Any, cls: str = "") -> html.Div:
     )
 
 
-def render_grid_card(card: dict[str, Any], hotline: str) -> list:
-    """The grid card (queries.grid_card.grid_card) as components; type, kind and roles named
-    from domain."""
+STAFF_FIELDS = {"name": "staff.name", "phone": "staff.phone"}
+
+
+def mask_card(card: dict[str, Any], masker: Masker) -> tuple[dict[str, Any], bool]:
+    """(the card with each staff member's name and phone as ``masker`` shows them, True when
+    the masker hides any of them)."""
+    masked = not all(masker.sees(f) for f in STAFF_FIELDS.values())
+    staff = [masker.record(s, STAFF_FIELDS) for s in card["staff"]]
+    return {**card, "staff": staff}, masked
+
+
+def _phone(phone: str | None, masked: bool) -> html.Span | html.A:
+    if masked or not phone:  # a masked number is not dialable: no tel: link
+        return html.Span(phone or "—", className="gs-staff-phone")
+    return html.A(phone, href=f"tel:{phone}", className="gs-staff-phone")
+
+
+def render_grid_card(card: dict[str, Any], hotline: str, *, masked: bool = False) -> list:
+    """The grid card (queries.grid_card.grid_card, already masked by ``mask_card`` when
+    ``masked``) as components; type, kind and roles named from domain."""
     kind = kind_name(card.get("kind"))
     gtype = grid_type_name(card["type"]) + (f"·{kind}" if kind else "")
     staff = [
@@ -29,11 +49,7 @@ def render_grid_card(card: dict[str, Any], hotline: str) -> list:
             [
                 html.Span(role_name(s["role"]), className="gs-staff-role"),
                 html.Span(s["name"], className="gs-staff-name"),
-                html.A(
-                    s["phone"] or "—",
-                    href=f"tel:{s['phone']}" if s["phone"] else None,
-                    className="gs-staff-phone",
-                ),
+                _phone(s["phone"], masked),
             ],
             className="gs-card-staff",
             **{"data-role": s["role"]},
@@ -49,7 +65,17 @@ def render_grid_card(card: dict[str, Any], hotline: str) -> list:
         _row("户数", fmt_int(card["households"]), "gs-card-households"),
         _row("人口", fmt_int(card["population"])),
         _row("微网格", f"{card['micro_grids']} 个 · 微网格长 {card['micro_grid_chiefs']} 人"),
-        html.H4("网格人员", className="gs-card-sub"),
+        html.H4(
+            [
+                "网格人员",
+                *(
+                    [html.Span("已脱敏", className="gs-card-masked", title="个人信息按权限脱敏")]
+                    if masked
+                    else []
+                ),
+            ],
+            className="gs-card-sub",
+        ),
         html.Ul(staff, className="gs-card-staff-list"),
         _row("监督电话", hotline, "gs-card-hotline"),
         html.H4("今日", className="gs-card-sub"),

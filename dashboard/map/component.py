@@ -4,6 +4,9 @@ panel (toggles, legends, selectors) and the grid card.
 No basemap unless ``settings.basemap_url`` is set: the default is the dark background with the
 boundaries only, so no request leaves the machine. Every layer starts empty; its payload store
 is filled by the fetch callback and turned into url/data/hideout in the browser.
+
+Only the layers the viewer may mount (``Viewer.may_mount``, domain.access) are rendered; with
+no viewer, none (the fetch callbacks refuse them too).
 """
 
 from __future__ import annotations
@@ -141,14 +144,22 @@ def layer_stores(profile: MapProfile, layer: LayerSpec, settings, counts, bounds
     ]
 
 
+def mounted_layers(profile: MapProfile, services: Services) -> tuple[LayerSpec, ...]:
+    """The profile's layers that the caller of ``services`` may mount, in registry order."""
+    viewer = getattr(services, "viewer", None)
+    if viewer is None:
+        return ()
+    return tuple(x for x in profile.layers() if viewer.may_mount(x.id))
+
+
 def map_component(profile: MapProfile, services: Services, now: datetime | None = None) -> html.Div:
     """The whole map for ``profile`` in the caller's scope at ``now`` (default: the services'
-    clock)."""
+    clock), with the layers the caller may mount."""
     settings = services.settings
     now = now or services.clock.now()
     p = profile.prefix
     bounds, counts = _bounds(services, now)
-    layers = profile.layers()
+    layers = mounted_layers(profile, services)
     children: list = []
     if settings.basemap_url:
         children.append(

@@ -1,5 +1,11 @@
-"""A layer's payload for the browser: options parsed on the server, the layer's fetch run in
-the caller's scope, the result normalised, shifted to the display datum and cached."""
+"""A layer's payload for the browser: options parsed and normalised on the server, the layer's
+fetch run in the caller's scope with the caller's access (layers.base.Access), the result
+normalised, shifted to the display datum and cached.
+
+The cache key holds everything the payload depends on: the scope (queries.cache), the
+canonical options, the time bucket and the access flags, so no payload cached for one role or
+jurisdiction is ever served to another. Entries live two refresh intervals: the bucket moves
+on after one, so a longer life only let random requests fill Redis (issue #9)."""
 
 from __future__ import annotations
 
@@ -11,12 +17,15 @@ from typing import Any
 import psycopg
 
 from domain.geo.display import geojson_to_display
-from layers.base import LayerSpec
+from layers.base import Access, LayerSpec
 from queries.cache import cached_payload
 from queries.services import Services
 from queries.window import floor_time
 
-PAYLOAD_FORMAT = 1
+# 2: access flags in the key; heat cells at their centres with k-anonymity; per-grid counts.
+PAYLOAD_FORMAT = 2
+# The shortest life of a cached payload (a layer refreshed every 5 s still reuses its entry).
+MIN_TTL_S = 60
 
 
 def normalise(result: Any) -> dict[str, Any]:
@@ -47,15 +56,20 @@ def layer_payload(
     now: datetime,
 ) -> bytes:
     """The layer's payload as UTF-8 JSON at ``now`` floored to the layer's refresh interval,
-    cached (queries.cache.cached_payload) under ("layer-<id>", data version, {options, bucket,
-    crs, format}, scope). orjson encodes it: the layers' payloads run to megabytes (thousands
-    of features), where the standard library's encoder took 30 ms of a 140 ms overdue layer."""
+    for the caller of ``services`` (its scope and ``Access.of(services.viewer)``), cached
+    (queries.cache.cached_payload) under ("layer-<id>", data version, {options, bucket, crs,
+    format, access}, scope). Browser values (``raw_options``, ``view``) go through the
+    layer's allowlists and ``normalise`` first; anything else in them is ignored. orjson
+    encodes it: the layers' payloads run to megabytes (thousands of features), where the
+    standard library's encoder took 30 ms of a 140 ms overdue layer."""
     settings = services.settings
-    options = spec.parse_data_options(raw_options, view)
-    bucket = floor_time(now, spec.refresh_s(settings))
+    options = spec.canonical_options(raw_options, view, services.scope)
+    refresh_s = spec.refresh_s(settings)
+    bucket = floor_time(now, refresh_s)
+    access = Access.of(getattr(services, "viewer", None))
 
     def compute(conn: psycopg.Connection, _version: int) -> dict[str, Any]:
-        out = normalise(spec.fetch(conn, services.scope, options, bucket, settings))
+        out = normalise(spec.fetch(conn, services.scope, options, bucket, settings, access))
         out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
         out["as_of_ms"] = int(bucket.timestamp() * 1000)
         out["options"] = options
@@ -69,6 +83,8 @@ def layer_payload(
             "bucket": bucket.isoformat(),
             "crs": settings.basemap_crs,
             "format": PAYLOAD_FORMAT,
+            "access": access.key(),
         },
         compute,
+        ttl_s=min(settings.cache_ttl_s, max(MIN_TTL_S, 2 * refresh_s)),
     )

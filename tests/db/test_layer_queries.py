@@ -16,12 +16,14 @@ import layers.overdue as overdue_layer
 import layers.workers as workers_layer
 from domain.text import duration_zh
 from domain.workflow.rules import STAGE_NAMES_ZH
+from layers.base import Access
 from queries import heat as qh
 from queries import worker_layer as qw
 from queries.db import connect
 from queries.positions import LatestFix, PositionStore, record_positions
 from queries.scope import Scope
 from queries.screen import kpis
+from queries.viewer import Viewer
 from tests.conftest import DEMO_NOW
 
 pytestmark = pytest.mark.db
@@ -54,6 +56,8 @@ def _direct_count(conn, start, now, like="%", major=None, urgency=None, bbox=Non
     sql = (
         "SELECT count(*) FROM ticket t WHERE t.created_at > %(start)s AND t.created_at <= %(now)s"
         " AND t.grid_code LIKE %(like)s"
+        # sensitive categories (special populations, disputes) are never in the heat
+        " AND t.category_code NOT LIKE '0702%%' AND t.category_code NOT LIKE '05%%'"
     )
     if major:
         sql += " AND left(t.category_code, 2) = %(major)s"
@@ -73,8 +77,10 @@ def test_heat_weights_sum_to_the_tickets_of_each_window(demo_db):
             fc = qh.heat_payload(conn, WHOLE, now, window=window)
             weights = [f["properties"]["weight"] for f in fc["features"]]
             expected = _direct_count(conn, now - length, now)
-            assert sum(weights) == fc["meta"]["total"] == expected, window
-            assert all(w >= 1 for w in weights)
+            m = fc["meta"]
+            assert sum(weights) == m["shown"] == m["total"] - m["suppressed"], window
+            assert m["total"] == expected, window
+            assert all(w >= m["min_k"] == 5 for w in weights)
         # a window with plenty of tickets is non-trivial
         assert qh.heat_payload(conn, WHOLE, now, window="30d")["meta"]["total"] > 100
 
@@ -110,11 +116,12 @@ def test_heat_filters_scope_and_bbox_equal_direct_sql(demo_db):
         assert vp.bbox == bbox and vp.zoom == 15
         fc = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=vp)
         assert fc["meta"]["total"] == _direct_count(conn, start, now, bbox=bbox) > 0
+        # cells sit at their centres, merged cells (under k) at the centre of a cell up to
+        # 2^K_MERGE_LEVELS as wide: within that margin of the bbox
+        pad = fc["meta"]["cell_deg"] * 2**qh.K_MERGE_LEVELS
         for f in fc["features"]:
             lon, lat = f["geometry"]["coordinates"]
-            assert (
-                bbox[0] - 1e-6 <= lon <= bbox[2] + 1e-6 and bbox[1] - 1e-6 <= lat <= bbox[3] + 1e-6
-            )
+            assert bbox[0] - pad <= lon <= bbox[2] + pad and bbox[1] - pad <= lat <= bbox[3] + pad
 
 
 def test_heat_resolution_follows_zoom_with_a_privacy_floor(demo_db):
@@ -123,8 +130,9 @@ def test_heat_resolution_follows_zoom_with_a_privacy_floor(demo_db):
         coarse = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(11))
         fine = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(16))
         assert coarse["meta"]["cell_deg"] > fine["meta"]["cell_deg"] >= qh.MIN_CELL_DEG
-        assert len(coarse["features"]) < len(fine["features"])
         assert coarse["meta"]["total"] == fine["meta"]["total"]
+        # finer cells hold fewer tickets each: more of them fall under k
+        assert fine["meta"]["suppressed"] >= coarse["meta"]["suppressed"]
         floor = qh.heat_payload(conn, WHOLE, now, window="30d", viewport=qh.Viewport(18))
         assert floor["meta"]["cell_deg"] == qh.MIN_CELL_DEG
 
@@ -182,11 +190,18 @@ OVERDUE_PROPERTIES = {
 }
 
 
+# A grid's counts (roles without exact points, and sensitive categories for everyone).
+GRID_COUNT_PROPERTIES = {"grid", "count", "step", "by_step", "sensitive"}
+
+
 def _make_ladder(conn, now):
-    """Move three open tickets onto each ladder step (the demo has few at any instant)."""
+    """Move four open tickets (not of a sensitive category: those are never points) onto the
+    ladder steps (the demo has few at any instant)."""
     ids = conn.execute(
         "SELECT id, created_at FROM ticket WHERE state IN ('in_progress', 'dispatched')"
-        " AND stage IS NOT NULL ORDER BY id LIMIT 4"
+        " AND stage IS NOT NULL"
+        " AND category_code NOT LIKE '0702%%' AND category_code NOT LIKE '05%%'"
+        " ORDER BY id LIMIT 4"
     ).fetchall()
     assert len(ids) == 4
     h = timedelta(hours=1)
@@ -206,14 +221,22 @@ def _make_ladder(conn, now):
     return [i for i, _ in ids]
 
 
-def _direct_overdue(conn, now, like="%"):
-    return conn.execute(
-        "SELECT ticket_no, stage_started_at, stage_due_at, rework_count FROM ticket"
+def _direct_overdue(conn, now, like="%", sensitive=None):
+    """(ticket_no, started, due, rework) of the overdue layer's tickets; ``sensitive`` True
+    or False keeps only those of a sensitive category or only the others."""
+    rows = conn.execute(
+        "SELECT ticket_no, stage_started_at, stage_due_at, rework_count,"
+        "  (category_code LIKE '0702%%' OR category_code LIKE '05%%') FROM ticket"
         " WHERE state NOT IN ('closed', 'surveyed', 'rejected') AND state <> 'suspended'"
         "   AND grid_code LIKE %s"
         "   AND (stage_due_at < %s OR (stage_warn_at <= %s AND stage_due_at > %s))",
         (like, now, now, now),
     ).fetchall()
+    return [r[:4] for r in rows if sensitive is None or r[4] == sensitive]
+
+
+def _points(fc):
+    return [f for f in fc["features"] if "no" in f["properties"]]
 
 
 def _expected_step(started, due, rework, now) -> int:
@@ -228,36 +251,40 @@ def test_overdue_counts_and_steps_equal_direct_sql(demo_db):
     now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
-        fc = overdue_layer.overdue_payload(conn, WHOLE, now)
+        fc = overdue_layer.overdue_payload(conn, WHOLE, now, exact_points=True)
         rows = _direct_overdue(conn, now)
-        assert fc["meta"]["total"] == fc["meta"]["count"] == len(rows) == len(fc["features"])
+        plain = _direct_overdue(conn, now, sensitive=False)
+        m = fc["meta"]
+        assert m["total"] == m["count"] + m["counted"] == len(rows)
+        assert m["count"] == len(plain) == len(_points(fc))
         k = kpis(conn, WHOLE, now, demo_db.tz)
         assert len(rows) == k["overdue"] + k["warning"]
-        expected = {no: _expected_step(s, d, r, now) for no, s, d, r in rows}
-        got = {f["properties"]["no"]: f["properties"]["step"] for f in fc["features"]}
+        expected = {no: _expected_step(s, d, r, now) for no, s, d, r in plain}
+        got = {f["properties"]["no"]: f["properties"]["step"] for f in _points(fc)}
         assert got == expected
         assert set(got.values()) == {1, 2, 3}
-        steps = [f["properties"]["step"] for f in fc["features"]]
+        steps = [f["properties"]["step"] for f in _points(fc)]
         assert steps == sorted(steps, reverse=True)  # worst first
-        by_step = {str(s): steps.count(s) for s in (1, 2, 3)}
-        assert fc["meta"]["by_step"] == by_step
-        # min_step filters
-        assert overdue_layer.overdue_payload(conn, WHOLE, now, min_step="red")["meta"][
-            "total"
-        ] == steps.count(3)
-        n_over = steps.count(2) + steps.count(3)
-        assert (
-            overdue_layer.overdue_payload(conn, WHOLE, now, min_step="overdue")["meta"]["total"]
-            == n_over
-        )
+        every = [_expected_step(s, d, r, now) for _, s, d, r in rows]
+        assert m["by_step"] == {str(s): every.count(s) for s in (1, 2, 3)}
+        # min_step filters, the same with counts per grid
+        for exact in (True, False):
+            red = overdue_layer.overdue_payload(
+                conn, WHOLE, now, min_step="red", exact_points=exact
+            )
+            assert red["meta"]["total"] == every.count(3)
+            over = overdue_layer.overdue_payload(
+                conn, WHOLE, now, min_step="overdue", exact_points=exact
+            )
+            assert over["meta"]["total"] == every.count(2) + every.count(3)
 
 
 def test_overdue_popup_fields_equal_the_database(demo_db):
     now = DEMO_NOW
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
-        fc = overdue_layer.overdue_payload(conn, WHOLE, now)
-        for f in fc["features"]:
+        fc = overdue_layer.overdue_payload(conn, WHOLE, now, exact_points=True)
+        for f in _points(fc):
             p = f["properties"]
             row = conn.execute(
                 "SELECT mc.name_zh, c.name_zh, g.name, t.stage, t.stage_due_at,"
@@ -278,7 +305,7 @@ def test_overdue_popup_fields_equal_the_database(demo_db):
             assert p["lead"] == (lead or "")
             assert p["overdue_s"] == int((now - due).total_seconds())
             assert f["geometry"]["coordinates"] == [round(lon, 6), round(lat, 6)]
-        assert any(f["properties"]["lead"] for f in fc["features"])
+        assert any(f["properties"]["lead"] for f in _points(fc))
 
 
 def test_overdue_payload_carries_no_personal_data(demo_db):
@@ -290,13 +317,14 @@ def test_overdue_payload_carries_no_personal_data(demo_db):
             " WHERE state NOT IN ('closed', 'surveyed', 'rejected')"
         )
         conn.commit()
-        payload = overdue_layer.fetch(conn, WHOLE, {}, now, demo_db)
-        text = json.dumps(payload, ensure_ascii=False)
-        assert payload["data"]["features"]
-        for f in payload["data"]["features"]:
-            assert set(f["properties"]) == OVERDUE_PROPERTIES
-        for leak in ("张三", "13812345678", "88号", "address", "description", "reporter"):
-            assert leak not in text
+        for role in ("admin", "analyst"):
+            payload = overdue_layer.fetch(conn, WHOLE, {}, now, demo_db, Access.of_role(role))
+            text = json.dumps(payload, ensure_ascii=False)
+            assert payload["data"]["features"]
+            for f in payload["data"]["features"]:
+                assert set(f["properties"]) in (OVERDUE_PROPERTIES, GRID_COUNT_PROPERTIES)
+            for leak in ("张三", "13812345678", "88号", "address", "description", "reporter"):
+                assert leak not in text
 
 
 def test_overdue_scope_and_allowlists(demo_db):
@@ -304,8 +332,8 @@ def test_overdue_scope_and_allowlists(demo_db):
     with connect(demo_db) as conn:
         _make_ladder(conn, now)
         town = _a_town(conn)
-        whole = overdue_layer.overdue_payload(conn, WHOLE, now)
-        scoped = overdue_layer.overdue_payload(conn, Scope(town), now)
+        whole = overdue_layer.overdue_payload(conn, WHOLE, now, exact_points=True)
+        scoped = overdue_layer.overdue_payload(conn, Scope(town), now, exact_points=True)
         assert scoped["meta"]["total"] == len(_direct_overdue(conn, now, town + "%"))
         names = {
             r[0]
@@ -321,7 +349,7 @@ def test_overdue_scope_and_allowlists(demo_db):
                 overdue_layer.overdue_payload(conn, WHOLE, now, **bad)
         got = overdue_layer.fetch(conn, WHOLE, {"category": "%", "min_step": 3}, now, demo_db)
         assert got["data"]["meta"]["total"] == whole["meta"]["total"]
-        one = overdue_layer.overdue_payload(conn, WHOLE, now, major="09")
+        one = overdue_layer.overdue_payload(conn, WHOLE, now, major="09", exact_points=True)
         n09 = conn.execute(
             "SELECT count(*) FROM ticket WHERE state NOT IN ('closed', 'surveyed', 'rejected')"
             " AND state <> 'suspended' AND category_code LIKE '09%%'"
@@ -498,8 +526,17 @@ def test_worker_layer_scope_roles_and_age(demo_db, redis_client):
             with pytest.raises(ValueError):
                 qw.latest_workers(conn, store, WHOLE, now, roles=("centre_operator",))
             # browser values for the role are parsed: unknown -> all
-            got = workers_layer.fetch(conn, WHOLE, {"role": "admin'--"}, now, demo_db)
+            tracks = Access.of_role("dispatcher")
+            got = workers_layer.fetch(conn, WHOLE, {"role": "admin'--"}, now, demo_db, tracks)
             assert len(got["data"]["features"]) == len(ws)
+            # without read_tracks: counts per grid at the grids' anchors, no staff ids
+            per_grid = workers_layer.fetch(conn, WHOLE, {}, now, demo_db)["data"]
+            counts = [f["properties"]["count"] for f in per_grid["features"]]
+            assert sum(counts) + per_grid["meta"]["elsewhere"] == len(ws)
+            assert per_grid["meta"]["per_grid"] and len(counts) < len(ws)
+            for f in per_grid["features"]:
+                assert "id" not in f and "id" not in f["properties"]
+                assert "role" not in f["properties"] and "age_s" not in f["properties"]
             # fixes older than MAX_AGE are not drawn but counted
             later = now + qw.MAX_AGE + timedelta(minutes=1)
             gone, hidden, _ = qw.latest_workers(conn, store, WHOLE, later)
@@ -535,7 +572,14 @@ def test_redis_down_keeps_the_db_write_and_falls_back(demo_db, private_redis, ca
         workers, _, source = qw.latest_workers(conn, store, WHOLE, t)
         assert source == "postgres"
         assert {w.staff_id: w.fix.at for w in workers}[sid] == t
-        got = workers_layer.fetch(conn, WHOLE, {}, t, demo_db.model_copy(update={"redis_url": url}))
+        got = workers_layer.fetch(
+            conn,
+            WHOLE,
+            {},
+            t,
+            demo_db.model_copy(update={"redis_url": url}),
+            Access.of_role("admin"),
+        )
         assert len(got["data"]["features"]) == len(ws)
         # Redis comes back empty: the next write resyncs everything, readers use Redis again
         procs.append(start())
@@ -580,8 +624,16 @@ def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
             fixes.append((sid, now - timedelta(minutes=5 - i), x, y))
         fixes.append((sid, now - timedelta(minutes=1), lon, lat))
         record_positions(conn, fixes)
+        conn.commit()
         caplog.set_level(logging.INFO, logger="gridscope.audit")
-        d = workers_layer.detail(conn, WHOLE, str(sid), now, demo_db, requested_by="analyst-1")
+        # refused without read_tracks: nothing read, nothing audited
+        for other in ("analyst", "leader", "wall"):
+            who = Viewer("user", 7, f"{other}-1", other, WHOLE)
+            assert workers_layer.detail(conn, WHOLE, str(sid), now, demo_db, who) is None
+        assert workers_layer.detail(conn, WHOLE, str(sid), now, demo_db, None) is None
+        dispatcher = Viewer("user", 8, "dispatcher-1", "dispatcher", WHOLE, client_addr="10.0.0.9")
+        d = workers_layer.detail(conn, WHOLE, str(sid), now, demo_db, dispatcher)
+        conn.commit()
         assert d is not None and d["id"] == sid and d["role"] == role
         name = conn.execute("SELECT name FROM staff WHERE id = %s", (sid,)).fetchone()[0]
         assert d["name"] == name
@@ -604,16 +656,35 @@ def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
         }
         assert visited >= len(micro)
         assert grid in {g["code"] for g in d["grids"]}
+        # the record: one audit_event row; the log line is a copy
+        rows = conn.execute(
+            "SELECT actor_name, role, action, object, object_ids, count, tier, client_addr"
+            " FROM audit_event"
+        ).fetchall()
+        assert rows == [
+            (
+                "dispatcher-1",
+                "dispatcher",
+                "track_read",
+                "worker",
+                [str(sid)],
+                len(today),
+                4,
+                "10.0.0.9",
+            )
+        ]
         audit = [r for r in caplog.records if r.name == "gridscope.audit"]
         assert len(audit) == 1 and audit[0].levelno == logging.INFO
         assert f"staff_id={sid}" in audit[0].getMessage()
-        assert "analyst-1" in audit[0].getMessage()
+        assert "user:dispatcher-1" in audit[0].getMessage()
         # out of scope, bad ids: nothing, and nothing logged
         caplog.clear()
-        assert workers_layer.detail(conn, Scope("999999"), sid, now, demo_db) is None
-        for bad in (None, True, "abc", -3, {"id": 1}, 0):
-            assert workers_layer.detail(conn, WHOLE, bad, now, demo_db) is None
+        assert workers_layer.detail(conn, Scope("999999"), sid, now, demo_db, dispatcher) is None
+        for bad in (None, True, "abc", -3, {"id": 1}, 0, "٣", "9" * 5000, 2**70):
+            assert workers_layer.detail(conn, WHOLE, bad, now, demo_db, dispatcher) is None
         assert not [r for r in caplog.records if r.name == "gridscope.audit"]
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM audit_event").fetchone()[0] == 1
 
 
 def test_layer_specs_declare_the_contract():
@@ -622,4 +693,5 @@ def test_layer_specs_declare_the_contract():
     assert overdue_layer.LAYER.render == "cluster"
     assert {o.name for o in heat_layer.LAYER.view_options} == {"zoom", "bbox"}
     assert workers_layer.LAYER.extra["detail_sensitivity"] == "L4"
+    assert workers_layer.LAYER.extra["detail_action"] == "read_tracks"
     assert "screen" not in workers_layer.LAYER.extra["detail_profiles"]

@@ -1,5 +1,6 @@
 """The map component's layout without a database: no basemap (no request leaves the machine)
-unless one is configured, one GeoJSON and one toggle per mounted layer, ids per profile."""
+unless one is configured, one GeoJSON and one toggle per mounted layer, ids per profile, only
+the layers the viewer may mount (none without a viewer)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from domain.clock.now import FixedClock
 from domain.config import Settings
 from layers.registry import LAYERS
 from queries.scope import Scope
+from queries.viewer import Viewer
 from tests.conftest import DEMO_NOW
 
 
@@ -33,9 +35,16 @@ def find(component, predicate) -> list:
     return out + find(getattr(component, "children", None), predicate)
 
 
-def services(**settings):
+ANALYST = Viewer("user", 1, "analyst", "analyst", Scope(""))
+
+
+def services(viewer=ANALYST, **settings):
     return SimpleNamespace(
-        settings=Settings(**settings), pool=DownPool(), scope=Scope(""), clock=FixedClock(DEMO_NOW)
+        settings=Settings(**settings),
+        pool=DownPool(),
+        scope=Scope(""),
+        clock=FixedClock(DEMO_NOW),
+        viewer=viewer,
     )
 
 
@@ -63,3 +72,23 @@ def test_every_registered_layer_is_mounted_with_a_toggle_per_profile():
     )
     assert grids[0].value == "grid"  # the wall pins the grid level
     assert {x.id for x in PROFILES["analyst"].layers()} <= {x.id for x in LAYERS}
+
+
+class NoWorkers:
+    """A viewer whose role may not mount the worker layer (no role of POLICY lacks a layer
+    today; the mount must still ask)."""
+
+    def may_mount(self, layer_id: str) -> bool:
+        return layer_id != "workers"
+
+
+def test_only_layers_the_viewer_may_mount_are_rendered():
+    for profile in PROFILES.values():
+        view = map_component(profile, services(viewer=NoWorkers()))
+        geo_ids = {c.id for c in find(view, lambda c: isinstance(c, dl.GeoJSON))}
+        assert geo_ids == {
+            f"{profile.prefix}-layer-{x.id}" for x in profile.layers() if x.id != "workers"
+        }
+        assert not find(view, lambda c: "workers" in str(getattr(c, "id", "")))
+        nobody = map_component(profile, services(viewer=None))
+        assert not find(nobody, lambda c: isinstance(c, dl.GeoJSON))
