@@ -1,4 +1,5 @@
-"""python -m bench [load|screen|api|imports|layers|layerslive|all] [options]; see each module.
+"""python -m bench [load|screen|api|imports|layers|layerslive|access|all] [options]; see each
+module.
 
 python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...] runs BENCH on git revision REV
 and on the working tree, alternately (bench/compare.py).
@@ -40,10 +41,14 @@ def main() -> None:
         from bench import layers_live
 
         layers_live.main(rest if which == "layerslive" else [])
-    if which not in ("load", "screen", "api", "imports", "layers", "layerslive", "all"):
+    if which in ("access", "all"):
+        from bench import access
+
+        access.main(rest if which == "access" else [])
+    if which not in ("load", "screen", "api", "imports", "layers", "layerslive", "access", "all"):
         print(
             f"unknown benchmark {which!r}: choose load, screen, api, imports, layers,"
-            " layerslive or all",
+            " layerslive, access or all",
             file=sys.stderr,
         )
         sys.exit(2)
