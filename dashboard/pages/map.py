@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from dashboard.map import PROFILES, map_component
 from dashboard.map import callbacks as map_callbacks
+from dashboard.userbar import user_bar
 from queries import services
 
 dash.register_page(__name__, path="/map", title="网格地图", name="地图")
@@ -21,6 +22,7 @@ def layout(**_query: str):
                 [
                     dcc.Link("网格化服务管理", href="/", className="gs-analyst-home"),
                     html.H1("网格地图", className="gs-analyst-title"),
+                    user_bar(svc),
                 ],
                 className="gs-analyst-bar",
             ),

@@ -27,7 +27,7 @@ from queries.services import app_services
 
 from . import principals, walls
 from .pages import invalid_wall_page, login_page
-from .passwords import hash_password, needs_rehash, verify
+from .passwords import DEMO_PASSWORDS, hash_password, needs_rehash, verify
 from .state import state
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,9 @@ def login_submit() -> flask.Response:
     with svc.pool.connection() as conn:
         row = accounts.user_by_name(conn, username)
         ok = verify(row.password_hash if row else None, password) and bool(row and row.active)
+        # The demo passwords are published (README): they open nothing outside demo mode.
+        published = ok and not svc.settings.demo_mode and password in DEMO_PASSWORDS.values()
+        ok = ok and not published
         scope = principals.bounded_scope(svc.scope, row.jurisdiction) if row and ok else None
         if not ok or row is None or scope is None:
             failures = st.lockout.failed(username)
@@ -114,7 +117,11 @@ def login_submit() -> flask.Response:
                     client_addr=addr,
                     detail={
                         "failures": failures,
-                        "reason": "outside deployment" if ok else "bad credentials",
+                        "reason": "published demo password"
+                        if published
+                        else "outside deployment"
+                        if ok
+                        else "bad credentials",
                     },
                 ),
                 svc.clock.now(),

@@ -1,13 +1,13 @@
 """The `gridscope` command. Usage errors exit with 2; operational errors print one line, exit 1.
 
 One module per command group: ``db``, ``demo``, ``serve``, ``sweep``, ``token``, ``imports``
-(`gridscope import`); ``common`` holds the ``main`` group, the settings and the command's clock.
-Importing this package registers every command on ``main``.
+(`gridscope import`), ``user``, ``wall``, ``audit``; ``common`` holds the ``main`` group, the
+settings and the command's clock. Importing this package registers every command on ``main``.
 """
 
 from __future__ import annotations
 
-from . import db, demo, imports, serve, sweep, token  # noqa: F401 (register the commands)
+from . import audit, db, demo, docs, imports, serve, sweep, token, user, wall  # noqa: F401
 from .common import AppContext, fail, main, pass_app
 
 __all__ = ["AppContext", "fail", "main", "pass_app"]

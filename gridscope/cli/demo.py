@@ -65,6 +65,7 @@ def demo_load(
                     f"demo already loaded ({size}, seed {seed}, {meta.get('tickets'):,}"
                     f" tickets, loaded {meta.get('loaded_at')}); reusing it"
                 )
+                _print_access(app)
                 return
         report = load_demo(
             settings,
@@ -90,6 +91,28 @@ def demo_load(
         f" events (binary COPY); end to end {report.end_to_end_tickets_per_s:,.0f}"
         " tickets/s"
     )
+    _print_access(app)
+
+
+def _print_access(app: AppContext) -> None:
+    """Create or reset the demo accounts, issue a new demo wall link and print them."""
+    from gridscope.demo.accounts import access_table, ensure_demo_access
+    from queries.db import DatabaseUnavailable
+
+    try:
+        access = ensure_demo_access(app.settings, app.clock.now())
+    except (DatabaseUnavailable, RuntimeError) as exc:
+        fail(str(exc))
+    for line in access_table(access):
+        click.echo(line)
+
+
+@demo.command("accounts")
+@pass_app
+def demo_accounts(app: AppContext) -> None:
+    """Reset the demo accounts (one per role) and issue a new demo wall link; print them.
+    `demo load` does this too."""
+    _print_access(app)
 
 
 @demo.command("live")

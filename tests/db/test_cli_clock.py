@@ -37,7 +37,9 @@ _REPORT = SimpleNamespace(
 
 @pytest.fixture
 def fake_loader(monkeypatch):
-    """Replace the demo loader by one that records its arguments."""
+    """Replace the demo loader by one that records its arguments (and the demo accounts,
+    which `demo load` creates next in the database, by nothing)."""
+    import gridscope.demo.accounts
     import gridscope.demo.load
 
     calls: list[dict] = []
@@ -47,6 +49,8 @@ def fake_loader(monkeypatch):
         return _REPORT
 
     monkeypatch.setattr(gridscope.demo.load, "load_demo", load_demo)
+    monkeypatch.setattr(gridscope.demo.accounts, "ensure_demo_access", lambda settings, now: None)
+    monkeypatch.setattr(gridscope.demo.accounts, "access_table", lambda access: [])
     return calls
 
 
@@ -94,6 +98,7 @@ def test_demo_load_default_now_follows_fixed_now(fake_loader):
 
 
 def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
+    import gridscope.cli.sweep
     import gridscope.demo.live
     import queries.supervision
 
@@ -107,6 +112,10 @@ def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
         seen["sweep"] = now
         return 0
 
+    def purge_expired(conn, app, now):
+        seen["purge"] = now
+        return 0, 0
+
     class _Conn:
         def __enter__(self):
             return self
@@ -118,6 +127,7 @@ def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
     assert "clock" in inspect.signature(gridscope.demo.live.run_live).parameters
     monkeypatch.setattr(gridscope.demo.live, "run_live", run_live)
     monkeypatch.setattr(queries.supervision, "sweep", sweep)
+    monkeypatch.setattr(gridscope.cli.sweep, "purge_expired", purge_expired)
     monkeypatch.setattr("queries.db.connect", lambda settings: _Conn())
     env = _env(GRIDSCOPE_FIXED_NOW="2026-11-25T15:30:00+08:00")
     res = CliRunner().invoke(cli, ["demo", "live", "--duration", "1"], env=env)
@@ -126,6 +136,7 @@ def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
     res = CliRunner().invoke(cli, ["sweep"], env=env)
     assert res.exit_code == 0, res.output
     assert seen["sweep"] == DEMO_NOW
+    assert seen["purge"] == DEMO_NOW  # retention is counted on the same clock
 
 
 @pytest.mark.db
