@@ -45,6 +45,7 @@ class TokenRow:
     token_hash: str
     scope_prefix: str
     can_write: bool
+    role: str  # a domain.access.Role: the tier of what the token reads back, what it may do
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
@@ -54,7 +55,8 @@ class TokenRow:
 
 
 _TOKEN_COLUMNS = (
-    "id, name, prefix, token_hash, scope_prefix, can_write, created_at, revoked_at, last_used_at"
+    "id, name, prefix, token_hash, scope_prefix, can_write, role, created_at, revoked_at,"
+    " last_used_at"
 )
 
 
@@ -65,13 +67,14 @@ def insert_token(
     token_hash: str,
     scope_prefix: str,
     can_write: bool,
+    role: str = "dispatcher",
 ) -> int:
     """Store a new token by its hex SHA-256; returns its id. Raises UniqueViolation when the
-    prefix is taken (the caller draws another)."""
+    prefix is taken (the caller draws another). ``role`` is a domain.access.Role value."""
     row = conn.execute(
-        "INSERT INTO api_token (name, prefix, token_hash, scope_prefix, can_write)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (name, prefix, token_hash, scope_prefix, can_write),
+        "INSERT INTO api_token (name, prefix, token_hash, scope_prefix, can_write, role)"
+        " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        (name, prefix, token_hash, scope_prefix, can_write, role),
     ).fetchone()
     return int(one(row)[0])
 
@@ -115,27 +118,17 @@ def list_tokens(conn: psycopg.Connection) -> list[TokenRow]:
     return [TokenRow(*r) for r in rows]
 
 
-def revoke_token(conn: psycopg.Connection, prefix: str) -> str:
-    """Revoke by prefix: 'revoked', 'already' (was revoked before) or 'unknown'. No scope: an
-    administrator's command (``gridscope token revoke``)."""
+def revoke_token(conn: psycopg.Connection, prefix: str) -> tuple[str, str]:
+    """Revoke by prefix: ('revoked' | 'already' (was revoked before) | 'unknown', the token's
+    jurisdiction prefix). No scope: an administrator's command (``gridscope token revoke``)."""
     row = conn.execute(
         "UPDATE api_token SET revoked_at = coalesce(revoked_at, now()) WHERE prefix = %s"
-        " RETURNING revoked_at = now()",
+        " RETURNING revoked_at = now(), scope_prefix",
         (prefix,),
     ).fetchone()
     if row is None:
-        return "unknown"
-    return "revoked" if row[0] else "already"
-
-
-def jurisdiction_exists(conn: psycopg.Connection, scope: Scope) -> bool:
-    """Whether any current region or grid code starts with the scope's prefix."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM region WHERE valid_to IS NULL AND code LIKE %(like)s)"
-        " OR EXISTS (SELECT 1 FROM grid WHERE valid_to IS NULL AND code LIKE %(like)s)",
-        {"like": scope.like},
-    ).fetchone()
-    return bool(one(row)[0])
+        return "unknown", ""
+    return ("revoked" if row[0] else "already"), row[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,15 +326,19 @@ def services(conn: psycopg.Connection) -> list[dict[str, Any]]:
         return cur.fetchall()
 
 
-def staff_outside(conn: psycopg.Connection, scope: Scope, staff_ids: list[int]) -> list[int]:
-    """The ids among ``staff_ids`` that are not active staff of the jurisdiction (by their
-    region code or a current grid assignment in scope), ascending."""
+def staff_outside(
+    conn: psycopg.Connection, scope: Scope, staff_ids: list[int], at: datetime
+) -> list[int]:
+    """The ids among ``staff_ids`` that are not active staff of the jurisdiction at ``at`` (the
+    app's now): staff whose region code is in scope, or who hold a grid assignment in scope
+    valid at ``at``. Ascending; ids that name no staff at all are among them."""
     rows = conn.execute(
         "SELECT u.id FROM unnest(%(ids)s::bigint[]) AS u(id)"
         " WHERE NOT EXISTS (SELECT 1 FROM staff s WHERE s.id = u.id AND s.active AND"
         "   (s.region_code LIKE %(like)s OR EXISTS (SELECT 1 FROM staff_assignment a"
-        "     WHERE a.staff_id = s.id AND a.valid_to IS NULL AND a.grid_code LIKE %(like)s)))"
+        "     WHERE a.staff_id = s.id AND a.grid_code LIKE %(like)s"
+        "       AND a.valid_from <= %(at)s AND (a.valid_to IS NULL OR a.valid_to > %(at)s))))"
         " ORDER BY u.id",
-        {"ids": staff_ids, "like": scope.like},
+        {"ids": staff_ids, "like": scope.like, "at": at},
     ).fetchall()
     return [int(r[0]) for r in rows]

@@ -22,6 +22,7 @@ from werkzeug.routing import Map, Rule
 
 from queries.positions import PositionStore
 from queries.services import EXTENSION_KEY as SERVICES_KEY
+from queries.services import app_services
 
 from .docs import render_docs
 from .endpoints import ENDPOINTS, PREFIX
@@ -29,9 +30,6 @@ from .errors import register_handlers
 from .openapi import build_openapi
 from .reference import get_index
 from .state import EXTENSION_KEY, ApiState
-
-MAX_BODY = 1024 * 1024
-"""Largest request body accepted (1 MiB); larger bodies get a JSON 413."""
 
 _ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -44,12 +42,15 @@ def _not_routed(rest: str = "") -> flask.Response:
 
 
 def _limit_body() -> None:
-    # Per-request limit (Flask 3.1): the Dash app keeps its own limits.
-    flask.request.max_content_length = MAX_BODY
+    # Per-request limit (Flask 3.1), one byte over the setting: werkzeug then refuses a larger
+    # Content-Length at once, and lets parsing.read_body see, and refuse, one byte too many of a
+    # chunked body instead of silently stopping at the limit (which would read as bad JSON).
+    flask.request.max_content_length = app_services().settings.max_body_bytes + 1
 
 
-def blueprint() -> flask.Blueprint:
-    """A new blueprint with every endpoint of ``ENDPOINTS`` and JSON errors."""
+def blueprint(max_body: int) -> flask.Blueprint:
+    """A new blueprint with every endpoint of ``ENDPOINTS`` and JSON errors (a JSON 413 names
+    ``max_body``, the setting ``max_body_bytes``)."""
     bp = flask.Blueprint("gridscope_api", __name__, url_prefix=PREFIX)
     for ep in ENDPOINTS:
         bp.add_url_rule(ep.rule, ep.name, ep.view, methods=[ep.method])
@@ -57,24 +58,25 @@ def blueprint() -> flask.Blueprint:
     bp.add_url_rule("", "index_bare", get_index, methods=["GET"])
     bp.add_url_rule("/<path:rest>", "not_routed", _not_routed, methods=_ANY_METHOD)
     bp.before_request(_limit_body)
-    register_handlers(bp, MAX_BODY, PREFIX)
+    register_handlers(bp, max_body, PREFIX)
     return bp
 
 
 def register(server: flask.Flask) -> None:
     """Attach the API to ``server`` (the Flask app under Dash) with its per-app state."""
-    spec = build_openapi(MAX_BODY)
+    settings = server.extensions[SERVICES_KEY].settings
+    max_body = settings.max_body_bytes
+    spec = build_openapi(max_body)
     routes = Map(
         [Rule(PREFIX + ep.rule, endpoint=ep.name, methods=[ep.method]) for ep in ENDPOINTS]
         + [Rule(PREFIX + "/", endpoint="index", methods=["GET"])]
     )
-    settings = server.extensions[SERVICES_KEY].settings
     server.extensions[EXTENSION_KEY] = ApiState(
         routes=routes,
         positions=PositionStore.from_url(settings.redis_url, settings.database_url),
         openapi=spec,
         openapi_json=json.dumps(spec, ensure_ascii=False, indent=1).encode("utf-8"),
         docs_html=render_docs(spec),
-        max_body=MAX_BODY,
+        max_body=max_body,
     )
-    server.register_blueprint(blueprint())
+    server.register_blueprint(blueprint(max_body))

@@ -14,6 +14,7 @@ import flask
 import psycopg
 
 from queries import services
+from queries.viewer import Viewer
 
 from . import models as m
 from .errors import ApiError
@@ -59,5 +60,22 @@ def ticket_id(value: int) -> int:
 
 
 def caller(conn: psycopg.Connection, *, write: bool) -> Caller:
-    """The client presenting the request's bearer token (401/403 otherwise)."""
-    return authenticate(conn, flask.request.headers.get("Authorization"), write=write)
+    """The client presenting the request's bearer token (401/403 otherwise), its jurisdiction
+    bounded by the deployment's; the request is bound to it (``services.current().viewer``)."""
+    found = authenticate(
+        conn,
+        flask.request.headers.get("Authorization"),
+        write=write,
+        deployment=services.app_services().scope,
+    )
+    services.bind(found.viewer(flask.request.remote_addr or ""))
+    return found
+
+
+def viewer() -> Viewer:
+    """The token behind the request as a ``Viewer`` (role, tier, masker, audit identity); only
+    after ``caller`` has authenticated it."""
+    found = services.viewer()
+    if found is None or found.kind != "token":
+        raise RuntimeError("api: viewer() before caller()")
+    return found

@@ -24,10 +24,14 @@ __all__ = ["ENDPOINTS", "PREFIX", "Endpoint", "get_index"]
 # ---- the registry ------------------------------------------------------------------------------
 
 _E401 = (401, "Missing, unknown or revoked token.")
-_E403W = (403, "Read-only token, or outside the token's jurisdiction.")
+_E403R = (403, "The token's jurisdiction lies outside this server's.")
+_E403W = (
+    403,
+    "Read-only token or role, or the token's jurisdiction lies outside this server's.",
+)
 _E422 = (422, "Invalid field(s); the body names each field and its problem.")
 _E400 = (400, "Body empty, not UTF-8 or not JSON.")
-_E413 = (413, "Body larger than the limit (1 MiB).")
+_E413 = (413, "Body larger than the limit (setting max_body_bytes, 1 MiB by default).")
 _E415 = (415, "Content-Type is not application/json (UTF-8).")
 
 
@@ -71,7 +75,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(
             _E400,
             _E401,
-            (403, "Read-only token, or grid_code outside the jurisdiction."),
+            (403, "Read-only token or role, or grid_code outside the jurisdiction."),
             (409, "external_id used outside your jurisdiction, or Idempotency-Key interrupted."),
             _E413,
             _E415,
@@ -79,8 +83,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         idempotency_key=True,
         description="Open311 GeoReport v2 field names plus grid_code, urgency, source and "
-        "external_id. The grid is found by point-in-polygon when grid_code is absent; a "
-        "point outside every grid of the jurisdiction is refused (422).",
+        "external_id. The point must lie in the token's jurisdiction (422 lat/long) and, when "
+        "grid_code is given, in that grid (422 grid_code), each within the tolerance "
+        "(setting point_tolerance_m, 50 m by default). Without grid_code the grid covering "
+        "the point is used, or the nearest one within the tolerance.",
     ),
     Endpoint(
         "list_tickets",
@@ -91,10 +97,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "read",
         query=m.TicketQuery,
         ok=((200, "A page of tickets, newest first.", m.TicketPage),),
-        errors=(_E401, (403, "grid_code outside the jurisdiction."), _E422),
+        errors=(
+            _E401,
+            (403, "grid_code outside the jurisdiction, or the token's outside this server's."),
+            _E422,
+        ),
         description=f"Keyset paging: pass paging.next_cursor as cursor. At most "
         f"{m.MAX_PAGE} tickets a page; a larger limit is clamped and the response says so "
-        "(paging.clamped, notice). No personal data (address, description) in lists.",
+        "(paging.clamped, notice). No address or description in lists; lat/long are null "
+        "below tier L3 (special populations and disputes: below L4). Lists with exact points "
+        "are written to the audit log.",
     ),
     Endpoint(
         "get_ticket",
@@ -106,9 +118,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ok=((200, "The ticket, its department tasks and its event log.", m.TicketDetail),),
         errors=(
             _E401,
+            _E403R,
             (404, "No such ticket in the jurisdiction."),
         ),
-        description="Reads of address and description are written to the audit log.",
+        description="Masked by the token's role: below tier L3 the address is cut to road "
+        "level, description, comments and the point are null. Reads of personal data "
+        "(tier L3 and up) are written to the audit log.",
     ),
     Endpoint(
         "create_transition",
@@ -131,7 +146,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
         idempotency_key=True,
         description="Moves the ticket through the closed loop (DOMAIN.md §4) with its "
-        "event log, rollups and stage clocks, in one transaction.",
+        "event log, rollups and stage clocks, in one transaction. actor_id must be active "
+        "staff of the token's jurisdiction (422 otherwise).",
     ),
     Endpoint(
         "record_positions",
@@ -145,15 +161,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(
             _E400,
             _E401,
-            (403, "Read-only token or staff outside the jurisdiction."),
+            _E403W,
             _E413,
             _E415,
-            (422, f"Invalid fix(es), or more than {m.MAX_POSITIONS} in one batch."),
+            (
+                422,
+                f"Invalid fix(es), staff outside the jurisdiction, or more than "
+                f"{m.MAX_POSITIONS} in one batch.",
+            ),
         ),
         idempotency_key=True,
         tags=("positions",),
         description=f"At most {m.MAX_POSITIONS} fixes per request. Every staff id must "
-        "be active staff of the token's jurisdiction, else nothing is stored (403).",
+        "be active staff of the token's jurisdiction now, else nothing is stored (422 naming "
+        "each).",
     ),
     Endpoint(
         "list_services",
@@ -169,7 +190,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                 {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
             ),
         ),
-        errors=(_E401,),
+        errors=(_E401, _E403R),
         tags=("services",),
     ),
     Endpoint(
@@ -186,7 +207,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                 {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
             ),
         ),
-        errors=(_E401,),
+        errors=(_E401, _E403R),
         tags=("services",),
         alias_of="list_services",
     ),

@@ -60,9 +60,11 @@ _REQUEST = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class TicketCreate(BaseModel):
-    """A new ticket (POST /api/v1/tickets). The grid is found by point-in-polygon when
-    ``grid_code`` is not given; a point outside every grid of the token's jurisdiction is
-    refused."""
+    """A new ticket (POST /api/v1/tickets). The point must lie in the token's jurisdiction (its
+    grids) and, when ``grid_code`` is given, in that grid, each give or take the tolerance
+    (setting ``point_tolerance_m``, 50 m by default); else 422 naming ``lat/long`` or
+    ``grid_code``. Without ``grid_code`` the grid covering the point is used, or the nearest
+    one within the tolerance."""
 
     model_config = _REQUEST
 
@@ -101,7 +103,11 @@ class TransitionCreate(BaseModel):
 
     action: ActionName = Field(description="The action; see the state table in the docs.")
     actor_kind: ActorKind = "centre"
-    actor_id: Id | None = Field(None, description="Staff id of the actor, when known.")
+    actor_id: Id | None = Field(
+        None,
+        description="Staff id of the actor, when known: active staff of the token's "
+        "jurisdiction (by region or a grid assignment valid now), else 422.",
+    )
     at: AwareDatetime | None = Field(
         None,
         description="When it happened (default: now); not before the ticket was created "
@@ -205,7 +211,7 @@ class TicketCreated(BaseModel):
 
 
 class TicketSummary(BaseModel):
-    """A ticket in a list (no personal data: no address or description)."""
+    """A ticket in a list (no address or description; the exact point by the token's tier)."""
 
     id: int
     service_request_id: str
@@ -222,8 +228,11 @@ class TicketSummary(BaseModel):
     stage_due_at: str | None
     due_at: str | None = Field(description="Handling (T5) due time once dispatched.")
     overdue: bool
-    lat: float
-    long: float
+    lat: float | None = Field(
+        description="WGS84 degrees; null when the token's role may not see exact points "
+        "(below tier L3; special populations and disputes below L4)."
+    )
+    long: float | None = Field(description="WGS84 degrees; null like lat.")
 
 
 class TimelineEvent(BaseModel):
@@ -234,7 +243,7 @@ class TimelineEvent(BaseModel):
     actor_kind: str
     actor_id: int | None
     task_id: int | None
-    comment: str | None
+    comment: str | None = Field(description="Null below tier L3 (free text).")
     data: dict[str, Any] | None
 
 
@@ -256,8 +265,12 @@ class TicketDetail(TicketSummary):
     """One ticket with its department tasks and its timeline (the event log)."""
 
     micro_grid_code: str | None
-    address_string: str | None
-    description: str | None
+    address_string: str | None = Field(
+        description="Cut to road level when the token's role is below tier L3."
+    )
+    description: str | None = Field(
+        description="Null when the token's role is below tier L3 (it may hold personal data)."
+    )
     stage_started_at: str | None
     stage_warn_at: str | None
     original_due_at: str | None

@@ -1,4 +1,5 @@
-"""The positions view: POST /positions stores a batch of worker GPS fixes."""
+"""The positions view: POST /positions stores a batch of worker GPS fixes. Every staff id
+must be active staff of the token's jurisdiction now (else 422 naming each, nothing stored)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def post_positions() -> flask.Response:
         if problems:
             raise ApiError(422, "invalid request body: positions", problems[:50])
         ids = sorted({p.staff_id for p in body.positions})
-        outside = set(q.staff_outside(conn, caller.scope, ids))
+        outside = set(q.staff_outside(conn, caller.scope, ids, now))
         if outside:
             fields = [
                 (
@@ -46,7 +47,7 @@ def post_positions() -> flask.Response:
                 if p.staff_id in outside
             ]
             raise ApiError(
-                403, f"{len(outside)} staff id(s) outside your jurisdiction", fields[:50]
+                422, f"{len(outside)} staff id(s) outside your jurisdiction", fields[:50]
             )
         fixes = [(p.staff_id, p.at, p.long, p.lat) for p in body.positions]
 

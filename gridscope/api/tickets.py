@@ -1,8 +1,9 @@
 """Ticket views: create (POST /tickets), list (GET /tickets) and detail (GET /tickets/{id}).
 
 A write uses one pooled connection for the token check, the write (which commits) and, with
-an Idempotency-Key, the stored response. The scope always comes from the token; "now" is the
-app's clock, read once per request.
+an Idempotency-Key, the stored response. The scope always comes from the token (bounded by the
+deployment's); "now" is the app's clock, read once per request. What a read shows of each
+ticket depends on the token's role (``disclosure``: masking and the audit row).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import flask
 
+from domain.masking import Masker
 from domain.workflow import rules
 from domain.workflow.rules import State
 from queries import api as q
@@ -20,6 +22,7 @@ from queries.db import custom_plans
 from queries.tickets import NewTicket, create_ticket
 
 from . import context as ctx
+from . import disclosure as dis
 from . import models as m
 from . import state
 from .errors import ApiError, json_response
@@ -61,7 +64,9 @@ def post_ticket() -> flask.Response:
         )
 
         def perform() -> tuple[int, dict[str, Any]]:
-            res = create_ticket(conn, clocks, caller.scope, new, now)
+            res = create_ticket(
+                conn, clocks, caller.scope, new, now, tolerance_m=svc.settings.point_tolerance_m
+            )
             return (201 if res["created"] else 200), {
                 "service_request_id": res["ticket_no"],
                 "id": res["id"],
@@ -77,8 +82,10 @@ def post_ticket() -> flask.Response:
     return write_response(status, out, replayed, f"{ctx.PREFIX}/tickets/{out['id']}")
 
 
-def summary(row: dict[str, Any]) -> dict[str, Any]:
-    """A ticket row as the API shows it in lists (no address or description)."""
+def summary(row: dict[str, Any], masker: Masker) -> dict[str, Any]:
+    """A ticket row as the API shows it in lists (no address or description), the exact point
+    only to a tier that may see it."""
+    lat, lon = dis.point(masker, row)
     return {
         "id": row["id"],
         "service_request_id": row["ticket_no"],
@@ -95,13 +102,14 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "stage_due_at": ctx.iso(row["stage_due_at"]),
         "due_at": ctx.iso(row["due_at"]),
         "overdue": bool(row["overdue"]),
-        "lat": row["lat"],
-        "long": row["lon"],
+        "lat": lat,
+        "long": lon,
     }
 
 
 def get_ticket(ticket_id: int) -> flask.Response:
-    """One ticket of the jurisdiction with its tasks and timeline."""
+    """One ticket of the jurisdiction with its tasks and timeline, masked by the token's role;
+    a read of personal data (L3 and up) is audited."""
     svc = services.current()
     now = ctx.now()
     with svc.pool.connection() as conn:
@@ -114,13 +122,19 @@ def get_ticket(ticket_id: int) -> flask.Response:
             )
         events = q.ticket_timeline(conn, caller.scope, ticket_id, row["created_at"])
         tasks = q.ticket_tasks(conn, caller.scope, ticket_id, row["created_at"])
-    # Addresses and descriptions may hold personal data (L3, DOMAIN.md §7): log the read.
-    audit.info("api token %s read ticket %s (address, description)", caller.prefix, ticket_id)
-    body = summary(row)
+        viewer = ctx.viewer()
+        masker = viewer.masker
+        fields = dis.shown_fields(masker, row["category_code"])
+        if fields:
+            # Addresses, descriptions and points are personal data (L3, DOMAIN.md §7): the
+            # audit row lands before the response is sent.
+            dis.audit_read(conn, viewer, dis.READ_ACTION, [ticket_id], now, fields=fields)
+            audit.info("api token %s read ticket %s (%s)", caller.prefix, ticket_id, fields)
+    body = summary(row, masker)
     body.update(
         micro_grid_code=row["micro_grid_code"],
-        address_string=row["address"],
-        description=row["description"],
+        address_string=dis.address(masker, row["address"]),
+        description=dis.free_text(masker, row["description"]),
         stage_started_at=ctx.iso(row["stage_started_at"]),
         stage_warn_at=ctx.iso(row["stage_warn_at"]),
         original_due_at=ctx.iso(row["original_due_at"]),
@@ -146,7 +160,10 @@ def get_ticket(ticket_id: int) -> flask.Response:
             }
             for t in tasks
         ],
-        timeline=[{**e, "at": ctx.iso(e["at"])} for e in events],
+        timeline=[
+            {**e, "at": ctx.iso(e["at"]), "comment": dis.free_text(masker, e["comment"])}
+            for e in events
+        ],
     )
     return json_response(body)
 
@@ -206,13 +223,21 @@ def list_tickets() -> flask.Response:
         )
         with custom_plans(conn):
             rows = q.list_tickets(conn, caller.scope, flt, limit + 1, now)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        viewer = ctx.viewer()
+        masker = viewer.masker
+        shown = [r for r in rows if masker.sees(dis.point_field(r["category_code"]))]
+        if shown:  # exact points of residents' reports are L3: audited
+            fields = sorted({dis.point_field(r["category_code"]) for r in shown})
+            dis.audit_read(
+                conn, viewer, dis.LIST_ACTION, [r["id"] for r in shown], now, fields=fields
+            )
     clamped = query.limit > m.MAX_PAGE
     if clamped:
         notice.append(f"limit {query.limit} clamped to the maximum page size {m.MAX_PAGE}")
     body = {
-        "tickets": [summary(r) for r in rows],
+        "tickets": [summary(r, masker) for r in rows],
         "paging": {
             "limit": limit,
             "requested_limit": query.limit,

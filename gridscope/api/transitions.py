@@ -1,4 +1,5 @@
-"""The transition view: POST /tickets/{id}/transitions applies one action of the closed loop."""
+"""The transition view: POST /tickets/{id}/transitions applies one action of the closed loop.
+An ``actor_id`` must be active staff of the token's jurisdiction now (else 422 naming it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import flask
 
 from domain.workflow import rules
+from queries import api as q
 from queries import services
 from queries.tickets import Transition, apply_transition
 
@@ -33,6 +35,12 @@ def post_transition(ticket_id: int) -> flask.Response:
                 422,
                 "invalid request body: new_due_at",
                 [("new_due_at", f"is more than {ctx.MAX_DUE_AHEAD.days} days ahead")],
+            )
+        if body.actor_id is not None and q.staff_outside(conn, caller.scope, [body.actor_id], now):
+            raise ApiError(
+                422,
+                "invalid request body: actor_id",
+                [("actor_id", f"{body.actor_id} is not active staff of your jurisdiction")],
             )
         clocks = st.clocks(conn, svc.settings)
         tr = Transition(

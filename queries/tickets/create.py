@@ -3,6 +3,7 @@ external id, its 'create' event and its rollup counts."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from domain import ticket_no
 from domain.clock.now import SystemClock
+from domain.config import Settings
 from domain.vocabulary import SOURCES, URGENCIES
 from domain.workflow import lifecycle as lc
 from domain.workflow.clocks import Clocks
@@ -21,6 +23,10 @@ from ..cache import commit_and_bump
 from ..db import one
 from ..scope import Scope
 from .errors import TicketError
+
+# How far a reported point may lie outside its jurisdiction or grid (GPS error) when the caller
+# does not pass the setting; the setting's own default, declared once in domain.config.
+DEFAULT_TOLERANCE_M: float = Settings.model_fields["point_tolerance_m"].default
 
 
 @dataclass
@@ -58,15 +64,20 @@ def create_ticket(
     scope: Scope,
     new: NewTicket,
     now: datetime | None = None,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> dict[str, Any]:
     """Create one ticket (and its 'create' event and rollup counts) in one transaction.
 
     Patrol tickets start ``discovered`` on the T1 report clock; tickets from the hotline, apps and
-    departments arrive ``reported`` on the T2 accept clock. The grid is found by point-in-polygon
-    when not given; a point outside every grid of the jurisdiction is refused. ``now`` (aware
-    UTC; callers pass their clock's instant, the system clock is the fallback) stamps
-    ``updated_at`` and is the creation time when ``new.created_at`` is not given.
-    Returns id, ticket_no, state, grid_code, created_at.
+    departments arrive ``reported`` on the T2 accept clock. The point (WGS84 lon/lat) must lie in
+    the jurisdiction, the union of its current grids, give or take ``tolerance_m`` metres (GPS
+    error; setting ``point_tolerance_m``), else 422 ``lat/long``; a given ``grid_code`` must be
+    a grid of the jurisdiction (403) that holds the point within the same tolerance (else 422
+    ``grid_code``). Without ``grid_code`` the grid covering the point is used, or the nearest
+    one within the tolerance. ``now`` (aware UTC; callers pass their clock's instant, the
+    system clock is the fallback) stamps ``updated_at`` and is the creation time when
+    ``new.created_at`` is not given. Returns id, ticket_no, state, grid_code, created_at.
     """
     now = now or SystemClock().now()
     created_at = new.created_at or now
@@ -77,7 +88,7 @@ def create_ticket(
         if new.external_id is not None:
             try:
                 # The lookup of _create also finds a ticket already made for the external id.
-                return _create(conn, clocks, scope, new, created_at, now)
+                return _create(conn, clocks, scope, new, created_at, now, tolerance_m)
             except TicketError:
                 # A retry of an accepted ticket gets that ticket even if this copy is refused.
                 existing = find_external(conn, scope, new.external_namespace, new.external_id)
@@ -91,7 +102,7 @@ def create_ticket(
                 if existing is None:
                     raise
                 return existing
-        return _create(conn, clocks, scope, new, created_at, now)
+        return _create(conn, clocks, scope, new, created_at, now, tolerance_m)
     except BaseException:
         if owns_transaction:  # a refusal leaves the database as it was
             conn.rollback()
@@ -125,12 +136,18 @@ def _existing(scope: Scope, row: Sequence[Any]) -> dict[str, Any]:
     return {**dict(zip(_EXISTING_KEYS, row, strict=True)), "created": False}
 
 
-# Category, located grid and micro-grid, the given grid, and the ticket already created for
-# the external id if any (the columns of find_external): one round trip.
+# Category, located grid and micro-grid, whether the point lies near the given grid, and the
+# ticket already created for the external id if any (the columns of find_external): one round
+# trip. The located grid is the grid of the jurisdiction that covers the point, else the nearest
+# one within the tolerance (GPS error at a boundary); none when the point lies farther than the
+# tolerance from every grid of the jurisdiction. Distances are metres on the spheroid
+# (geography); the ``&&`` box in degrees (``_box_deg``) only lets the spatial index prefilter.
 _LOOKUP_SQL = """
 SELECT (SELECT admitted FROM category WHERE code = %(category)s),
        g.code, g.micro,
-       (SELECT true FROM grid WHERE code = %(given)s AND valid_to IS NULL),
+       (SELECT ST_Covers(gg.geom, p.pt)
+               OR ST_DWithin(gg.geom::geography, p.pt::geography, %(tol)s)
+          FROM grid gg WHERE gg.code = %(given)s AND gg.valid_to IS NULL),
        x.id, x.ticket_no, x.state, x.grid_code, x.micro_grid_code, x.created_at
   FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt) p
   LEFT JOIN LATERAL (
@@ -144,9 +161,28 @@ SELECT (SELECT admitted FROM category WHERE code = %(category)s),
                   AND m.valid_to IS NULL AND ST_Covers(m.geom, p.pt) ORDER BY m.code LIMIT 1)
                 AS micro
          FROM grid g
-        WHERE g.valid_to IS NULL AND g.code LIKE %(like)s AND ST_Covers(g.geom, p.pt)
-        ORDER BY g.code LIMIT 1) g ON true
+        WHERE g.valid_to IS NULL AND g.code LIKE %(like)s
+          AND g.geom && ST_Expand(p.pt, %(box)s)
+          AND (ST_Covers(g.geom, p.pt)
+               OR ST_DWithin(g.geom::geography, p.pt::geography, %(tol)s))
+        ORDER BY NOT ST_Covers(g.geom, p.pt), ST_Distance(g.geom::geography, p.pt::geography),
+                 g.code
+        LIMIT 1) g ON true
 """
+
+# Metres per degree of latitude is at least this (110.57 km at the equator): a lower bound.
+_M_PER_DEG = 110_000.0
+
+
+def _box_deg(lat: float, tolerance_m: float) -> float:
+    """Half-width in degrees of a lon/lat box around a point at ``lat`` that holds every point
+    within ``tolerance_m`` metres of it (generous: an index prefilter, not the test)."""
+    dlat = tolerance_m / _M_PER_DEG
+    cos = math.cos(math.radians(min(90.0, abs(lat) + dlat)))
+    if cos < 1e-6:
+        return 360.0  # at a pole every longitude is near
+    return min(360.0, max(dlat, dlat / cos)) + 1e-9
+
 
 # One round trip writes the ticket, its external id, its 'create' event and its rollup count.
 _CREATE_SQL = """
@@ -198,11 +234,14 @@ def _create(
     new: NewTicket,
     created_at: datetime,
     now: datetime,
+    tolerance_m: float,
 ) -> dict[str, Any]:
     _validate_fields(new)
+    if not tolerance_m >= 0:
+        raise ValueError(f"tolerance_m must be a distance in metres, not {tolerance_m!r}")
     if new.grid_code is not None and not scope.contains(new.grid_code):
         raise TicketError("grid_code", "outside your jurisdiction", status=403)
-    admitted, located, micro, given_exists, *existing = one(
+    admitted, located, micro, given_near, *existing = one(
         conn.execute(
             _LOOKUP_SQL,
             {
@@ -211,6 +250,8 @@ def _create(
                 "lon": new.lon,
                 "lat": new.lat,
                 "like": scope.like,
+                "tol": tolerance_m,
+                "box": _box_deg(new.lat, tolerance_m),
                 "namespace": new.external_namespace,
                 "external_id": new.external_id,
             },
@@ -224,15 +265,22 @@ def _create(
         raise TicketError(
             "service_code", f"category {new.category_code!r} is withdrawn from the item list"
         )
+    if located is None:
+        raise TicketError(
+            "lat/long",
+            f"the point lies more than {tolerance_m:g} m outside every grid of the jurisdiction",
+        )
+    grid_code = located
     if new.grid_code is not None:
-        if not given_exists:
+        if given_near is None:
             raise TicketError("grid_code", f"unknown grid {new.grid_code!r}")
+        if not given_near:
+            raise TicketError(
+                "grid_code",
+                f"the point lies more than {tolerance_m:g} m outside grid {new.grid_code}",
+            )
         grid_code = new.grid_code
         micro = micro if located == grid_code else None
-    elif located is None:
-        raise TicketError("lat/long", "the point lies outside every grid of the jurisdiction")
-    else:
-        grid_code = located
 
     start = lc.created(new.source, created_at, new.category_code, new.urgency, clocks)
     local_day = created_at.astimezone(clocks.tz).date()

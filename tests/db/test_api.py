@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
-from gridscope.api import MAX_BODY
 from gridscope.api.endpoints import ENDPOINTS
 from gridscope.api.models import MAX_PAGE, MAX_POSITIONS
 from gridscope.api.tokens import create_token
@@ -242,7 +241,7 @@ def test_malformed_bodies_are_4xx_json(api, data, content_type, status, field):
 
 def test_oversized_body_is_413_json(api):
     before = api.counts()
-    big = json.dumps(api.new_ticket(description="x" * MAX_BODY)).encode()
+    big = json.dumps(api.new_ticket(description="x" * api.settings.max_body_bytes)).encode()
     r = api.client.post(
         "/api/v1/tickets", data=big, content_type="application/json", headers=api.auth()
     )
@@ -265,8 +264,9 @@ def test_unknown_routes_tickets_and_methods_are_json(api):
     r = api.client.put("/api/v1/services", headers=api.auth())
     error_of(r, 405)
     assert api.client.get("/api/v1/").get_json()["openapi"] == "/api/v1/openapi.json"
-    # The dashboard keeps its own pages.
-    assert api.client.get("/screen").mimetype == "text/html"
+    # The dashboard keeps its own pages (behind the sign-in page).
+    page = api.client.get("/screen", headers={"Accept": "text/html"})
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
 
 
 @pytest.mark.parametrize(
@@ -628,10 +628,10 @@ def test_positions_refusals(api):
     r = api.post(
         "/api/v1/positions", {"positions": [fix(insider), fix(outsider)]}, token=api.narrow
     )
-    assert fields_of(r, 403) == {
+    assert fields_of(r, 422) == {
         "positions[1].staff_id": f"{outsider} is not active staff of your jurisdiction"
     }
-    error_of(api.post("/api/v1/positions", {"positions": [fix(10**12)]}), 403)
+    error_of(api.post("/api/v1/positions", {"positions": [fix(10**12)]}), 422)
     too_many = {"positions": [fix(insider)] * (MAX_POSITIONS + 1)}
     assert "positions" in fields_of(api.post("/api/v1/positions", too_many), 422)
     assert "positions" in fields_of(api.post("/api/v1/positions", {"positions": []}), 422)
