@@ -9,7 +9,8 @@ import re
 
 import flask
 
-from layers.grid_geometry import level_geometry
+from dashboard import export
+from layers.grid_geometry import UnknownUnit, level_geometry
 from queries import services
 from queries.cache import data_version
 from queries.geo import LEVELS
@@ -42,7 +43,9 @@ def unit_geometry(level: str) -> flask.Response:
     """One level's simplified polygons in the caller's scope as gzipped geobuf (properties
     code, name, parent; display datum per settings.basemap_crs). ``?v=`` pins a version:
     the current one is served immutable for GEO_MAX_AGE_S; ``?within=`` (micro level) limits
-    it to one unit's micro-grids. ETag/If-None-Match answer 304 without a body."""
+    it to one unit's micro-grids: 404 unless that unit exists in the caller's scope (checked
+    before the cache, so random values add no Redis key), 400 on other levels.
+    ETag/If-None-Match answer 304 without a body."""
     if level not in LEVELS:
         flask.abort(404)
     within = flask.request.args.get("within") or None
@@ -51,6 +54,8 @@ def unit_geometry(level: str) -> flask.Response:
     try:
         svc = services.current()
         geo = level_geometry(svc, level, svc.clock.now(), within)
+    except UnknownUnit as exc:
+        return flask.Response(str(exc), status=404, mimetype="text/plain")
     except ValueError as exc:
         return flask.Response(str(exc), status=400, mimetype="text/plain")
     etag = f'"{geo.version}"'
@@ -75,3 +80,4 @@ def register_routes(server: flask.Flask) -> None:
     """Add the routes to the Flask server of a Dash app."""
     server.add_url_rule("/healthz", "healthz", healthz)
     server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)
+    export.register(server)

@@ -20,7 +20,14 @@ from domain.geo.coverage import TOLERANCE_DEG, simplify_coverage
 from domain.geo.display import geometries_to_display
 from domain.geo.encode import feature_collection, gzip_bytes, to_geobuf
 from queries.cache import cached_payload
-from queries.geo import LEVELS, MICRO_ALL_MAX, level_counts, level_signature, level_units
+from queries.geo import (
+    LEVELS,
+    MICRO_ALL_MAX,
+    level_counts,
+    level_signature,
+    level_units,
+    unit_of,
+)
 from queries.services import Services
 
 # Bump when the encoding, tolerances or properties change: old cache entries become unreachable
@@ -30,6 +37,11 @@ GEOMETRY_FORMAT = 2
 PRECISION: dict[str, int] = {"county": 4, "town": 5, "community": 5, "grid": 5, "micro": 6}
 GEOMETRY_TTL_S = 7 * 24 * 3600
 URL_TEMPLATE = "/geo/units/{level}.pbf"
+
+
+class UnknownUnit(ValueError):
+    """``within`` names no current region or grid in the caller's scope (unknown and outside
+    look alike, so a caller cannot probe codes of other jurisdictions)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,25 @@ def version_for(services: Services, level: str, within: str | None = None) -> st
 def level_geometry(
     services: Services, level: str, now: datetime, within: str | None = None
 ) -> LevelGeometry:
-    """The level's geometry in the caller's scope at ``now``, from Redis when cached."""
+    """The level's geometry in the caller's scope at ``now``, from Redis when cached.
+
+    ``within`` (micro level only) must be a current region or grid in scope, checked before the
+    cache is touched: the cache key is built from validated values only, so random ``within``
+    values cannot add Redis keys. ValueError for a bad level or ``within`` on another level;
+    UnknownUnit (a ValueError) for a ``within`` that names nothing in scope."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
+    if within is not None and level != "micro":
+        raise ValueError("within applies to the micro level only")
     scope = services.scope
     if within is not None and not scope.contains(within):
-        raise ValueError(f"{within!r} is outside the jurisdiction")
+        raise UnknownUnit(f"{within!r} is not a unit in the jurisdiction")
     crs = services.settings.basemap_crs
     with services.pool.connection() as conn:
+        if within is not None:
+            unit = unit_of(conn, scope, within)
+            if unit is None or unit["kind"] == "micro":
+                raise UnknownUnit(f"{within!r} is not a unit in the jurisdiction")
         if level == "micro" and within is None:
             n = level_counts(conn, scope, now)["micro"]
             if n > MICRO_ALL_MAX:

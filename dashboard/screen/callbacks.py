@@ -1,5 +1,9 @@
 """Callbacks of the screen: thin wrappers around plain render functions.
 
+Every value a callback receives came from a browser and may be forged: ``parse_scale`` and
+``parse_status`` turn anything malformed into "leave the screen unchanged" (no_update), never
+an error. The interval counters (``n_intervals``) are only triggers and are not read.
+
 ``register()`` is called by dashboard/pages/screen.py, which Dash executes once per app, so every
 app built by the factory gets its own callbacks (a module-level ``@callback`` would only reach
 the first app of the process).
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +40,31 @@ COUNTER_OUTPUTS = (
     ("gs-updated", "children"),
     ("gs-status", "data"),
 )
+
+
+# The browser measures the scale as root font size / 16 px: 1 at 1080p, 2 at 2160p, up to about
+# 4 on a 32:9 8K wall. Anything outside this range did not come from measureScale.
+SCALE_RANGE = (0.25, 16.0)
+
+
+def parse_scale(value: Any) -> float | None:
+    """The measured scale from ``gs-scale``; None when it is missing or malformed (a string, a
+    list, a bool, NaN or outside SCALE_RANGE: a forged value changes nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    scale = float(value)
+    if not math.isfinite(scale) or not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        return None
+    return scale
+
+
+def parse_status(value: Any) -> dict[str, Any]:
+    """What the server keeps of the browser's ``gs-status`` when a refresh fails: the data time
+    of the last good refresh (``as_of_ms``, an int), nothing else from the browser."""
+    as_of = value.get("as_of_ms") if isinstance(value, dict) else None
+    if isinstance(as_of, int) and not isinstance(as_of, bool) and 0 <= as_of < 2**53:
+        return {"as_of_ms": as_of}
+    return {}
 
 
 def updated_text(as_of: str) -> str:
@@ -67,7 +97,7 @@ def render_counters(
 
 def failed_counters(status: dict[str, Any] | None, interval_ms: int, server_now: datetime) -> tuple:
     """Keep what is shown, flag it stale (the clock callback shows the marker)."""
-    status = dict(status or {})
+    status = parse_status(status)
     status.update(ok=False, server_ms=int(server_now.timestamp() * 1000), interval_ms=interval_ms)
     return (*([no_update] * (len(COUNTER_OUTPUTS) - 1)), status)
 
@@ -105,10 +135,13 @@ def register() -> None:
         Input("gs-scale", "data"),
         State("gs-status", "data"),
     )
-    def refresh_counters(_n: int | None, scale: float | None, status: dict | None) -> tuple:
-        if scale is None:  # not measured yet: the clientside callback will trigger us
+    def refresh_counters(_n: Any, scale: Any, status: Any) -> tuple:
+        # Not measured yet (the clientside callback will trigger us) or not a measured scale
+        # at all: leave the screen as it is.
+        measured = parse_scale(scale)
+        if measured is None:
             return (*([no_update] * len(COUNTER_OUTPUTS)),)
-        return refresh_counters_now(scale, status)
+        return refresh_counters_now(measured, parse_status(status))
 
     @callback(
         Output("gs-ticker-track", "children"),
@@ -116,8 +149,8 @@ def register() -> None:
         Input("gs-alerts-tick", "n_intervals"),
         Input("gs-scale", "data"),
     )
-    def refresh_ticker(_n: int | None, scale: float | None) -> tuple:
-        if scale is None:
+    def refresh_ticker(_n: Any, scale: Any) -> tuple:
+        if parse_scale(scale) is None:
             return no_update, no_update
         return refresh_ticker_now()
 

@@ -24,6 +24,7 @@ from queries.services import Services
 
 from . import principals
 from .gate import gate
+from .hardening import register_hardening
 from .state import EXTENSION_KEY, AuthState
 from .views import register_views
 
@@ -93,3 +94,4 @@ def register(server: flask.Flask, svc: Services) -> None:
     limiter.limit(settings.login_rate, methods=["POST"])(server.view_functions["gs_login_submit"])
     limiter.limit(settings.login_rate)(server.view_functions["gs_wall_open"])
     server.before_request(gate)
+    register_hardening(server, settings)

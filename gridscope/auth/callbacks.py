@@ -58,10 +58,20 @@ def output_ids(output: str) -> list[Any]:
     return ids
 
 
+def callback_body() -> Any:
+    """The current request's JSON body; None when it is absent, not JSON or nested too deeply
+    for the parser (100,000 ``[`` raise RecursionError, which ``silent`` does not catch). A body
+    over the size limit raises RequestEntityTooLarge (413) while being read."""
+    try:
+        return flask.request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def callback_pages() -> list[str | None] | None:
     """The pages the current callback request's outputs belong to; None when the body is not
     a well-formed callback request or names an output no page owns."""
-    body = flask.request.get_json(silent=True)
+    body = callback_body()
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         return None
     pages: list[str | None] = []
@@ -79,7 +89,7 @@ def routed_path() -> str | None | bool:
     page), False when the pathname is missing or not a string."""
     from domain.access import PAGE_PATHS
 
-    body = flask.request.get_json(silent=True)
+    body = callback_body()
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list):
         return False
