@@ -258,7 +258,7 @@
     var size = Math.round((26 + 6 * Math.log10(Math.max(1, n))) * k);
     var html = "<div class=\"" + cls + "\" data-count=\"" + (n | 0) + "\" style=\"width:" + size +
       "px;height:" + size + "px;line-height:" + size + "px;border-radius:50%;text-align:center;" +
-      "font-weight:700;font-size:" + Math.max(Math.round(14 * k), Math.round(size / 2.4)) +
+      "font-weight:700;font-size:" + Math.max(Math.round(16 * k), Math.round(size / 2.4)) +
       "px;background:" + bg + ";color:" + fg + ";box-shadow:0 0 0 3px rgba(0,0,0,0.35);\">" +
       (n | 0) + "</div>";
     var opts = { icon: window.L.divIcon({ html: html, className: "gs-count-wrap",

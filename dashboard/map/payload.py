@@ -19,6 +19,7 @@ import psycopg
 from domain.geo.display import geojson_to_display
 from layers.base import Access, LayerSpec
 from queries.cache import cached_payload
+from queries.geo import unit_of
 from queries.services import Services
 from queries.window import floor_time
 
@@ -64,6 +65,12 @@ def layer_payload(
     standard library's encoder took 30 ms of a 140 ms overdue layer."""
     settings = services.settings
     options = spec.canonical_options(raw_options, view, services.scope)
+    if options.get("focus"):
+        # A drill-down code must name a unit in scope before it reaches the cache key, or
+        # random codes would each make an entry.
+        with services.pool.connection() as conn:
+            if unit_of(conn, services.scope, options["focus"]) is None:
+                options = {**options, "focus": ""}
     refresh_s = spec.refresh_s(settings)
     bucket = floor_time(now, refresh_s)
     access = Access.of(getattr(services, "viewer", None))
