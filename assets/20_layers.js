@@ -276,8 +276,22 @@
     pointToLayer: function (feature, latlng, context) {
       var h = (context && context.hideout) || {}, p = feature.properties || {};
       if (p.count != null) {
-        return countBadge(latlng, p.count, p.online ? "#3cc8ff" : (h.grey || "#6b7a8f"),
-                          "#06131f", context, "gs-worker-count");
+        // Counts per grid (roles without read_tracks): a dot per grid sized by its workers,
+        // the numbers in the tooltip. A badge on each of 3,000 grids buried the map.
+        var dot = {
+          radius: (3 + 1.5 * Math.sqrt(Math.max(1, p.count | 0))) * rootScale(),
+          fillColor: p.online ? "#3cc8ff" : (h.grey || "#6b7a8f"),
+          fillOpacity: 0.85,
+          color: "#0b1a2e",
+          weight: 1,
+          className: "gs-worker-count" + (p.outside ? " gs-worker-outside" : "")
+        };
+        if (context && context.pane) { dot.pane = context.pane; }
+        var m = window.L.circleMarker(latlng, dot);
+        m.on("add", function () {  // the count on the element too (tests, inspection)
+          if (m._path) { m._path.setAttribute("data-count", String(p.count | 0)); }
+        });
+        return m;
       }
       var live = p.status === "online";
       var fill = live ? ((h.colors || {})[p.role] || "#3cc8ff") : (h.grey || "#6b7a8f");
