@@ -287,11 +287,7 @@
           className: "gs-worker-count" + (p.outside ? " gs-worker-outside" : "")
         };
         if (context && context.pane) { dot.pane = context.pane; }
-        var m = window.L.circleMarker(latlng, dot);
-        m.on("add", function () {  // the count on the element too (tests, inspection)
-          if (m._path) { m._path.setAttribute("data-count", String(p.count | 0)); }
-        });
-        return m;
+        return window.L.circleMarker(latlng, dot);
       }
       var live = p.status === "online";
       var fill = live ? ((h.colors || {})[p.role] || "#3cc8ff") : (h.grey || "#6b7a8f");

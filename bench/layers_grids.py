@@ -6,6 +6,11 @@ python -m bench layers [--database gs_layers_large] [--repeat 5] [--no-browser]
 
 Targets (issue "Map layers at city scale"): grid geometry ≤ 1.5 MB gzipped; recolour ≤ 100 KB;
 10,000 polygons styled ≤ 1 s after their data arrives (canvas renderer, preferCanvas).
+
+The grid layer is public aggregates, the same payload for every role; the recolour figures are
+taken for an analyst of the whole territory (``layer_payload`` with services bound to that
+viewer, as a signed-in request is), and the browser signs in as a throw-away analyst account
+(created for the run, disabled afterwards) before it opens /map.
 """
 
 from __future__ import annotations
@@ -34,10 +39,13 @@ GS = str(Path(sys.executable).with_name("gridscope"))
 
 
 def services_for(settings: Settings, namespace: str) -> Services:
-    """The app's Services on the whole territory, with their own cache namespace."""
-    from dataclasses import replace
+    """The app's Services on the whole territory, with their own cache namespace, bound to an
+    analyst of the whole territory (the layer payload is built for the request's viewer)."""
+    from domain.access import Role
+    from queries.viewer import Viewer
 
-    return replace(bench_services(settings, namespace), scope=Scope(""))
+    viewer = Viewer("cli", 0, "bench", Role.ANALYST, Scope(""))
+    return bench_services(settings, namespace).for_viewer(viewer)
 
 
 def kb(n: int) -> str:
@@ -133,6 +141,31 @@ INSTRUMENT_JS = """
 """
 
 
+def bench_account(settings: Settings) -> tuple[int, str, str]:
+    """(id, username, password) of a new analyst account of the whole territory, for the
+    browser to sign in with (every page needs a session)."""
+    import secrets
+
+    from gridscope.auth.passwords import hash_password
+    from queries import accounts
+    from queries.db import connect
+
+    username, password = f"bench-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(18)
+    with connect(settings) as conn:
+        uid = accounts.insert_user(conn, username, username, "analyst", "", hash_password(password))
+        conn.commit()
+    return uid, username, password
+
+
+def disable_account(settings: Settings, uid: int) -> None:
+    from queries import accounts
+    from queries.db import connect
+
+    with connect(settings) as conn:
+        accounts.update_user(conn, uid, active=False)
+        conn.commit()
+
+
 def bench_browser(settings: Settings, n_grids: int) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -147,6 +180,7 @@ def bench_browser(settings: Settings, n_grids: int) -> None:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    uid, username, password = bench_account(settings)
     try:
         for _ in range(120):
             try:
@@ -164,6 +198,11 @@ def bench_browser(settings: Settings, n_grids: int) -> None:
                 page = ctx.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.goto(url + "/login", wait_until="domcontentloaded")
+                page.fill("#gs-username", username)
+                page.fill("#gs-password", password)
+                with page.expect_navigation():
+                    page.click("#gs-login")
                 page.goto(url + "/map", wait_until="networkidle")
                 page.evaluate(INSTRUMENT_JS)
                 page.click("#ana-layer-grids-opt-level label:has(input[value='grid'])")
@@ -191,6 +230,7 @@ def bench_browser(settings: Settings, n_grids: int) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        disable_account(settings, uid)
 
 
 def main(argv: list[str] | None = None) -> None:

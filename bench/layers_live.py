@@ -13,11 +13,18 @@ the app's pooled connections; "warm", the median of ``--repeat`` further calls. 
 the layer's ``fetch`` (SQL + payload) plus ``orjson.dumps`` of the result, i.e. what
 ``dashboard.map.payload.layer_payload`` does on a cache miss.
 
+Every fetch gets an explicit ``layers.base.Access`` (what a role may see, issue #9), so the
+figures are those of a named path: ``Access.of_role("admin")`` for the point paths (overdue
+tickets as points with sensitive categories counted per grid, workers as points) and
+``Access.of_role("analyst")`` for the per-grid paths (every overdue ticket counted per grid,
+workers counted per grid at the grids' anchors). The heat is the same for every role (cells of
+at least ``heat_min_k`` tickets), so it is measured once, as admin.
+
 For the worker layer, ``--workers`` fixes are first stored through
 ``queries.positions.record_positions`` (PostgreSQL + the Redis store), then the payload is
 built from Redis (roster from PostgreSQL, positions from Redis) and, for comparison, from
-PostgreSQL alone (the Redis-down fallback). The seeded fixes are removed afterwards unless
-``--keep``.
+PostgreSQL alone (the Redis-down fallback), as points and per grid. The seeded fixes are
+removed afterwards unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -34,12 +41,16 @@ from domain.clock.now import SystemClock
 from layers import heat as heat_layer
 from layers import overdue as overdue_layer
 from layers import workers as workers_layer
+from layers.base import Access
 from queries.db import apply_session_settings, connect, custom_plans
 from queries.positions import PositionStore, record_positions
 from queries.scope import Scope
-from queries.worker_layer import latest_workers, workers_from_postgres
+from queries.worker_layer import grid_anchors, latest_workers, workers_from_postgres
 
 WHOLE = Scope("")
+# The point paths (exact points, worker positions) and the per-grid paths.
+POINTS = ("admin", Access.of_role("admin"))
+PER_GRID = ("analyst", Access.of_role("analyst"))
 
 HEAT_CASES = (
     ("1h, city", {"window": "1h"}),
@@ -58,11 +69,11 @@ OVERDUE_CASES = (
 )
 
 
-def _call(layer, conn, options, now, settings) -> int:
+def _call(layer, conn, options, now, settings, access: Access) -> int:
     # What dashboard.map.payload.layer_payload does on a cache miss: fetch under custom plans,
-    # then orjson.
+    # with the caller's access, then orjson.
     with custom_plans(conn):
-        out = layer.fetch(conn, WHOLE, options, now, settings)
+        out = layer.fetch(conn, WHOLE, options, now, settings, access)
     return len(orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS))
 
 
@@ -75,16 +86,18 @@ def _fresh_connection(settings):
     return conn
 
 
-def _cold_warm(settings, pooled, layer, options, now, repeat) -> tuple[float, float, float, int]:
+def _cold_warm(
+    settings, pooled, layer, options, now, repeat, access: Access
+) -> tuple[float, float, float, int]:
     """(new connection ms, cache-cold ms on the pooled connection, warm median ms, bytes)."""
     with _fresh_connection(settings) as conn:
         t = time.perf_counter()
-        size = _call(layer, conn, options, now, settings)
+        size = _call(layer, conn, options, now, settings, access)
         cold_new = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    _call(layer, pooled, options, now, settings)
+    _call(layer, pooled, options, now, settings, access)
     cold_pooled = (time.perf_counter() - t) * 1000
-    warm = median_ms(timed(lambda: _call(layer, pooled, options, now, settings), repeat))
+    warm = median_ms(timed(lambda: _call(layer, pooled, options, now, settings, access), repeat))
     return cold_new, cold_pooled, warm, size
 
 
@@ -112,7 +125,8 @@ def _seed_workers(settings, n: int, now: datetime) -> tuple[list[int], bool]:
             record_positions(conn, fixes[i : i + 500], store=store)
         print(
             f"seeded {len(fixes):,} worker fixes through record_positions in "
-            f"{time.perf_counter() - t:.2f} s (4 batches of 500, PostgreSQL + Redis)"
+            f"{time.perf_counter() - t:.2f} s (batches of up to 500: {-(-len(fixes) // 500)};"
+            " PostgreSQL + Redis)"
         )
         store.resync(conn)  # primed, as after the first reader
     store.client.close()
@@ -152,25 +166,31 @@ def main(argv: list[str] | None = None) -> None:
     # The app's pooled connections have served other queries before a cache miss: this one
     # first draws the grid layer's counts once (catalogue and plan caches of the ticket tables).
     pooled = _fresh_connection(settings)
-    heat_layer.LAYER.fetch(pooled, WHOLE, {"window": "1h"}, now, settings)
+    heat_layer.LAYER.fetch(pooled, WHOLE, {"window": "1h"}, now, settings, POINTS[1])
     pooled.commit()
-    for title, layer, cases in (
-        ("heat", heat_layer.LAYER, HEAT_CASES),
-        ("overdue", overdue_layer.LAYER, OVERDUE_CASES),
+    for title, layer, cases, paths in (
+        ("heat", heat_layer.LAYER, HEAT_CASES, (POINTS,)),  # the same for every role
+        ("overdue", overdue_layer.LAYER, OVERDUE_CASES, (POINTS, PER_GRID)),
     ):
-        for name, options in cases:
-            cold, cache_cold, warm, size = _cold_warm(
-                settings, pooled, layer, options, now, args.repeat
-            )
-            with custom_plans(pooled):
-                fc = layer.fetch(pooled, WHOLE, options, now, settings)["data"]
-            total = fc["meta"]["total"]
-            flag = "ok" if cold <= 200 else "OVER"
-            print(
-                f"{title:8s} {name:24s} new conn {cold:6.1f} ms  cache-cold {cache_cold:6.1f} ms"
-                f"  warm {warm:6.1f} ms  {len(fc['features']):6,} features, total {total:,},"
-                f" {size / 1024:,.0f} KiB  [{flag}]"
-            )
+        for role, access in paths:
+            for name, options in cases:
+                cold, cache_cold, warm, size = _cold_warm(
+                    settings, pooled, layer, options, now, args.repeat, access
+                )
+                with custom_plans(pooled):
+                    fc = layer.fetch(pooled, WHOLE, options, now, settings, access)["data"]
+                m = fc["meta"]
+                extra = (
+                    f", {m['suppressed']:,} under k"
+                    if "suppressed" in m
+                    else f", {m['counted']:,} counted per grid"
+                )
+                flag = "ok" if cold <= 200 else "OVER"
+                print(
+                    f"{title:8s} {role:8s} {name:24s} new conn {cold:6.1f} ms  cache-cold"
+                    f" {cache_cold:6.1f} ms  warm {warm:6.1f} ms  {len(fc['features']):6,}"
+                    f" features, total {m['total']:,}{extra}, {size / 1024:,.0f} KiB  [{flag}]"
+                )
     pooled.close()
 
     ids, fresh = _seed_workers(settings, args.workers, now)
@@ -178,33 +198,47 @@ def main(argv: list[str] | None = None) -> None:
         store = PositionStore.from_url(settings.redis_url, settings.database_url)
         with connect(settings) as conn:
 
-            def from_redis() -> int:
+            def build(workers, hidden, per_grid: bool) -> int:
+                # The two shapes of layers.workers.fetch: points (read_tracks) or per grid.
+                if not per_grid:
+                    fc = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
+                else:
+                    codes = {g for w in workers for g in w.fix.grids}
+                    anchors = grid_anchors(conn, WHOLE, codes)
+                    fc = workers_layer.workers_per_grid(
+                        workers, now, anchors, WHOLE, hidden_old=hidden
+                    )
+                return len(orjson.dumps(fc))
+
+            def from_redis(per_grid: bool) -> int:
                 with custom_plans(conn):
                     workers, hidden, source = latest_workers(conn, store, WHOLE, now)
-                assert source == "redis"
-                fc = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
-                return len(orjson.dumps(fc))
+                    assert source == "redis"
+                    return build(workers, hidden, per_grid)
 
-            def via_layer() -> int:
-                return _call(workers_layer.LAYER, conn, {}, now, settings)
-
-            def from_postgres() -> int:
+            def from_postgres(per_grid: bool) -> int:
                 with custom_plans(conn):
                     workers, hidden = workers_from_postgres(conn, WHOLE, now)
-                fc = workers_layer.workers_geojson(workers, now, hidden_old=hidden)
-                return len(orjson.dumps(fc))
+                    return build(workers, hidden, per_grid)
 
             n = len(latest_workers(conn, store, WHOLE, now)[0])
-            r = timed(from_redis, args.repeat)
-            v = timed(via_layer, args.repeat)
-            p = timed(from_postgres, max(3, args.repeat // 3))
+            figures = []
+            for (role, access), per_grid in ((POINTS, False), (PER_GRID, True)):
+                r = timed(lambda g=per_grid: from_redis(g), args.repeat)
+                v = timed(
+                    lambda a=access: _call(workers_layer.LAYER, conn, {}, now, settings, a),
+                    args.repeat,
+                )
+                p = timed(lambda g=per_grid: from_postgres(g), max(3, args.repeat // 3))
+                figures.append((role, "per grid" if per_grid else "points", r, v, p))
         store.client.close()
-        print(
-            f"workers  {n:,} workers from Redis: median {median_ms(r):.1f} ms, "
-            f"max {max(r) * 1000:.1f} ms (target 50 ms); layer fetch incl. a new Redis "
-            f"client per call {median_ms(v):.1f} ms; PostgreSQL fallback "
-            f"{statistics.median(p) * 1000:.1f} ms"
-        )
+        for role, shape, r, v, p in figures:
+            print(
+                f"workers  {role:8s} {n:,} workers as {shape} from Redis: median "
+                f"{median_ms(r):.1f} ms, max {max(r) * 1000:.1f} ms (target 50 ms); layer "
+                f"fetch incl. a new Redis client per call {median_ms(v):.1f} ms; PostgreSQL "
+                f"fallback {statistics.median(p) * 1000:.1f} ms"
+            )
     finally:
         if not args.keep and fresh:
             _cleanup(settings, ids, now - timedelta(hours=1))

@@ -51,7 +51,7 @@ def test_a_wall_link_opens_the_screen_without_a_password(live_server, browser):
         page.goto(f"{live_server.url}/wall/{token}", wait_until="networkidle")
         assert page.url == live_server.url + "/screen"  # the secret is gone from the URL
         page.wait_for_function(
-            "document.querySelector('#gs-jurisdiction').textContent.trim() !== '—'",
+            "() => document.querySelector('#gs-jurisdiction').textContent.trim() !== '—'",
             timeout=20_000,
         )
         # A wall may not open the analyst map.

@@ -1,6 +1,8 @@
 """The grid layer on /map in Debian's chromium: every unit of each level drawn (count and codes
-equal SQL), hover and click show what the database holds (the card with phone numbers),
-recolouring never fetches geometry again, no external host, no console error."""
+equal SQL), hover and click show what the database holds (the card with phone numbers, whole
+for an administrator and audited), recolouring never fetches geometry again, no external host,
+no console error. The layer is public aggregates (L1): the same polygons and values for every
+role that opens /map; tests/browser/test_access.py shows the analyst's masked card."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def screen_point(page, lon: float, lat: float) -> tuple[float, float]:
 
 def test_levels_follow_the_selector_and_equal_sql(live_server, page_at):
     settings = live_server.settings
-    page, watch = page_at(live_server.url + "/map")
+    page, watch = page_at(live_server.url + "/map", role="analyst")
     pick(page, "level", "grid")
     wait_painted(page, sql_codes(settings, "grid"))
     for level in ("community", "town", "micro", "grid"):
@@ -80,7 +82,7 @@ def test_levels_follow_the_selector_and_equal_sql(live_server, page_at):
 
 def test_recolouring_sends_values_not_geometry(live_server, page_at):
     settings = live_server.settings
-    page, watch = page_at(live_server.url + "/map")
+    page, watch = page_at(live_server.url + "/map", role="leader")
     pick(page, "level", "grid")
     grids = sql_codes(settings, "grid")
     wait_painted(page, grids)
@@ -144,7 +146,7 @@ def test_hover_and_click_show_the_database(live_server, page_at):
         }
     assert staff and all(phone for _, phone in staff)
 
-    page, watch = page_at(live_server.url + "/map")
+    page, watch = page_at(live_server.url + "/map", role="admin")
     pick(page, "level", "grid")
     wait_painted(page, sql_codes(settings, "grid"))
     x, y = screen_point(page, lon, lat)
@@ -168,6 +170,14 @@ def test_hover_and_click_show_the_database(live_server, page_at):
     assert page.inner_text(".gs-card-hotline .gs-card-v") == settings.hotline
     assert page.inner_text(".gs-card-open .gs-card-v") == str(open_now)
     assert page.inner_text(".gs-card-month-created .gs-card-v") == f"{month_created:,}"
+    # Names and phones shown whole (an L3 read by an L4 role) are audited in the same request.
+    with connect(settings) as conn:
+        audited = conn.execute(
+            "SELECT actor_name, role, count FROM audit_event"
+            " WHERE action = 'card_read' AND object = 'grid' AND object_ids = %s",
+            ([code],),
+        ).fetchall()
+    assert (live_server.users["admin"], "admin", len(staff)) in audited
 
     # The click drilled down: the grid's micro-grids, and only those, are drawn.
     wait_painted(page, micro)
