@@ -46,9 +46,7 @@ def cache_key(
     canonical parameters, scope. The namespace keeps two databases sharing one Redis apart."""
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
-    return (
-        f"{KEY_PREFIX}{namespace}:{name}:f{PAYLOAD_FORMAT}:{version}:{scope.key}:{digest}"
-    )
+    return f"{KEY_PREFIX}{namespace}:{name}:f{PAYLOAD_FORMAT}:{version}:{scope.key}:{digest}"
 
 
 def namespace_for(database_url: str) -> str:

@@ -62,5 +62,20 @@ class Scope:
         return child
 
 
+def bounded_scope(deployment: Scope, jurisdiction: str) -> Scope | None:
+    """The scope of an account, wall link or token bound to ``jurisdiction`` inside the
+    deployment's bound: the narrower of the two, or None when they do not overlap (or the
+    jurisdiction is not a code prefix): such a caller sees nothing and is refused."""
+    try:
+        own = Scope(jurisdiction)
+    except ScopeError:
+        return None
+    if own.within(deployment):
+        return own
+    if deployment.within(own):
+        return deployment
+    return None
+
+
 WHOLE = Scope("")
 NOWHERE = Scope("", empty=True)

@@ -46,7 +46,12 @@ def login(client: flask.testing.FlaskClient, username: str, password: str = PASS
     """POST /login as a browser would; returns the response (302 on success)."""
     return client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_token(client), **extra},
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token(client),
+            **extra,
+        },
     )
 
 

@@ -22,9 +22,8 @@ from datetime import timedelta
 import psycopg
 
 from domain.access import Action, Role, may
-from gridscope.auth.principals import bounded_scope
 from queries import api as q
-from queries.scope import Scope
+from queries.scope import Scope, bounded_scope
 from queries.viewer import Viewer
 
 from .errors import ApiError

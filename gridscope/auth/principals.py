@@ -17,7 +17,7 @@ from flask_login import UserMixin
 
 from domain.access import Role
 from queries import accounts
-from queries.scope import Scope, ScopeError
+from queries.scope import bounded_scope
 from queries.services import Services
 from queries.viewer import Viewer
 
@@ -36,20 +36,6 @@ class SessionPrincipal(UserMixin):
 
     def get_id(self) -> str:
         return self.session_id
-
-
-def bounded_scope(deployment: Scope, jurisdiction: str) -> Scope | None:
-    """The scope of an account or link bound to ``jurisdiction`` inside the deployment bound:
-    the narrower of the two, or None when they do not overlap (nothing to show)."""
-    try:
-        own = Scope(jurisdiction)
-    except ScopeError:
-        return None
-    if own.within(deployment):
-        return own
-    if deployment.within(own):
-        return deployment
-    return None
 
 
 def client_addr() -> str:

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from domain.access import Role, home_path
 from queries import accounts, audit
 from queries.audit import AuditEvent, event_for
+from queries.scope import bounded_scope
 from queries.services import app_services
 
 from . import principals, walls
@@ -104,7 +105,7 @@ def login_submit() -> flask.Response:
         # The demo passwords are published (README): they open nothing outside demo mode.
         published = ok and not svc.settings.demo_mode and password in DEMO_PASSWORDS.values()
         ok = ok and not published
-        scope = principals.bounded_scope(svc.scope, row.jurisdiction) if row and ok else None
+        scope = bounded_scope(svc.scope, row.jurisdiction) if row and ok else None
         if not ok or row is None or scope is None:
             failures = st.lockout.failed(username)
             audit.write(

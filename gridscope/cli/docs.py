@@ -172,8 +172,7 @@ def _fields() -> list[str]:
 
 
 def _jurisdictions() -> list[str]:
-    from gridscope.auth.principals import bounded_scope
-    from queries.scope import Scope
+    from queries.scope import Scope, bounded_scope
 
     lines = [
         "Every user account, wall link and API token carries a jurisdiction: a region or grid",

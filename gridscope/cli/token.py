@@ -79,10 +79,9 @@ def token_create(
     """Create a token and print its secret (shown once; only its SHA-256 is stored)."""
     from domain.access import Action, may
     from gridscope.api.tokens import create_token
-    from gridscope.auth.principals import bounded_scope
     from queries.accounts import region_or_grid_exists
     from queries.db import DatabaseUnavailable, connect
-    from queries.scope import Scope, ScopeError
+    from queries.scope import Scope, ScopeError, bounded_scope
 
     if not name.strip():
         raise click.BadParameter("must not be empty", param_hint="--name")
