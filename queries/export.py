@@ -20,8 +20,8 @@ import psycopg
 
 from domain import measures
 
+from .geo_measures import GRID_COUNT_CTES, window_days
 from .geo_measures import WINDOWS as DAY_WINDOWS
-from .geo_measures import window_days
 from .scope import Scope
 from .window import Window
 
@@ -29,27 +29,17 @@ WINDOWS: tuple[str, ...] = (*DAY_WINDOWS, "month")
 
 # A grid's chief: the current assignment of role grid_chief with the lowest staff number (the
 # demo and real rosters have one; a second would be an import error and must not double rows).
-_EXPORT_SQL = """
+_EXPORT_SQL = "".join(  # constant fragments; every value is bound
+    (
+        """
 WITH gv AS MATERIALIZED (
     SELECT g.code, g.name, g.community_code
       FROM grid g
      WHERE g.code LIKE %(like)s AND g.valid_from <= %(now)s
        AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
-), s AS MATERIALIZED (
-    SELECT grid_code, sum(created) AS created, sum(closed) AS closed,
-           sum(closed_on_time) AS on_time
-      FROM stat_daily
-     WHERE day BETWEEN %(first)s AND %(today)s AND grid_code LIKE %(like)s
-     GROUP BY grid_code
-), o AS MATERIALIZED (
-    SELECT grid_code,
-           count(*) FILTER (WHERE state <> 'suspended') AS open,
-           count(*) FILTER (WHERE state <> 'suspended' AND stage_due_at < %(now)s) AS overdue,
-           count(*) FILTER (WHERE state <> 'suspended' AND due_at < %(now)s) AS past_due
-      FROM ticket
-     WHERE state NOT IN ('closed', 'surveyed', 'rejected') AND grid_code LIKE %(like)s
-     GROUP BY grid_code
-), chief AS MATERIALIZED (
+), """,
+        GRID_COUNT_CTES,
+        """, chief AS MATERIALIZED (
     SELECT DISTINCT ON (a.grid_code) a.grid_code, st.name, st.phone
       FROM staff_assignment a
       JOIN staff st ON st.id = a.staff_id AND st.active
@@ -69,7 +59,9 @@ SELECT gv.code, gv.name, gv.community_code, c.name, t.code, t.name,
   LEFT JOIN o ON o.grid_code = gv.code
   LEFT JOIN chief ON chief.grid_code = gv.code
  ORDER BY gv.code
-"""
+""",
+    )
+)
 
 
 @dataclass(frozen=True)

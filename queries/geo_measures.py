@@ -24,9 +24,31 @@ from .scope import Scope
 
 WINDOWS: dict[str, int] = {"today": 1, "7d": 7, "30d": 30}
 
+# Per-grid counts: CTEs ``s`` (in the window: created, closed, on_time, from the rollups) and
+# ``o`` (now: open, overdue, past_due; suspended tickets excluded), to append to a WITH list;
+# bound parameters first, today, now, like. The one definition of a grid's counts, shared by
+# the map's shading and the grids export (queries.export).
+GRID_COUNT_CTES = """s AS MATERIALIZED (
+    SELECT grid_code, sum(created) AS created, sum(closed) AS closed,
+           sum(closed_on_time) AS on_time
+      FROM stat_daily
+     WHERE day BETWEEN %(first)s AND %(today)s AND grid_code LIKE %(like)s
+     GROUP BY grid_code
+), o AS MATERIALIZED (
+    SELECT grid_code,
+           count(*) FILTER (WHERE state <> 'suspended') AS open,
+           count(*) FILTER (WHERE state <> 'suspended' AND stage_due_at < %(now)s) AS overdue,
+           count(*) FILTER (WHERE state <> 'suspended' AND due_at < %(now)s) AS past_due
+      FROM ticket
+     WHERE state NOT IN ('closed', 'surveyed', 'rejected') AND grid_code LIKE %(like)s
+     GROUP BY grid_code
+)"""
+
 # The unit of each grid at the level is picked by CASE on a bound parameter, so this is one
 # literal for the four stat_daily levels.
-_GRID_LEVEL_SQL = """
+_GRID_LEVEL_SQL = "".join(  # constant fragments; every value is bound
+    (
+        """
 WITH gv AS MATERIALIZED (
     SELECT DISTINCT ON (g.code) g.code, g.community_code, g.households, g.valid_to
       FROM grid g
@@ -43,21 +65,9 @@ WITH gv AS MATERIALIZED (
       FROM gv
       LEFT JOIN region c ON c.code = gv.community_code AND c.valid_to IS NULL
       LEFT JOIN region t ON t.code = c.parent_code AND t.valid_to IS NULL
-), s AS MATERIALIZED (
-    SELECT grid_code, sum(created) AS created, sum(closed) AS closed,
-           sum(closed_on_time) AS on_time
-      FROM stat_daily
-     WHERE day BETWEEN %(first)s AND %(today)s AND grid_code LIKE %(like)s
-     GROUP BY grid_code
-), o AS MATERIALIZED (
-    SELECT grid_code,
-           count(*) FILTER (WHERE state <> 'suspended') AS open,
-           count(*) FILTER (WHERE state <> 'suspended' AND stage_due_at < %(now)s) AS overdue,
-           count(*) FILTER (WHERE state <> 'suspended' AND due_at < %(now)s) AS past_due
-      FROM ticket
-     WHERE state NOT IN ('closed', 'surveyed', 'rejected') AND grid_code LIKE %(like)s
-     GROUP BY grid_code
-)
+), """,
+        GRID_COUNT_CTES,
+        """
 SELECT u.unit, sum(u.households)::bigint,
        coalesce(sum(s.created), 0)::bigint, coalesce(sum(s.closed), 0)::bigint,
        coalesce(sum(s.on_time), 0)::bigint, coalesce(sum(o.open), 0)::bigint,
@@ -67,7 +77,9 @@ SELECT u.unit, sum(u.households)::bigint,
   LEFT JOIN o ON o.grid_code = u.grid_code
  WHERE u.unit IS NOT NULL
  GROUP BY u.unit
-"""
+""",
+    )
+)
 
 # Micro-grids: the window bounds are instants (local midnights) on created_at / closed_at.
 _MICRO_SQL = """
