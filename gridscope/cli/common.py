@@ -42,6 +42,11 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
+def local_minute(ts, tz) -> str:
+    """An instant as local 'YYYY-MM-DD HH:MM' in ``tz`` for listings; '-' for None."""
+    return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
 def fail(message: str) -> None:
     """Print a one-line error and exit 1 (no traceback for operational failures)."""
     click.echo(f"gridscope: error: {message}", err=True)

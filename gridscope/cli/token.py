@@ -9,7 +9,7 @@ import click
 
 from domain.access import Role
 
-from .common import AppContext, fail, main, pass_app
+from .common import AppContext, fail, local_minute, main, pass_app
 
 if TYPE_CHECKING:
     import psycopg
@@ -141,7 +141,7 @@ def token_list(app: AppContext) -> None:
         return
 
     def when(t):
-        return t.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M") if t else "-"
+        return local_minute(t, app.settings.tz)
 
     click.echo(
         f"{'prefix':<9} {'mode':<10} {'role':<10} {'jurisdiction':<16} {'created':<16} "

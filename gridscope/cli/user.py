@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from .common import AppContext, fail, main, pass_app
+from .common import AppContext, fail, local_minute, main, pass_app
 
 
 def cli_actor(app: AppContext):
@@ -151,7 +151,7 @@ def user_list(app: AppContext) -> None:
         return
 
     def when(t):
-        return t.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M") if t else "-"
+        return local_minute(t, app.settings.tz)
 
     click.echo(
         f"{'username':<20} {'role':<11} {'jurisdiction':<14} {'active':<7} {'last login':<16} name"

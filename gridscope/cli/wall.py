@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from .common import AppContext, fail, main, pass_app
+from .common import AppContext, fail, local_minute, main, pass_app
 from .user import cli_actor, refuse
 
 
@@ -87,7 +87,7 @@ def wall_list(app: AppContext) -> None:
         return
 
     def when(t):
-        return t.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M") if t else "-"
+        return local_minute(t, app.settings.tz)
 
     click.echo(
         f"{'id':>4} {'prefix':<9} {'jurisdiction':<14} {'layout':<9} {'created':<16} "
