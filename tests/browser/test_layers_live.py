@@ -354,8 +354,17 @@ def test_a_dispatcher_opens_a_worker_detail_and_it_is_audited(live_server, live_
             const q = m.latLngToContainerPoint(at); return [r.left + q.x, r.top + q.y]; }""",
         [MAP, sid],
     )
-    page.wait_for_timeout(300)  # let the canvas redraw at the new zoom before clicking
-    page.mouse.click(x, y)
+    # The zoom change refetches the layers (the grid level follows the zoom) and the canvas
+    # redraws when their payloads land: let that settle, and click again if the first click
+    # met a canvas still redrawing (it then hits nothing, or the grid under the marker).
+    page.wait_for_load_state("networkidle")
+    for _attempt in range(3):
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_selector(".gs-pop-worker", timeout=5000)
+            break
+        except Exception:
+            page.wait_for_load_state("networkidle")
     page.wait_for_selector(".gs-pop-worker", timeout=15000)
     text = page.inner_text(".gs-pop-worker")
     assert live_data["names"][sid] in text  # L4 role: the name whole
