@@ -19,6 +19,7 @@ from gridscope.auth import register as register_auth
 from queries.cache import Cache, namespace_for
 from queries.db import connect, make_pool
 from queries.migrate import check_schema
+from queries.replicas import make_read_pool
 from queries.scope import Scope
 from queries.services import EXTENSION_KEY, Services
 
@@ -51,6 +52,9 @@ def create_app(
     )
     pool = make_pool(settings)
     pool.open(wait=False)
+    replica_pool = make_read_pool(settings)
+    if replica_pool is not None:
+        replica_pool.open(wait=False)
     services = Services(
         settings=settings,
         pool=pool,
@@ -59,6 +63,7 @@ def create_app(
         ),
         scope=Scope(settings.jurisdiction),
         clock=clock or clock_for(settings.fixed_now),
+        replica_pool=replica_pool,
     )
     app.server.extensions[EXTENSION_KEY] = services
     Compress(app.server)

@@ -65,6 +65,34 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         15000, ge=100, description="Every query runs under this limit."
     )
+    database_read_url: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "DATABASE_READ_URL", "GRIDSCOPE_DATABASE_READ_URL", "database_read_url"
+        ),
+        description="Streaming replicas for the read side (screen, map, analytics): one or more"
+        " libpq URLs separated by commas or spaces; empty = read from database_url. Writes always"
+        " go to database_url.",
+    )
+    db_wait_s: float = Field(
+        2.0,
+        ge=0.1,
+        le=60,
+        description="Longest wait for a pooled connection (and a connect) before a request"
+        " answers 503: short, so an outage or a lock answers fast instead of tying up threads.",
+    )
+    version_poll_ms: int = Field(
+        1000,
+        ge=50,
+        le=60000,
+        description="How often each server process re-reads the data version for the wall's"
+        " feeds (the only per-request database read a feed makes is sampled at this rate).",
+    )
+    wall_playlist: str = Field(
+        "",
+        description="Default rotation of wall links that have none of their own, e.g."
+        " 'overview:60,towns:20,overdue:30' (view:seconds); empty = no rotation.",
+    )
     workers: int = Field(4, ge=1, le=64, description="gunicorn worker processes for serve.")
     host: str = Field("127.0.0.1", description="Address serve binds to.")
     port: int = Field(8050, ge=1, le=65535, description="Port serve binds to.")
@@ -150,6 +178,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql://")
         return value
 
+    @field_validator("database_read_url")
+    @classmethod
+    def _postgres_read_urls(cls, value: str) -> str:
+        for url in value.replace(",", " ").split():
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"each read URL must start with postgresql:// (got {url[:40]!r})")
+        return value
+
     @field_validator("basemap_crs")
     @classmethod
     def _basemap_crs(cls, value: str) -> str:
@@ -163,6 +199,11 @@ class Settings(BaseSettings):
         if value is not None and value.tzinfo is None:
             raise ValueError("needs a UTC offset, e.g. 2026-11-26T09:15:00+08:00")
         return value
+
+    @property
+    def read_urls(self) -> tuple[str, ...]:
+        """The replica URLs of ``database_read_url`` (empty: reads go to the primary)."""
+        return tuple(u for u in self.database_read_url.replace(",", " ").split() if u)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -59,21 +59,27 @@ def connect(
     return conn
 
 
-def make_pool(settings: Settings, *, min_size: int = 1) -> ConnectionPool:
-    """A connection pool for a server process; opened lazily so import has no side effects."""
+def make_pool(
+    settings: Settings, *, min_size: int = 1, url: str | None = None, name: str = "gridscope"
+) -> ConnectionPool:
+    """A connection pool for a server process (``url`` default: the primary); opened lazily so
+    import has no side effects. A request waits at most ``settings.db_wait_s`` for a
+    connection (psycopg_pool's default of 30 s tied up every request thread during an outage,
+    issue #10), and a connect gives up as fast."""
 
     def configure(conn: psycopg.Connection) -> None:
         apply_session_settings(conn, settings)
         conn.commit()
 
     return ConnectionPool(
-        settings.database_url,
+        url or settings.database_url,
         min_size=min_size,
         max_size=settings.db_pool_max,
         configure=configure,
-        kwargs={"connect_timeout": 5},
+        kwargs={"connect_timeout": max(1, round(settings.db_wait_s))},
+        timeout=settings.db_wait_s,
         open=False,
-        name="gridscope",
+        name=name,
     )
 
 

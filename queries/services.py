@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from queries.cache import Cache
+from queries.faults import FaultLog
 from queries.scope import NOWHERE, Scope
 from queries.viewer import Viewer
 
@@ -35,9 +36,20 @@ class Services:
     scope: Scope
     clock: Clock = field(default_factory=SystemClock)
     viewer: Viewer | None = None
+    # Streaming replicas for the read side (settings.database_read_url); None: read the primary.
+    replica_pool: ConnectionPool | None = None
+    faults: FaultLog = field(default_factory=FaultLog)
+
+    @property
+    def read_pool(self) -> ConnectionPool:
+        """Where read-only work (screen, map, analytics, feeds) takes its connections: the
+        replica pool when one is configured, else the primary's pool. Writes use ``pool``."""
+        return self.replica_pool if self.replica_pool is not None else self.pool
 
     def close(self) -> None:
         self.pool.close()
+        if self.replica_pool is not None:
+            self.replica_pool.close()
 
     def for_viewer(self, viewer: Viewer) -> Services:
         """These services bound to ``viewer``: its scope (already inside the deployment's)."""
