@@ -10,6 +10,7 @@ import re
 import flask
 
 from dashboard import export
+from dashboard.health import healthz
 from layers.grid_geometry import UnknownUnit, level_geometry
 from queries import services
 from queries.geo import LEVELS
@@ -19,22 +20,6 @@ log = logging.getLogger(__name__)
 # The URL carries the geometry signature (?v=...), so a response for the current signature can
 # be cached for a long time; any other v gets no-cache so a stale link cannot pin old polygons.
 GEO_MAX_AGE_S = 30 * 24 * 3600
-
-
-def healthz() -> flask.Response:
-    """200 {"status": "ok", "database": true, "redis": bool} when PostgreSQL answers; 503
-    otherwise. Open to anyone, so it says nothing about the data (not even its version, which
-    moves with every write)."""
-    svc = services.app_services()
-    body: dict = {"status": "ok", "redis": svc.cache.available}
-    try:
-        with svc.pool.connection(timeout=2) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # report, do not raise: this is what monitors poll
-        log.warning("healthz: database unavailable: %s", exc)
-        return flask.jsonify(status="error", database=False, redis=svc.cache.available), 503
-    body["database"] = True
-    return flask.jsonify(body)
 
 
 _CODE = re.compile(r"[0-9A-Za-z_-]{1,32}")
