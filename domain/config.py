@@ -186,6 +186,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"each read URL must start with postgresql:// (got {url[:40]!r})")
         return value
 
+    @field_validator("wall_playlist")
+    @classmethod
+    def _playlist(cls, value: str) -> str:
+        from domain.playlist import PlaylistError, normalise_playlist
+
+        try:
+            return normalise_playlist(value)
+        except PlaylistError as exc:
+            raise ValueError(exc.message) from None
+
     @field_validator("basemap_crs")
     @classmethod
     def _basemap_crs(cls, value: str) -> str:

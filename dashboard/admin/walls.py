@@ -1,6 +1,7 @@
 """/admin/walls: the wall links in the administrator's jurisdiction with each wall's last
-refresh; create one (the link is shown once, here, and never again) and revoke one. Changes are
-audited (queries.admin)."""
+refresh and rotation; create one (the link is shown once, here, and never again), revoke one,
+set one's rotation (playlist, domain/playlist.py; checked as it is typed). Changes are audited
+(queries.admin, queries.walls)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from gridscope.auth import walls
 from queries import accounts, admin
+from queries import walls as wall_queries
 from queries.scope import Scope
 from queries.services import Services
 from queries.viewer import Viewer
@@ -30,6 +32,7 @@ from .common import (
     text,
     when,
 )
+from .wall_rotation import playlist_form, rotation_form, save_playlist
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ COLUMNS = (
     ("created", "创建"),
     ("last_seen", "最近刷新"),
     ("address", "最近地址"),
+    ("playlist", "轮播"),
     ("state", "状态"),
 )
 
@@ -51,6 +55,7 @@ def listing(conn: psycopg.Connection, scope: Scope, tz) -> tuple[Any, list[dict[
     """(the links table, the revoke dropdown's options: links not yet revoked)."""
     rows = accounts.list_walls(conn, scope)
     names = admin.unit_names(conn, [r["jurisdiction"] for r in rows])
+    rotation = wall_queries.playlists(conn, scope)
     cells = [
         {
             "id": str(r["id"]),
@@ -61,6 +66,7 @@ def listing(conn: psycopg.Connection, scope: Scope, tz) -> tuple[Any, list[dict[
             "created": f"{when(r['created_at'], tz)} · {r['created_by'] or '—'}",
             "last_seen": when(r["last_seen_at"], tz),
             "address": r["last_address"] or "—",
+            "playlist": rotation.get(r["id"]) or "默认",
             "state": f"已吊销 {when(r['revoked_at'], tz)}" if r["revoked_at"] else "有效",
         }
         for r in rows
@@ -200,7 +206,7 @@ def _forms(options: list[dict[str, Any]]) -> html.Div:
         ],
         className="gs-admin-card",
     )
-    return html.Div([create, revoke], className="gs-admin-columns")
+    return html.Div([create, revoke, rotation_form(options)], className="gs-admin-columns")
 
 
 def _body(svc: Services, viewer: Viewer) -> list:
@@ -222,29 +228,35 @@ def layout() -> html.Div:
 
 
 def walls_action(trigger: Any, form: dict[str, Any]) -> tuple:
-    """Outputs (create msg, link box, revoke msg, table, revoke options) for the button
-    ``trigger`` and the form values, whatever their types."""
+    """Outputs (create msg, link box, revoke msg, table, revoke options, playlist msg,
+    playlist options) for the button ``trigger`` and the form values, whatever their types."""
     acting_now = acting()
     if acting_now is None:
-        return notice(False, DENIED), None, no_update, no_update, no_update
+        return notice(False, DENIED), None, no_update, no_update, no_update, no_update, no_update
     svc, actor = acting_now
     link: Any = None
+    create_msg: Any = no_update
+    revoke_msg: Any = no_update
+    playlist_msg: Any = no_update
     if trigger == "adm-walls-create":
         ok, message, path = create_link(svc, actor, form)
-        create_msg, revoke_msg = notice(ok, message), no_update
+        create_msg = notice(ok, message)
         link = link_box(path) if path else None
     elif trigger == "adm-walls-revoke":
         ok, message = revoke_link(svc, actor, form.get("target"))
-        create_msg, revoke_msg = no_update, notice(ok, message)
+        revoke_msg = notice(ok, message)
+    elif trigger == "adm-walls-playlist-save":
+        ok, message = save_playlist(svc, actor, form)
+        link, playlist_msg = no_update, notice(ok, message)
     else:
-        return (no_update,) * 5
+        return (no_update,) * 7
     try:
         with svc.pool.connection() as conn:
             links, options = listing(conn, actor.scope, svc.settings.tz)
     except psycopg.Error:
         log.exception("admin: listing wall links failed")
         links, options = no_update, no_update
-    return create_msg, link, revoke_msg, links, options
+    return create_msg, link, revoke_msg, links, options, playlist_msg, options
 
 
 def register() -> None:
@@ -256,14 +268,46 @@ def register() -> None:
         Output("adm-walls-revoke-msg", "children"),
         Output("adm-walls-table", "children"),
         Output("adm-walls-target", "options"),
+        Output("adm-walls-playlist-msg", "children"),
+        Output("adm-walls-playlist-target", "options"),
         Input("adm-walls-create", "n_clicks"),
         Input("adm-walls-revoke", "n_clicks"),
+        Input("adm-walls-playlist-save", "n_clicks"),
         State("adm-walls-name", "value"),
         State("adm-walls-jurisdiction", "value"),
         State("adm-walls-layout", "value"),
         State("adm-walls-target", "value"),
+        State("adm-walls-playlist-target", "value"),
+        State("adm-walls-playlist", "value"),
         prevent_initial_call=True,
     )
-    def apply(_create: Any, _revoke: Any, name: Any, code: Any, layout_: Any, target: Any):
-        form = {"name": name, "jurisdiction": code, "layout": layout_, "target": target}
+    def apply(
+        _create: Any,
+        _revoke: Any,
+        _save: Any,
+        name: Any,
+        code: Any,
+        layout_: Any,
+        target: Any,
+        playlist_target: Any,
+        playlist: Any,
+    ):
+        form = {
+            "name": name,
+            "jurisdiction": code,
+            "layout": layout_,
+            "target": target,
+            "playlist_target": playlist_target,
+            "playlist": playlist,
+        }
         return walls_action(ctx.triggered_id, form)
+
+    @callback(
+        Output("adm-walls-playlist", "value"),
+        Output("adm-walls-playlist-hint", "children"),
+        Input("adm-walls-playlist-target", "value"),
+        Input("adm-walls-playlist", "value"),
+        prevent_initial_call=True,
+    )
+    def playlist_changed(target: Any, text: Any):
+        return playlist_form(ctx.triggered_id, target, text)

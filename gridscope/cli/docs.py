@@ -54,6 +54,7 @@ AUDIT_ACTIONS = {
     "user_role": "修改角色或辖区 / role or jurisdiction changed",
     "wall_create": "新建大屏链接 / wall link created",
     "wall_revoke": "撤销大屏链接 / wall link revoked",
+    "wall_playlist": "修改大屏链接的轮播设置（含原值与新值） / a wall link's rotation changed",
     "demo_account": "演示账号创建或重置 / demo account created or reset",
     "audit_search": "查询审计日志 / the audit trail searched",
     "audit_purge": "按保留期清理审计记录 / audit rows past retention purged",
