@@ -45,7 +45,7 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup ## Benchmarks (print medians): make bench BENCH=load|screen|api|imports|layers|layerslive
+bench: setup ## Benchmarks (print medians): make bench BENCH=load|feed|api|imports|layers|layerslive
 	$(PY) -m bench $(BENCH)
 
 screenshots: setup ## Screenshots of /screen at 1920x1080 and 3840x2160 into docs/img

@@ -2,7 +2,8 @@
  * - gridStyle / gridHover / gridTooltip: dash-leaflet GeoJSON functions, referenced from Python as
  *   {"variable": "gridscope.gridStyle"}; dash-leaflet calls them with the component props
  *   (hence `context.hideout`) appended as the last argument.
- * - measureScale / clockOffset / tick: clientside callbacks (aliased into dash_clientside).
+ * - measureScale / rootScale: the wall's scale (root font / 16 px). The wall's polling, clock
+ *   and freshness marks are in 30_wall.js.
  * No network access, no globals besides window.gridscope. */
 (function () {
   "use strict";
@@ -22,21 +23,6 @@
   function rootScale() {
     var px = parseFloat(window.getComputedStyle(document.documentElement).fontSize);
     return px > 0 ? Math.round((px / 16) * 1000) / 1000 : 1;
-  }
-
-  var fmtCache = {};
-  function clockText(tz, ms) {
-    var key = tz || "Asia/Shanghai";
-    if (!fmtCache[key]) {
-      fmtCache[key] = new Intl.DateTimeFormat("zh-CN", {
-        timeZone: key, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
-        hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
-      });
-    }
-    var parts = {};
-    fmtCache[key].formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
-    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.weekday + " " +
-      parts.hour + ":" + parts.minute + ":" + parts.second;
   }
 
   var painted = {};
@@ -78,43 +64,10 @@
       );
     },
 
+    /* Root font size / 16 px: 1 at 1080p, 2 at 2160p (the wall's JS sizes the chart by it). */
     measureScale: function () { return rootScale(); },
-
-    /* Offset of the server clock against this browser's clock, learnt at each refresh, so the
-     * wall shows the server's time even when the kiosk PC has no NTP on the intranet. */
-    clockOffset: function (status) {
-      if (!status || !status.server_ms) { return window.dash_clientside.no_update; }
-      return status.server_ms - Date.now();
-    },
-
-    /* Every second: the clock, and the stale marker when the last refresh failed or is older
-     * than three refresh intervals (e.g. the server is unreachable). */
-    tick: function (_n, status, offset) {
-      var el = document.getElementById("gs-clock");
-      var tz = (el && el.getAttribute("data-tz")) || "Asia/Shanghai";
-      var now = Date.now() + (offset || 0);
-      var stale = false, text = "数据未更新";
-      if (status && status.ok === false) {
-        stale = true; text = "刷新失败 · 显示上次数据";
-      } else if (status && status.as_of_ms && status.interval_ms &&
-                 now - status.as_of_ms > 3 * status.interval_ms + 5000) {
-        stale = true; text = "数据未更新 " + Math.round((now - status.as_of_ms) / 60000) + " 分钟";
-      }
-      return [clockText(tz, now), !stale, text];
-    }
+    rootScale: rootScale
   };
-
-  /* Re-measure the scale when the window changes size (a wall controller may switch modes). */
-  var resizeTimer = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(function () {
-      if (window.dash_clientside && window.dash_clientside.set_props &&
-          document.getElementById("gs-screen")) {
-        window.dash_clientside.set_props("gs-scale", { data: rootScale() });
-      }
-    }, 400);
-  });
 
   window.gridscope = gridscope;
   window.dash_clientside = window.dash_clientside || {};

@@ -1,5 +1,6 @@
-"""python -m bench [load|screen|api|imports|layers|layerslive|access|all] [options]; see each
-module.
+"""python -m bench [load|feed|api|imports|layers|layerslive|access|all] [options]; see each
+module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash callbacks to
+the feeds, issue #10; bench/feed.py measures both paths).
 
 python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...] runs BENCH on git revision REV
 and on the working tree, alternately (bench/compare.py).
@@ -21,10 +22,10 @@ def main() -> None:
         from bench import load
 
         load.main(rest if which == "load" else [])
-    if which in ("screen", "all"):
-        from bench import screen
+    if which in ("feed", "screen", "all"):
+        from bench import feed
 
-        screen.main(rest if which == "screen" else [])
+        feed.main(rest if which in ("feed", "screen") else [])
     if which in ("api", "all"):
         from bench import api
 
@@ -45,9 +46,10 @@ def main() -> None:
         from bench import access
 
         access.main(rest if which == "access" else [])
-    if which not in ("load", "screen", "api", "imports", "layers", "layerslive", "access", "all"):
+    known = ("load", "feed", "screen", "api", "imports", "layers", "layerslive", "access", "all")
+    if which not in known:
         print(
-            f"unknown benchmark {which!r}: choose load, screen, api, imports, layers,"
+            f"unknown benchmark {which!r}: choose load, feed, api, imports, layers,"
             " layerslive, access or all",
             file=sys.stderr,
         )

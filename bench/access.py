@@ -31,7 +31,6 @@ import argparse
 import os
 import re
 import secrets
-import statistics
 import time
 
 from bench.common import (
@@ -43,24 +42,8 @@ from bench.common import (
     timed,
 )
 
-CALLBACK = "/_dash-update-component"
-COUNTERS = (
-    "..gs-kpis.children...gs-basic.children...gs-categories.children...gs-trend.figure"
-    "...gs-ranking.children...gs-jurisdiction.children...gs-updated.children...gs-status.data.."
-)
+FEED = "/feed/counters"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def counters_body() -> dict:
-    outputs = [o.rsplit(".", 1) for o in COUNTERS[2:-2].split("...")]
-    dep = lambda i, p, v=None: {"id": i, "property": p, "value": v}  # noqa: E731
-    return {
-        "output": COUNTERS,
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [dep("gs-counters-tick", "n_intervals", 1), dep("gs-scale", "data", 1.0)],
-        "state": [dep("gs-status", "data")],
-        "changedPropIds": ["gs-counters-tick.n_intervals"],
-    }
 
 
 def _client(server, i: int):
@@ -102,7 +85,7 @@ def _wall_client(server, settings, i: int):
     return client
 
 
-def gate_samples(server, cookie: str, body: dict, repeat: int) -> list[float]:
+def gate_samples(server, cookie: str, repeat: int) -> list[float]:
     """Seconds of the access gate alone, each in a fresh request context (so Flask-Login loads
     the principal again, as on every real request)."""
     from gridscope.auth.gate import gate
@@ -110,7 +93,7 @@ def gate_samples(server, cookie: str, body: dict, repeat: int) -> list[float]:
     out = []
     for _ in range(repeat):
         with server.test_request_context(
-            CALLBACK, method="POST", json=body, headers={"Cookie": f"gridscope_session={cookie}"}
+            FEED, method="GET", headers={"Cookie": f"gridscope_session={cookie}"}
         ):
             t = time.perf_counter()
             refused = gate()
@@ -118,22 +101,6 @@ def gate_samples(server, cookie: str, body: dict, repeat: int) -> list[float]:
             if refused is not None:
                 raise SystemExit(f"the gate refused the bench session: {refused.status}")
     return out
-
-
-def direct_samples(server, client, body: dict, repeat: int) -> list[float]:
-    """Seconds of the counters refresh called directly, in a request context already bound to
-    the signed-in viewer (what the callback does once Dash has dispatched it)."""
-    from flask_login import current_user
-
-    from dashboard.screen.callbacks import refresh_counters_now
-    from queries import services
-
-    cookie = client.get_cookie("gridscope_session").value
-    with server.test_request_context(
-        CALLBACK, method="POST", json=body, headers={"Cookie": f"gridscope_session={cookie}"}
-    ):
-        services.bind(current_user.viewer)
-        return timed(lambda: refresh_counters_now(1.0, None), repeat)
 
 
 def _line(label: str, samples: list[float]) -> str:
@@ -178,30 +145,25 @@ def main(argv: list[str] | None = None) -> None:
     client, _ = _sign_in(server, username, password, args.logins)
     wall = _wall_client(server, settings, args.logins + 1)
 
-    body = counters_body()
-    for c in (client, wall):  # warm: the payload is cached for the stopped clock's bucket
-        resp = c.post(CALLBACK, json=body)
+    for c in (client, wall):  # warm: the feed entry is computed once and then shared
+        resp = c.get(FEED)
         if resp.status_code != 200:
-            raise SystemExit(f"counters callback: {resp.status_code}")
-    full = timed(lambda: client.post(CALLBACK, json=body), args.repeat)
-    direct = direct_samples(server, client, body, args.repeat)
+            raise SystemExit(f"counters feed: {resp.status_code}")
+    full = timed(lambda: client.get(FEED), args.repeat)
+    etag = client.get(FEED).headers.get("ETag", "")
+    not_modified = timed(lambda: client.get(FEED, headers={"If-None-Match": etag}), args.repeat)
     user_cookie = client.get_cookie("gridscope_session").value
     wall_cookie = wall.get_cookie("gridscope_session").value
-    gate_user = gate_samples(server, user_cookie, body, args.repeat)
-    gate_wall = gate_samples(server, wall_cookie, body, args.repeat)
+    gate_user = gate_samples(server, user_cookie, args.repeat)
+    gate_wall = gate_samples(server, wall_cookie, args.repeat)
 
     print(f"access[{args.database}, small demo; Flask test client, one process]")
     print(_line(f"sign-in POST /login x{args.logins} (target p95 <= 300 ms)", logins))
     print(_line("  of which argon2 verify alone", argon))
     print(_line("gate alone, user session (target p95 <= 2 ms)", gate_user))
     print(_line("gate alone, wall session", gate_wall))
-    print(_line("warm counters callback, full request with session", full))
-    print(_line("warm counters refresh called directly (no dispatch, no gate)", direct))
-    diff = statistics.median(full) - statistics.median(direct)
-    print(
-        f"  full request - direct call (Flask + Dash dispatch + gate): median "
-        f"{diff * 1000:.2f} ms, of which the gate's median is {median_ms(gate_user):.2f} ms"
-    )
+    print(_line("warm GET /feed/counters, full request with session", full))
+    print(_line("warm GET /feed/counters answered 304 (If-None-Match)", not_modified))
     load1, load5, _ = os.getloadavg()
     print(f"  load average: {load1:.1f} (1 min), {load5:.1f} (5 min) on {os.cpu_count()} CPUs")
     app.server.extensions["gridscope"].close()

@@ -1,5 +1,5 @@
-"""Plain Flask routes next to the Dash app: health check, the grid GeoJSON and the map's
-per-level geometry (gzipped geobuf)."""
+"""Plain Flask routes next to the Dash app: health check, the map's per-level geometry
+(gzipped geobuf), the wall's feeds (dashboard/feed_routes.py) and the exports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 
 import flask
 
-from dashboard import export
+from dashboard import export, feed_routes
 from dashboard.health import healthz
 from layers.grid_geometry import UnknownUnit, level_geometry
 from queries import services
@@ -66,4 +66,5 @@ def register_routes(server: flask.Flask) -> None:
     """Add the routes to the Flask server of a Dash app."""
     server.add_url_rule("/healthz", "healthz", healthz)
     server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)
+    feed_routes.register(server)
     export.register(server)

@@ -20,6 +20,7 @@ from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from queries.cache import Cache
 from queries.faults import FaultLog
+from queries.feed import FeedState
 from queries.scope import NOWHERE, Scope
 from queries.viewer import Viewer
 
@@ -39,6 +40,8 @@ class Services:
     # Streaming replicas for the read side (settings.database_read_url); None: read the primary.
     replica_pool: ConnectionPool | None = None
     faults: FaultLog = field(default_factory=FaultLog)
+    # The wall feeds' per-process state (version watch, memo); shared by for_viewer's copies.
+    feeds: FeedState = field(default_factory=FeedState)
 
     @property
     def read_pool(self) -> ConnectionPool:

@@ -1,11 +1,12 @@
 """Callbacks of the map component, registered once per profile and layer (ids are derived from
 the profile prefix, so two maps never collide).
 
-Server: the layer fetch (tick, data options, view → payload store), the unit card and the
-layers' feature detail, each for the request's viewer (queries.services.current()): layers it
-may not mount answer nothing, the card's personal fields are masked by its tier, and every
-browser value is checked first (dashboard/map/inputs.py) — a forged one gets an empty or
-unchanged output, never a 500.
+Server: the layer fetch (tick, data options, view → payload store; not on a ``feed`` profile,
+whose stores the wall's feeds fill), the unit card and the layers' feature detail, each for
+the request's viewer (queries.services.current()): layers it may not mount answer nothing, the
+card's personal fields are masked by its tier, and every browser value is checked first
+(dashboard/map/inputs.py) — a forged one gets an empty or unchanged output, never a 500.
+A database outage is logged once (``services.faults``) and leaves the map as it is.
 Browser (assets/20_map.js): payload → url/data; payload + toggle + style options → hideout and
 legend (no request); zoom/level/click/reset → view (level resolution and drill-down).
 """
@@ -13,7 +14,6 @@ legend (no request); zoom/level/click/reset → view (level resolution and drill
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from dash import (
@@ -35,14 +35,13 @@ from queries import services as services_mod
 from queries.db import custom_plans
 from queries.geo import unit_of
 from queries.grid_card import grid_card
+from queries.transient import TRANSIENT_DB_ERRORS
 
 from . import ids
 from .card import mask_card, render_grid_card, render_unit_card
 from .inputs import click_code, click_id, mapping
 from .payload import layer_payload
 from .profiles import MapProfile
-
-log = logging.getLogger(__name__)
 
 
 def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
@@ -55,9 +54,10 @@ def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
     spec = registry.get(layer_id)
     try:
         body = layer_payload(services, spec, mapping(raw), mapping(view), services.clock.now())
-    except Exception:
-        log.exception("layer %s: fetch failed", layer_id)
+    except TRANSIENT_DB_ERRORS as exc:  # the primary: queries.cache.cached_payload reads it
+        services.faults.failed("postgres", exc)
         return no_update
+    services.faults.ok("postgres")
     return json.loads(body)
 
 
@@ -98,30 +98,16 @@ def card_now(clicked: Any, layer_id: str = "grids") -> tuple[Any, Any]:
                 )
                 audit.write(conn, event, now)  # after the reads: commits them both
             return render_grid_card(shown, settings.hotline, masked=masked), False
-    except Exception:
-        log.exception("card for %s failed", code)
+    except TRANSIENT_DB_ERRORS as exc:
+        services.faults.failed("postgres", exc)
         return no_update, no_update
 
 
 def _register_layer(profile: MapProfile, layer: LayerSpec) -> None:
     p, lid = profile.prefix, layer.id
-    data_names = [o.name for o in layer.data_options if o.choices]
     style_names = [o.name for o in layer.style_options]
-
-    @callback(
-        Output(ids.store(p, lid), "data"),
-        Input(ids.tick(p, lid), "n_intervals"),
-        *[Input(ids.option(p, lid, n), "value") for n in data_names],
-        Input(ids.view(p, lid), "data"),
-    )
-    def fetch_layer(_n: Any, *args: Any) -> Any:
-        *values, view = args
-        raw = dict(zip(data_names, values, strict=True))
-        view = mapping(view)
-        if any(v == AUTO and n not in view for n, v in raw.items()):
-            return no_update  # wait for the view to resolve "auto" (e.g. from the zoom)
-        return fetch_now(lid, raw, view)
-
+    if not profile.feed:
+        _register_fetch(profile, layer)
     clientside_callback(
         ClientsideFunction(namespace="gridscope", function_name="layerSource"),
         Output(ids.layer(p, lid), "url"),
@@ -138,6 +124,26 @@ def _register_layer(profile: MapProfile, layer: LayerSpec) -> None:
         *[Input(ids.option(p, lid, n), "value") for n in style_names],
         State(ids.meta(p, lid), "data"),
     )
+
+
+def _register_fetch(profile: MapProfile, layer: LayerSpec) -> None:
+    """The server fetch of a layer: every refresh tick, data option or view change."""
+    p, lid = profile.prefix, layer.id
+    data_names = [o.name for o in layer.data_options if o.choices]
+
+    @callback(
+        Output(ids.store(p, lid), "data"),
+        Input(ids.tick(p, lid), "n_intervals"),
+        *[Input(ids.option(p, lid, n), "value") for n in data_names],
+        Input(ids.view(p, lid), "data"),
+    )
+    def fetch_layer(_n: Any, *args: Any) -> Any:
+        *values, view = args
+        raw = dict(zip(data_names, values, strict=True))
+        view = mapping(view)
+        if any(v == AUTO and n not in view for n, v in raw.items()):
+            return no_update  # wait for the view to resolve "auto" (e.g. from the zoom)
+        return fetch_now(lid, raw, view)
 
 
 def detail_now(layer_id: str, profile: MapProfile, clicked: Any) -> Any:
@@ -166,8 +172,8 @@ def detail_now(layer_id: str, profile: MapProfile, clicked: Any) -> Any:
             return spec.extra["detail"](
                 conn, services.scope, feature_id, services.clock.now(), services.settings, viewer
             )
-    except Exception:
-        log.exception("layer %s: detail failed", layer_id)
+    except TRANSIENT_DB_ERRORS as exc:
+        services.faults.failed("postgres", exc)
         return None
 
 

@@ -11,7 +11,6 @@ no viewer, none (the fetch callbacks refuse them too).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +21,11 @@ from domain.geo.display import lonlat_to_display
 from layers.base import LayerSpec
 from queries.geo import extent, level_counts
 from queries.services import Services
+from queries.transient import TRANSIENT_DB_ERRORS
 
 from . import ids
 from .controls import layer_panel
 from .profiles import MapProfile
-
-log = logging.getLogger(__name__)
 
 # Lat/lon of the first view when the scope has no grid (central Jiaxing).
 DEFAULT_CENTER = (30.75, 120.75)
@@ -36,13 +34,15 @@ DEFAULT_CENTER = (30.75, 120.75)
 def _bounds(services: Services, now: datetime) -> tuple[list | None, dict[str, int]]:
     """([[south, west], [north, east]] of the scope's grids in the display datum, level counts);
     (None, {}) when the database does not answer (the map then starts at DEFAULT_CENTER)."""
+    name = "postgres-replica" if services.replica_pool is not None else "postgres"
     try:
-        with services.pool.connection(timeout=5) as conn:
+        with services.read_pool.connection() as conn:
             box = extent(conn, services.scope, now)
             counts = level_counts(conn, services.scope, now)
-    except Exception:  # the page must render; the layers' callbacks report the outage
-        log.exception("map extent unavailable")
+    except TRANSIENT_DB_ERRORS as exc:  # the page must render; logged once per outage
+        services.faults.failed(name, exc)
         return None, {}
+    services.faults.ok(name)
     if box is None:
         return None, counts
     crs = services.settings.basemap_crs
@@ -140,7 +140,30 @@ def layer_stores(profile: MapProfile, layer: LayerSpec, settings, counts, bounds
         dcc.Store(id=ids.store(p, layer.id), data=None),
         dcc.Store(id=ids.view(p, layer.id), data=view),
         dcc.Store(id=ids.meta(p, layer.id), data=layer_meta(profile, layer, counts, bounds)),
-        dcc.Interval(id=ids.tick(p, layer.id), interval=layer.refresh_s(settings) * 1000),
+        *(
+            []
+            if profile.feed  # the wall's feeds fill the store (assets/30_wall.js)
+            else [dcc.Interval(id=ids.tick(p, layer.id), interval=layer.refresh_s(settings) * 1000)]
+        ),
+    ]
+
+
+def feed_layers(profile: MapProfile, services: Services) -> list[dict[str, Any]]:
+    """What the wall's JS needs to poll each mounted layer's feed: {"panel" ("layer-<id>"),
+    "store" (the payload store it fills), "period_s", "query" (the profile's data options),
+    "view_from_map" ({option: "zoom"|"bounds"} filled from the map at each poll), "map"}."""
+    p = profile.prefix
+    return [
+        {
+            "panel": f"layer-{x.id}",
+            "layer": x.id,
+            "store": ids.store(p, x.id),
+            "period_s": x.refresh_s(services.settings),
+            "query": {o.name: profile.default(x, o.name) for o in x.data_options},
+            "view_from_map": dict(x.extra.get("view_from_map", {})),
+            "map": ids.map_(p),
+        }
+        for x in mounted_layers(profile, services)
     ]
 
 

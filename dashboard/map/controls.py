@@ -40,6 +40,10 @@ def layer_panel(profile: MapProfile, layer: LayerSpec) -> html.Section:
     options = [option_control(profile, layer, o, "data") for o in layer.data_options if o.choices]
     options += [option_control(profile, layer, o, "style") for o in layer.style_options]
     extra = []
+    if profile.feed:  # the wall's JS shows the as-of of the layer's feed (assets/30_wall.js)
+        extra.append(
+            html.Span(className="gs-asof gs-layer-asof", **{"data-feed": f"layer-{layer.id}"})
+        )
     if layer.extra.get("primary"):
         extra.append(
             html.Button(

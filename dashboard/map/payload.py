@@ -16,10 +16,12 @@ from typing import Any
 
 import psycopg
 
+from domain.config import Settings
 from domain.geo.display import geojson_to_display
 from layers.base import Access, LayerSpec
 from queries.cache import cached_payload
 from queries.geo import unit_of
+from queries.scope import Scope
 from queries.services import Services
 from queries.window import floor_time
 
@@ -49,6 +51,35 @@ def normalise(result: Any) -> dict[str, Any]:
     }
 
 
+def layer_body(
+    conn: psycopg.Connection,
+    spec: LayerSpec,
+    scope: Scope,
+    options: dict[str, str],
+    now: datetime,
+    settings: Settings,
+    access: Access,
+) -> dict[str, Any]:
+    """The layer's payload as the browser's layer functions read it (``normalise``d, data in
+    the display datum, "as_of_ms" and the canonical "options" added), fetched at ``now`` in
+    ``scope`` with ``access``. Shared by the map's callback and the wall's feed."""
+    out = normalise(spec.fetch(conn, scope, options, now, settings, access))
+    out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
+    out["as_of_ms"] = int(now.timestamp() * 1000)
+    out["options"] = options
+    return out
+
+
+def payload_params(options: dict[str, str], settings: Settings, access: Access) -> dict[str, Any]:
+    """What a layer payload depends on besides its scope and time: the cache-key part."""
+    return {
+        "options": options,
+        "crs": settings.basemap_crs,
+        "format": PAYLOAD_FORMAT,
+        "access": access.key(),
+    }
+
+
 def layer_payload(
     services: Services,
     spec: LayerSpec,
@@ -74,24 +105,12 @@ def layer_payload(
     refresh_s = spec.refresh_s(settings)
     bucket = floor_time(now, refresh_s)
     access = Access.of(getattr(services, "viewer", None))
-
-    def compute(conn: psycopg.Connection, _version: int) -> dict[str, Any]:
-        out = normalise(spec.fetch(conn, services.scope, options, bucket, settings, access))
-        out["data"] = geojson_to_display(out["data"], settings.basemap_crs)
-        out["as_of_ms"] = int(bucket.timestamp() * 1000)
-        out["options"] = options
-        return out
-
     return cached_payload(
         services,
         f"layer-{spec.id}",
-        {
-            "options": options,
-            "bucket": bucket.isoformat(),
-            "crs": settings.basemap_crs,
-            "format": PAYLOAD_FORMAT,
-            "access": access.key(),
-        },
-        compute,
+        {**payload_params(options, settings, access), "bucket": bucket.isoformat()},
+        lambda conn, _version: layer_body(
+            conn, spec, services.scope, options, bucket, settings, access
+        ),
         ttl_s=min(settings.cache_ttl_s, max(MIN_TTL_S, 2 * refresh_s)),
     )

@@ -17,7 +17,9 @@ class MapProfile:
     ``prefix`` namespaces every component id (two maps never share an id); ``sensitivities``
     lists the data levels its layers may show (DOMAIN.md §7); ``show_options`` shows the
     option selectors (hidden ones keep their defaults); ``defaults`` overrides option defaults
-    per layer id, e.g. the wall pins the grid level."""
+    per layer id, e.g. the wall pins the grid level. ``feed``: the layers' data comes from the
+    wall's feeds (``GET /feed/layer-<id>``, polled by assets/30_wall.js into each layer's
+    payload store) instead of a server callback and an interval per layer."""
 
     name: str
     prefix: str
@@ -25,6 +27,7 @@ class MapProfile:
     show_options: bool
     defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     zoom_control: bool = True
+    feed: bool = False
 
     def layers(self) -> tuple[LayerSpec, ...]:
         """The registered layers this map mounts, in registry order."""
@@ -51,6 +54,7 @@ PROFILES: dict[str, MapProfile] = {
         show_options=False,
         defaults={"grids": {"level": "grid", "measure": "created", "window": "today"}},
         zoom_control=False,
+        feed=True,
     ),
     "analyst": MapProfile(
         name="analyst", prefix="ana", sensitivities=("L1", "L2"), show_options=True

@@ -1,4 +1,5 @@
-"""The KPI ribbon: eight cards, each with its definition or formula as the tooltip."""
+"""The KPI ribbon: eight cards, each with its definition or formula as the tooltip. The feed
+(dashboard/feeds.py) sends them display-ready; the page draws their skeleton."""
 
 from __future__ import annotations
 
@@ -70,23 +71,39 @@ def kpi_tooltip(spec: Kpi, k: dict[str, Any]) -> str:
     return "\n".join(x for x in (spec.label, spec.definition, period) if x)
 
 
-def render_kpis(k: dict[str, Any]) -> list:
-    """Eight KPI cards from ``kpis()`` output (missing values show as '—')."""
+def kpi_cards(k: dict[str, Any]) -> list[dict[str, str]]:
+    """The eight KPI cards from ``kpis()`` output, display-ready for the wall's JS: [{"key",
+    "label", "value" (formatted; '—' when missing), "caption", "tone" (css modifier or ""),
+    "title" (definition or formula and period)}]."""
     cards = []
     for spec in KPIS:
         value = k.get(spec.key)
-        text = fmt_pct(value) if spec.rate else fmt_int(value)
-        tone = spec.tone if (value or spec.rate) else ""
         cards.append(
-            html.Div(
-                [
-                    html.Div(spec.label, className="gs-kpi-label"),
-                    html.Div(text, className="gs-kpi-value"),
-                    html.Div(kpi_caption(spec, k), className="gs-kpi-caption"),
-                ],
-                className=f"gs-kpi gs-kpi--{tone}" if tone else "gs-kpi",
-                title=kpi_tooltip(spec, k),
-                id={"type": "gs-kpi", "key": spec.key},
-            )
+            {
+                "key": spec.key,
+                "label": spec.label,
+                "value": fmt_pct(value) if spec.rate else fmt_int(value),
+                "caption": kpi_caption(spec, k),
+                "tone": spec.tone if (value or spec.rate) else "",
+                "title": kpi_tooltip(spec, k),
+            }
         )
     return cards
+
+
+def kpi_skeleton() -> list[html.Div]:
+    """The ribbon as the page first draws it: each card with its label and definition, its
+    value '—'; the wall's JS (assets/30_wall.js) fills the cards in place by ``data-key``."""
+    return [
+        html.Div(
+            [
+                html.Div(card["label"], className="gs-kpi-label"),
+                html.Div(card["value"], className="gs-kpi-value"),
+                html.Div(card["caption"], className="gs-kpi-caption"),
+            ],
+            className="gs-kpi",
+            title=card["title"],
+            **{"data-key": card["key"]},
+        )
+        for card in kpi_cards({})
+    ]

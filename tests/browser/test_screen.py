@@ -1,5 +1,7 @@
-"""/screen in Debian's chromium: polygons, KPIs equal to direct SQL, live refresh, no external
-requests, no console errors, no scrollbars at 1920×1080 and 3840×2160."""
+"""/screen in Debian's chromium: polygons, KPIs equal to direct SQL, live refresh from the feeds
+(no Dash callback polls), each panel's own "as of", a stale mark and a banner when the feeds
+fail that clear by themselves, no external requests, no console errors, no scrollbars at
+1920×1080, 3840×2160 and 32:9."""
 
 import pytest
 
@@ -110,6 +112,19 @@ def test_screen_shows_sql_numbers_and_refreshes_after_a_new_ticket(live_server, 
 
     geo_requests = [u for u in watch.requests if "/geo/units/grid.pbf" in u]
     assert len(geo_requests) == 1, "recolouring must not fetch the polygons again"
+    # The wall is fed by GET /feed/*: after the page is drawn no Dash callback polls.
+    callbacks = [u for u in watch.requests if "/_dash-update-component" in u]
+    feeds = [u for u in watch.requests if "/feed/" in u]
+    page.wait_for_timeout(6_000)  # more than one refresh period (5 s here)
+    assert [u for u in watch.requests if "/_dash-update-component" in u] == callbacks
+    assert len([u for u in watch.requests if "/feed/" in u]) > len(feeds)
+    assert {u.split("?")[0].rsplit("/", 1)[1] for u in feeds} >= {
+        "counters",
+        "ticker",
+        "layer-grids",
+        "layer-heat",
+        "layer-overdue",
+    }
     assert watch.external() == [], watch.external()
     assert watch.console_errors == [] and watch.page_errors == [], (
         watch.console_errors,
@@ -165,3 +180,95 @@ def test_healthz_and_grid_geometry_are_local_and_cached(live_server):
         raise AssertionError("an unchanged geometry must answer 304")
     except urllib.error.HTTPError as exc:
         assert exc.code == 304
+
+
+def asof_texts(page) -> dict[str, str]:
+    """{feed: text} of every panel's "as of" (the first element of each feed)."""
+    return page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.gs-asof')].reverse()"
+        ".map(e => [e.dataset.feed, e.textContent]))"
+    )
+
+
+def test_each_panel_shows_its_as_of_and_a_failing_feed_is_marked_stale(live_server, page_at):
+    page, watch = page_at(live_server.url + "/screen")
+    wait_loaded(page, grid_count(live_server.settings))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.gs-asof')].every(e => e.textContent.length)",
+        timeout=30_000,
+    )
+    shown = asof_texts(page)
+    # The server runs on the pinned clock: every panel's data is as of 15:30:00 local.
+    assert {"counters", "ticker", "layer-grids", "layer-overdue"} <= set(shown), shown
+    assert all(text == "更新 15:30:00" for text in shown.values()), shown
+    assert page.evaluate("document.getElementById('gs-banner').hidden") is True
+    assert page.locator(".gs-asof--stale").count() == 0
+    state = page.evaluate("window.gridscope.wall.state()")
+    assert state["counters"]["status"] in (200, 304) and state["counters"]["etag"]
+
+    # The feeds fail (a load balancer answering 503): after twice their period (5 s here) the
+    # panels are marked stale with their age, keep their data, and the banner shows.
+    kpis = dom_kpis(page)
+    page.route(
+        "**/feed/**",
+        lambda route: route.fulfill(status=503, body='{"ok": false}', headers={"Retry-After": "1"}),
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.gs-asof[data-feed=counters]')"
+        ".classList.contains('gs-asof--stale')",
+        timeout=30_000,
+    )
+    stale = asof_texts(page)
+    assert stale["counters"].startswith("数据延迟 ") and stale["counters"].endswith("秒"), stale
+    assert "gs-stale-panel" in page.get_attribute(".gs-panel--basic", "class")
+    assert page.evaluate("document.getElementById('gs-banner').hidden") is False
+    assert "数据库" in page.text_content("#gs-banner")
+    assert dom_kpis(page) == kpis, "a stale panel keeps its last data"
+
+    # The server answers again: the marks and the banner clear by themselves within a period.
+    page.unroute("**/feed/**")
+    page.wait_for_function(
+        "() => !document.querySelector('.gs-asof--stale') &&"
+        " document.getElementById('gs-banner').hidden",
+        timeout=15_000,
+    )
+    assert asof_texts(page)["counters"] == "更新 15:30:00"
+    assert watch.page_errors == []
+    # Only the refused feed requests may have been reported (Chrome logs a failed load).
+    assert all("503" in e for e in watch.console_errors), watch.console_errors
+
+
+def test_set_view_narrows_the_panels_to_a_unit_and_back(live_server, page_at):
+    from queries.db import connect
+
+    with connect(live_server.settings) as conn:
+        code, name = conn.execute(
+            "SELECT code, name FROM region WHERE level = 'community' AND valid_to IS NULL"
+            " ORDER BY code LIMIT 1"
+        ).fetchone()
+    page, watch = page_at(live_server.url + "/screen")
+    wait_loaded(page, grid_count(live_server.settings))
+    town = dom_kpis(page)
+    page.evaluate(f"window.gridscope.wall.setView({{unit: '{code}', label: '{name}'}})")
+    page.wait_for_function(
+        f"() => (window.gridscope.wall.state().counters.url || '').endsWith('unit={code}')"
+        " && window.gridscope.wall.state().counters.status === 200",
+        timeout=15_000,
+    )
+    page.wait_for_function(
+        f"() => document.getElementById('gs-jurisdiction').textContent === '{name}'"
+    )
+    unit = dom_kpis(page)
+    assert unit["今日上报"] <= town["今日上报"]
+    page.evaluate("window.gridscope.wall.setView({unit: null})")
+    page.wait_for_function(
+        "() => window.gridscope.wall.state().counters.url === '/feed/counters'", timeout=15_000
+    )
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.gs-kpi')].some(e =>"
+        " e.querySelector('.gs-kpi-label').textContent === '今日上报' &&"
+        " e.querySelector('.gs-kpi-value').textContent.replace(/,/g, '') === String(n))",
+        arg=town["今日上报"],
+        timeout=15_000,
+    )
+    assert watch.console_errors == [] and watch.page_errors == []

@@ -291,30 +291,21 @@ def test_random_json_for_every_callback(forged, role):
     assert sent_count >= EXAMPLES[role]
 
 
-def scale_call(scale: Any, status: Any = None) -> dict[str, Any]:
+def card_call(click: Any, close: Any = None) -> dict[str, Any]:
+    """The wall map's card callback (the wall's one data callback left: its panels are fed by
+    GET /feed/*, tested below) with ``click`` as the clicked feature."""
     return {
-        "output": "..gs-kpis.children...gs-basic.children...gs-categories.children..."
-        "gs-trend.figure...gs-ranking.children...gs-jurisdiction.children...gs-updated.children"
-        "...gs-status.data..",
+        "output": "..scr-card-body.children...scr-card.hidden..",
         "outputs": [
-            {"id": i, "property": p}
-            for i, p in (
-                ("gs-kpis", "children"),
-                ("gs-basic", "children"),
-                ("gs-categories", "children"),
-                ("gs-trend", "figure"),
-                ("gs-ranking", "children"),
-                ("gs-jurisdiction", "children"),
-                ("gs-updated", "children"),
-                ("gs-status", "data"),
-            )
+            {"id": "scr-card-body", "property": "children"},
+            {"id": "scr-card", "property": "hidden"},
         ],
         "inputs": [
-            {"id": "gs-counters-tick", "property": "n_intervals", "value": 1},
-            {"id": "gs-scale", "property": "data", "value": scale},
+            {"id": "scr-layer-grids", "property": "n_clicks", "value": 1},
+            {"id": "scr-card-close", "property": "n_clicks", "value": close},
         ],
-        "state": [{"id": "gs-status", "property": "data", "value": status}],
-        "changedPropIds": ["gs-scale.data"],
+        "state": [{"id": "scr-layer-grids", "property": "clickData", "value": click}],
+        "changedPropIds": ["scr-layer-grids.n_clicks"],
     }
 
 
@@ -337,24 +328,30 @@ def test_the_cases_the_issue_found(forged):
     """Each once by name: they answered 500 before."""
     app, settings_, terr = forged
     wall = signed_in(app, settings_, "wall", terr.own)
-    # gs-scale "abc" / [1, 2] / NaN, and status not a dict: nothing changes, no error
-    for scale, status in (
-        ("abc", None),
-        ([1, 2], None),
-        (float("nan"), 5),
-        (1e308, "x"),
-        (True, []),
-        (1.0, "not a dict"),
-        (1.0, {"as_of_ms": "x"}),
+    # The wall's panels come from GET /feed/*: forged query strings get 400/404, never a
+    # 5xx, and never data of another community (a unit outside is 404, not its numbers).
+    for path in (
+        "/feed/counters?unit=abc%27",
+        "/feed/counters?unit=" + "9" * 33,
+        "/feed/counters?scale=abc",
+        "/feed/layer-grids?level=NaN",
+        "/feed/layer-grids?focus=" + terr.other_codes[0],
+        "/feed/layer-heat?bbox=1e308,1,2,3",
+        "/feed/layer-heat?zoom=-1",
+        "/feed/workers?since=-5",
+        "/feed/workers?since=1e9",
+        "/feed/%00",
+        *(f"/feed/counters?unit={code}" for code in terr.other_codes[:5]),
+        *(f"/feed/ticker?unit={code}" for code in terr.other_codes[:5]),
     ):
-        resp, sent = post(wall, scale_call(scale, status))
+        resp = wall.get(path)
+        check(resp, path, terr)
+        assert resp.status_code in (400, 404), (path, resp.status_code)
+    # the card's click data: a string, a list, NaN, a foreign code: no error, nothing of theirs
+    for click in ("abc", [1, 2], float("nan"), {"properties": {"code": terr.other_codes[0]}}):
+        resp, sent = post(wall, card_call(click))
         check(resp, sent, terr)
-    resp, _ = post(wall, scale_call("abc"))
-    assert resp.status_code in (200, 204)
-    if resp.status_code == 200:  # every output no_update: Dash leaves them out
-        assert json.loads(resp.get_data())["response"] == {}
-    ok, _ = post(wall, scale_call(1.0, {"as_of_ms": 5, "evil": "x" * 100}))
-    assert ok.status_code == 200 and "evil" not in ok.get_data(as_text=True)
+        assert resp.status_code in (200, 204)
     # non-string pathname, unknown outputs, null / [] bodies, missing inputs
     for body in (
         router_call(5),
@@ -369,11 +366,11 @@ def test_the_cases_the_issue_found(forged):
         [],
         "",
         {},
-        {k: v for k, v in scale_call(1.0).items() if k != "inputs"},
-        {**scale_call(1.0), "inputs": []},
-        {**scale_call(1.0), "state": None},
-        {**scale_call(1.0), "outputs": None},
-        {**scale_call(1.0), "changedPropIds": "gs-scale.data"},
+        {k: v for k, v in card_call(None).items() if k != "inputs"},
+        {**card_call(None), "inputs": []},
+        {**card_call(None), "state": None},
+        {**card_call(None), "outputs": None},
+        {**card_call(None), "changedPropIds": "scr-layer-grids.n_clicks"},
     ):
         resp, sent = post(wall, body)
         check(resp, sent, terr)
@@ -381,14 +378,14 @@ def test_the_cases_the_issue_found(forged):
     # 100,000-deep nesting, as the whole body and as a value
     for text in (
         "[" * 100_000 + "]" * 100_000,
-        json.dumps(scale_call(1.0))[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        json.dumps(card_call(None))[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
     ):
         resp = wall.post(CALLBACK, data=text, content_type="application/json")
         assert resp.status_code == 400
     deep: Any = 1.0
     for _ in range(200):
         deep = [deep]
-    resp, _ = post(wall, scale_call(deep))
+    resp, _ = post(wall, card_call(deep))
     assert resp.status_code == 400
     # not JSON at all
     for data, ctype in (

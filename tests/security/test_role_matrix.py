@@ -16,7 +16,7 @@ import pytest
 
 from app import create_app
 from domain import masking
-from domain.access import PAGES, Action, Role, may, may_open, sees
+from domain.access import PAGES, Action, Role, may, may_mount, may_open, sees
 from gridscope.auth import walls
 from gridscope.auth.callbacks import page_of
 from queries.db import connect
@@ -150,14 +150,8 @@ def page_callbacks(world: World, page: str, grid: str) -> list[tuple[str, dict]]
     app = world.app
     out = [("router", router_body(app, page))]
     if page == "/screen":
-        out.append(("counters", callback_body(app, key_of(app, "gs-kpis"), {"gs-scale.data": 1.0})))
-        grids = {
-            "scr-layer-grids-opt-level.value": "grid",
-            "scr-layer-grids-opt-measure.value": "created",
-            "scr-layer-grids-opt-window.value": "today",
-            "scr-layer-grids-view.data": {},
-        }
-        out.append(("grid layer", callback_body(app, "scr-layer-grids-payload.data", grids)))
+        card = {"scr-layer-grids.n_clicks": 1, "scr-layer-grids.clickData": _click(grid)}
+        out.append(("card", callback_body(app, key_of(app, "scr-card-body"), card)))
     elif page == "/map":
         grids = {
             "ana-layer-grids-opt-level.value": "grid",
@@ -251,25 +245,60 @@ def test_the_card_of_a_grid_outside_the_jurisdiction_shows_nothing(world, role):
     assert world.b.encode() not in resp.data
 
 
+# The wall's data: GET /feed/<panel> (the screen has no data callback left).
+WALL_FEEDS = (
+    "/feed/counters",
+    "/feed/ticker",
+    "/feed/board",
+    "/feed/layer-grids?level=grid&measure=created&window=30d",
+    "/feed/layer-heat",
+    "/feed/layer-overdue",
+    "/feed/workers",
+)
+
+
+def _feed_text(resp) -> str:
+    data = resp.data
+    if resp.headers.get("Content-Encoding") == "gzip":
+        data = gzip.decompress(data)
+    return data.decode("utf-8")
+
+
+def test_anonymous_gets_401_from_every_feed(world):
+    client = world.app.server.test_client()
+    for path in WALL_FEEDS:
+        assert client.get(path).status_code == 401, path
+
+
+@pytest.mark.parametrize("role", ROLES, ids=str)
+def test_feeds_answer_the_roles_the_policy_names(world, role):
+    """A panel needs /screen, a layer's feed needs the layer (domain.access)."""
+    client = world.client(role, world.a)
+    for path in WALL_FEEDS:
+        panel = path.split("?")[0].rsplit("/", 1)[1]
+        if panel.startswith("layer-") or panel == "workers":
+            allowed = may_mount(role, panel.removeprefix("layer-"))
+        else:
+            allowed = may_open(role, "/screen")
+        resp = client.get(path)
+        assert resp.status_code == (200 if allowed else 403), (path, resp.status_code)
+
+
 @pytest.mark.parametrize("role", [r for r in ROLES if may_open(r, "/screen")], ids=str)
 def test_screen_data_of_a_community_account_stays_in_the_community(world, role):
-    client, app = world.client(role, world.a), world.app
-    body = callback_body(
-        app,
-        "scr-layer-grids-payload.data",
-        {
-            "scr-layer-grids-opt-level.value": "grid",
-            "scr-layer-grids-opt-measure.value": "created",
-            "scr-layer-grids-opt-window.value": "30d",
-            "scr-layer-grids-view.data": {},
-        },
-    )
-    resp = client.post(CALLBACK, json=body)
-    assert resp.status_code == 200
-    text = resp.get_data(as_text=True)
-    assert world.a in text
+    client = world.client(role, world.a)
+    for path in WALL_FEEDS:
+        resp = client.get(path)
+        assert resp.status_code in (200, 404), (path, resp.status_code)
+        text = _feed_text(resp)
+        if "layer-grids" in path:
+            assert world.a in text
+        for other in world.communities[1:]:
+            assert other not in text, f"{role}: {path} of {world.a} names {other}"
+            assert world.names[other] not in text, f"{role}: {path} names {world.names[other]}"
+    # Asking for another community's unit is refused, not answered with its numbers.
     for other in world.communities[1:]:
-        assert other not in text, f"{role}: grid layer of {world.a} names {other}"
+        assert client.get(f"/feed/counters?unit={other}").status_code == 404
 
 
 # --- geometry and export ---------------------------------------------------------------------

@@ -7,11 +7,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import dash_leaflet as dl
+import psycopg
+from dash import dcc
 
 from dashboard.map import PROFILES, map_component
 from domain.clock.now import FixedClock
 from domain.config import Settings
 from layers.registry import LAYERS
+from queries.faults import FaultLog
 from queries.scope import Scope
 from queries.viewer import Viewer
 from tests.conftest import DEMO_NOW
@@ -19,7 +22,7 @@ from tests.conftest import DEMO_NOW
 
 class DownPool:
     def connection(self, timeout=None):
-        raise OSError("database down")
+        raise psycopg.OperationalError("database down")
 
 
 def find(component, predicate) -> list:
@@ -42,6 +45,9 @@ def services(viewer=ANALYST, **settings):
     return SimpleNamespace(
         settings=Settings(**settings),
         pool=DownPool(),
+        read_pool=DownPool(),
+        replica_pool=None,
+        faults=FaultLog(),
         scope=Scope(""),
         clock=FixedClock(DEMO_NOW),
         viewer=viewer,
@@ -92,3 +98,25 @@ def test_only_layers_the_viewer_may_mount_are_rendered():
         assert not find(view, lambda c: "workers" in str(getattr(c, "id", "")))
         nobody = map_component(profile, services(viewer=None))
         assert not find(nobody, lambda c: isinstance(c, dl.GeoJSON))
+
+
+def test_the_wall_map_has_no_refresh_interval_and_names_its_layer_feeds():
+    """The wall's layers come from the feeds (assets/30_wall.js fills their stores): no
+    dcc.Interval per layer there; the analyst map keeps its own; an outage while drawing the
+    map is one fault, not an exception."""
+    from dashboard.map.component import feed_layers
+
+    svc = services()
+    wall = map_component(PROFILES["screen"], svc)
+    assert not find(wall, lambda c: isinstance(c, dcc.Interval))
+    assert svc.faults.down("postgres")
+    analyst = map_component(PROFILES["analyst"], services())
+    assert len(find(analyst, lambda c: isinstance(c, dcc.Interval))) == len(
+        PROFILES["analyst"].layers()
+    )
+    got = {f["panel"]: f for f in feed_layers(PROFILES["screen"], svc)}
+    assert set(got) == {f"layer-{x.id}" for x in PROFILES["screen"].layers()}
+    assert got["layer-grids"]["store"] == "scr-layer-grids-payload"
+    assert got["layer-grids"]["query"]["level"] == "grid"  # the wall pins the grid level
+    assert got["layer-heat"]["view_from_map"] == {"zoom": "zoom", "bbox": "bounds"}
+    assert got["layer-workers"]["period_s"] == svc.settings.refresh_workers_s

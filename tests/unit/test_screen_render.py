@@ -1,4 +1,5 @@
-"""Plain-function tests of the big screen's builders (no database, no browser)."""
+"""Plain-function tests of the big screen's display data (what the feeds send; the browser only
+draws it) and of its layout (no database, no browser)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from dash import no_update
 
+from dashboard import feeds
 from dashboard.screen import bars, kpi, theme, ticker, trend
-from dashboard.screen.callbacks import (
-    COUNTER_OUTPUTS,
-    failed_counters,
-    render_counters,
-    updated_text,
-)
 from domain.measures import MEASURES
 from queries.screen import Window, floor_time, rank_rows
 
@@ -107,8 +102,8 @@ KPIS = {
 
 
 def test_kpi_cards_labels_values_and_formulas():
-    cards = kpi.render_kpis(KPIS)
-    assert [texts(c)[0] for c in cards] == [
+    cards = kpi.kpi_cards(KPIS)
+    assert [c["label"] for c in cards] == [
         "今日上报",
         "今日结案",
         "处置中",
@@ -118,22 +113,25 @@ def test_kpi_cards_labels_values_and_formulas():
         "按期结案率",
         "在线网格员",
     ]
-    by_label = {texts(c)[0]: c for c in cards}
-    assert texts(by_label["今日上报"])[1] == "1,785"
-    assert texts(by_label["结案率"])[1] == "90.1%"
-    assert texts(by_label["按期结案率"])[1] == "—"
+    by_label = {c["label"]: c for c in cards}
+    assert by_label["今日上报"]["value"] == "1,785"
+    assert by_label["结案率"]["value"] == "90.1%"
+    assert by_label["按期结案率"]["value"] == "—"
     # The formula is on the card, with the period, so monthly is not read as cumulative.
-    assert MEASURES["closure_rate"].formula_zh in by_label["结案率"].title
-    assert MEASURES["on_time_rate"].formula_zh in by_label["按期结案率"].title
-    assert "本月累计" in by_label["结案率"].title
-    assert "本月 22,217/24,656" in texts(by_label["结案率"])
-    assert "gs-kpi--danger" in css(by_label["超期"])
+    assert MEASURES["closure_rate"].formula_zh in by_label["结案率"]["title"]
+    assert MEASURES["on_time_rate"].formula_zh in by_label["按期结案率"]["title"]
+    assert "本月累计" in by_label["结案率"]["title"]
+    assert by_label["结案率"]["caption"] == "本月 22,217/24,656"
+    assert by_label["超期"]["tone"] == "danger"
+    json.dumps(cards)
 
 
-def test_kpi_cards_render_without_data():
-    cards = kpi.render_kpis({})
-    assert len(cards) == 8
-    assert all(texts(c)[1] == "—" for c in cards)
+def test_kpi_cards_without_data_and_the_skeleton():
+    cards = kpi.kpi_cards({})
+    assert len(cards) == 8 and all(c["value"] == "—" for c in cards)
+    skeleton = kpi.kpi_skeleton()
+    assert [getattr(c, "data-key") for c in skeleton] == [c["key"] for c in cards]
+    assert [texts(c)[:2] for c in skeleton] == [[c["label"], "—"] for c in cards]
 
 
 # ---------------------------------------------------------------------------- map colours
@@ -151,38 +149,65 @@ def test_screen_layout_mounts_the_given_map_panel():
     assert find(screen_layout(Settings()), lambda c: "gs-map-wrap" in css(c))
 
 
+def test_the_screen_has_no_server_refresh_and_names_its_feeds():
+    """The wall polls feeds from the browser: no interval, no store to refresh, every panel
+    body empty for the JS, an as-of per panel, the feeds and their periods in data-feeds."""
+    from dash import dcc
+
+    from dashboard.screen.layout import feeds_config, screen_layout
+    from domain.config import Settings
+
+    settings = Settings(refresh_counters_s=40, refresh_alerts_s=12)
+    layer = {"panel": "layer-grids", "store": "scr-layer-grids-payload", "period_s": 40}
+    layout = screen_layout(settings, feeds=feeds_config(settings, [layer], board=True))
+    assert not find(layout, lambda c: isinstance(c, dcc.Interval | dcc.Store))
+    for body in ("gs-basic", "gs-categories", "gs-ranking", "gs-ticker-track"):
+        [el] = find(layout, lambda c, b=body: getattr(c, "id", None) == b)
+        assert el.children is None, body  # the JS owns it: React never reconciles it
+    asofs = [getattr(c, "data-feed") for c in find(layout, lambda c: "gs-asof" in css(c))]
+    assert asofs.count("counters") == 4 and "ticker" in asofs
+    config = json.loads(getattr(layout, "data-feeds"))
+    assert {p["panel"]: p["period_s"] for p in config["panels"]} == {
+        "counters": 40,
+        "ticker": 12,
+        "board": 12,
+        "layer-grids": 40,
+    }
+    assert config["tz"] == settings.timezone
+
+
 # ---------------------------------------------------------------------------- trend
 
 
-def test_trend_figure_scales_text_and_is_transparent():
+def test_trend_series():
     rows = [{"day": f"2026-11-{d:02d}", "created": d, "closed": d - 1} for d in range(1, 31)]
-    fig1 = trend.trend_figure(rows, 1.0)
-    fig2 = trend.trend_figure(rows, 2.0)
-    assert fig1["layout"]["font"]["size"] == 16
-    assert fig2["layout"]["font"]["size"] == 32
-    assert fig1["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"
-    assert [t["name"] for t in fig1["data"]] == ["上报", "结案"]
-    assert fig1["data"][0]["x"][-1] == "今日"
-    assert fig1["data"][1]["y"][0] == 0
-    assert "今日" in fig1["layout"]["xaxis"]["tickvals"]
-    json.dumps(fig1)
+    view = trend.trend_view(rows)
+    assert [x["name"] for x in view["series"]] == ["上报", "结案"]
+    assert view["labels"][0] == "11/01" and view["labels"][-1] == "今日"
+    assert view["series"][1]["y"][0] == 0
+    assert "今日" in view["tickvals"] and len(view["tickvals"]) == 6
+    assert view["style"]["text"] == theme.TEXT
+    assert trend.trend_view([]) == trend.trend_view([]) and trend.trend_view([])["labels"] == []
+    json.dumps(view)
 
 
 # ---------------------------------------------------------------------------- bars
 
 
 def test_category_bars():
-    rows = bars.render_categories(
+    rows = bars.category_rows(
         [
             {"code": "09", "name": "城市管理", "count": 80},
             {"code": "06", "name": "安全隐患", "count": 20},
         ]
     )
-    assert texts(rows[0])[:2] == ["城市管理", "80"]
-    fills = find(rows, lambda c: css(c) == "gs-bar-fill")
-    assert [f.style["width"] for f in fills] == ["100.0%", "25.0%"]
-    assert "80%" in texts(rows[0])
-    assert "近30日无事项" in texts(bars.render_categories([]))
+    assert [(r["name"], r["count"], r["share"]) for r in rows] == [
+        ("城市管理", "80", "80%"),
+        ("安全隐患", "20", "20%"),
+    ]
+    assert [r["width"] for r in rows] == ["100.0%", "25.0%"]
+    assert [r["tone"] for r in rows] == [0, 1]
+    assert bars.category_rows([]) == []
 
 
 def _town(code, composite, on_time):
@@ -218,11 +243,14 @@ def test_ranking_shows_leaders_and_last_three():
     shown = bars.ranking_rows_shown(rows, limit=10)
     assert len(shown) == 11 and shown[7] is None
     assert shown[-1]["code"] == "17"
-    table = bars.render_ranking(rows)
-    assert "⋯" in texts(table)
-    assert "镇17" in texts(table)
+    view = bars.ranking_view(rows)
+    assert {"gap": True} in view["rows"]
+    assert view["rows"][-1]["name"] == "镇17" and view["rows"][-1]["last"] is True
+    assert [r["top"] for r in view["rows"][:4]] == [1, 2, 3, 0]
+    assert view["rows"][0]["score"] == "100.0" and view["rows"][0]["rate"] == "50.0%"
+    assert view["head"]["score_title"] == MEASURES["composite"].formula_zh
     assert len(bars.ranking_rows_shown(rows[:5])) == 5
-    assert "暂无镇街数据" in texts(bars.render_ranking([]))
+    assert bars.ranking_view([])["rows"] == []
 
 
 def test_basic_panel():
@@ -243,12 +271,13 @@ def test_basic_panel():
         ],
         "online": {"total": 12, "by_role": {"fulltime_worker": 8, "parttime_worker": 4}},
     }
-    out = texts(bars.render_basic(basic))
-    assert "1,234" in out and "专职网格员" in out and "在线 8" in out
-    assert "12/20" in out
-    assert "网格长" in out and "综合网格" in out  # roles and grid types named from domain
-    titles = [c.title for c in find(bars.render_basic(basic), lambda c: getattr(c, "title", None))]
-    assert any("学校2" in t for t in titles)
+    view = bars.basic_view(basic)
+    assert [s["label"] for s in view["stats"]] == ["网格总数", "综合网格", "专属网格"]
+    assert view["small"][0] == {"label": "户数", "value": "1,234", "main": False, "title": ""}
+    assert "学校2" in view["stats"][2]["title"]  # kinds named from domain
+    assert view["staff"][0] == {"name": "网格长", "num": "5", "online": ""}
+    assert view["staff"][1]["online"] == "在线 8"
+    assert view["online"]["text"] == "12/20" and view["online"]["share"] == "60.0%"
 
 
 # ---------------------------------------------------------------------------- ticker
@@ -273,65 +302,42 @@ def test_ticker_tags_and_items():
         ("紧急", "urgent"),
         ("超期 3小时20分", "overdue"),
     ]
-    children, style = ticker.render_ticker([ITEM, ITEM | {"ticket_no": "X2"}])
-    # Two identical runs so the CSS loop is seamless.
-    assert len(children) == 2 and texts(children[0]) == texts(children[1])
-    assert "处置环节" in texts(children[0])
-    assert "城市管理·占道经营" in texts(children[0])
+    view = ticker.ticker_view([ITEM, ITEM | {"ticket_no": "X2"}])
+    first = view["items"][0]
+    assert first["stage"] == "处置环节" and first["category"] == "城市管理·占道经营"
+    assert first["tags"][0] == ["红牌督办", "red"] and first["no"] == ITEM["ticket_no"]
+    assert view["duration_s"] == 20
     # outside a stage the state is shown; a reminder is named as the ladder names it
     outside = ITEM | {"stage": None, "state": "suspended", "supervision": 1}
-    assert "挂账" in texts(ticker.render_ticker_item(outside))
+    assert ticker.ticker_view([outside])["items"][0]["stage"] == "挂账"
     assert ticker.ticker_tags(outside)[0] == ("预警提醒", "blue")
-    assert style["animationDuration"].endswith("s")
 
 
 def test_ticker_empty_is_calm():
-    children, style = ticker.render_ticker([])
-    assert "当前无紧急、超期或督办事项" in texts(children)
-    assert style["animationName"] == "none"
+    view = ticker.ticker_view([])
+    assert view["items"] == [] and view["duration_s"] == 0
+    assert view["calm"] == "当前无紧急、超期或督办事项"
 
 
-# ---------------------------------------------------------------------------- whole refresh
-
-PAYLOAD = {
-    "version": 7,
-    "as_of": "2026-11-22T10:47:30+08:00",
-    "as_of_ms": 1_795_000_000_000,
-    "scope": "",
-    "jurisdiction": "南湖区",
-    "kpis": KPIS,
-    "trend": [{"day": "2026-11-22", "created": 3, "closed": 1}],
-    "categories": [{"code": "09", "name": "城市管理", "count": 3}],
-    "ranking": [],
-    "basic": {"grids": {}, "staff": [], "online": {"by_role": {}}},
-}
+# ---------------------------------------------------------------------------- the feeds
 
 
-def test_render_counters_fills_every_output():
-    now = datetime(2026, 11, 22, 2, 47, 40, tzinfo=UTC)
-    out = render_counters(PAYLOAD, 2.0, 30000, now)
-    assert len(out) == len(COUNTER_OUTPUTS)
-    got = dict(zip(COUNTER_OUTPUTS, out, strict=True))
-    assert got[("gs-jurisdiction", "children")] == "南湖区"
-    assert got[("gs-updated", "children")] == "数据更新于 10:47:30"
-    assert got[("gs-trend", "figure")]["layout"]["font"]["size"] == 32
-    status = got[("gs-status", "data")]
-    assert status["ok"] is True and status["server_ms"] == int(now.timestamp() * 1000)
-    # no unit named by the scope: the dashboard's fallbacks
-    unnamed = render_counters(PAYLOAD | {"jurisdiction": None, "scope": "330402"}, 1.0, 1, now)
-    assert unnamed[COUNTER_OUTPUTS.index(("gs-jurisdiction", "children"))] == "辖区 330402"
-    unnamed = render_counters(PAYLOAD | {"jurisdiction": None}, 1.0, 1, now)
-    assert unnamed[COUNTER_OUTPUTS.index(("gs-jurisdiction", "children"))] == "全辖区"
+def test_every_panel_and_layer_has_a_feed():
+    from layers.registry import LAYERS
+
+    assert {"counters", "ticker"} <= set(feeds.PANELS)
+    assert {f"layer-{x.id}" for x in LAYERS} <= set(feeds.PANELS)
 
 
-def test_failed_refresh_keeps_data_and_flags_stale():
-    now = datetime(2026, 11, 22, 2, 47, 40, tzinfo=UTC)
-    out = failed_counters({"ok": True, "as_of_ms": 5}, 30000, now)
-    assert len(out) == len(COUNTER_OUTPUTS)
-    assert all(o is no_update for o in out[:-1])
-    assert out[-1]["ok"] is False and out[-1]["as_of_ms"] == 5
-
-
-def test_updated_text():
-    assert updated_text("2026-11-22T10:47:30+08:00") == "数据更新于 10:47:30"
-    assert updated_text("") == "数据更新于 —"
+def test_layer_options_are_checked_against_their_allowlists():
+    parse = feeds.PANELS["layer-grids"].options
+    assert parse({"level": "grid", "measure": "open", "window": "7d"}) == {
+        "level": "grid",
+        "measure": "open",
+        "window": "7d",
+    }
+    for bad in ({"level": "planet"}, {"palette": "heat"}, {"focus": "x y"}, {"nope": "1"}):
+        with pytest.raises(feeds.BadFeedRequest):
+            parse(bad)
+    with pytest.raises(feeds.BadFeedRequest):
+        feeds.PANELS["counters"].options({"window": "today"})

@@ -1,0 +1,283 @@
+"""Wall feeds: one computation per (panel, scope, options) shared by every screen and every
+server process, kept as ready gzip bytes (issue #10; the HTTP side is dashboard/feed_routes.py,
+the panels dashboard/feeds.py).
+
+    served = feed_state(services).serve(services, FeedSpec(panel, scope, params, period_s, fn))
+
+A request is answered by the cheapest step that has an acceptable entry for its slot (panel,
+scope, canonical params):
+
+1. The data version is read at most every ``settings.version_poll_ms`` per process
+   (``VersionWatch``), not per request: hundreds of screens cost one tiny query a second.
+2. The per-process memo (``Memo``, LRU) holds each slot's last entry: served with no I/O.
+3. Redis holds the same entry under the slot's key (``queries.cache.cache_key`` with version
+   0: an entry carries its own version) with the expiry the spec fixes (``keep_s``), so that
+   its PTTL tells every process on every node how old it is.
+4. Else it is computed on ``services.read_pool``: once per process (the other threads wait for
+   the first) and once across processes (a Redis ``SET NX`` lock; a process that lost it polls
+   the slot for up to ``LOCK_WAIT_S``, then computes itself).
+
+Recompute rule: an entry is acceptable while it is of the current data version and younger
+than half the panel's period (overdue counts and ages move without any write; a screen polling
+once a period then never holds data older than 1.5 periods, and its stale mark comes at 2), or
+while it is younger than ``max(1 s, period / 4)`` whatever the version. The live simulator
+bumps the version every second: without that floor every scope would be recomputed every
+second.
+
+When PostgreSQL does not answer (the version read or the computation fails) the slot's last
+entry is served marked stale, or nothing (the route answers 503) when there is none; the outage
+is logged once (``services.faults``). Redis down: each process computes for itself.
+
+What is kept (request, entry, memo) is in queries/feed_entry.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from .cache import data_version
+from .db import custom_plans
+from .feed_entry import MEMO_BYTES, MEMO_ENTRIES, Entry, FeedSpec, Memo, Served, build_entry
+from .geo import unit_of
+from .scope import Scope
+from .transient import TRANSIENT_DB_ERRORS
+
+if TYPE_CHECKING:  # services imports this module: the type only, at check time
+    from .services import Services
+
+__all__ = ["Entry", "FeedSpec", "FeedState", "Served", "feed_state"]
+
+
+LOCK_TTL_MS = 5000  # the cross-process compute lock frees itself after this
+LOCK_WAIT_S = 1.0  # a process that lost the lock polls the slot this long, then computes
+LOCK_POLL_S = 0.05
+REDIS_RETRY_S = 5.0  # after a Redis failure, leave it alone this long
+UNIT_TTL_S = 60.0  # how long "unit X exists in scope S" is remembered
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+_DOWN = object()  # a Redis call that could not be made
+
+
+def db_name(services: Services) -> str:
+    """The FaultLog name of the database feeds read from."""
+    return "postgres-replica" if services.replica_pool is not None else "postgres"
+
+
+class VersionWatch:
+    """The data version as this process last read it, re-read at most every
+    ``settings.version_poll_ms`` by one thread while the others use the last value; None
+    while the database does not answer."""
+
+    def __init__(self) -> None:
+        self._reading = threading.Lock()
+        self._value: int | None = None
+        self._at = float("-inf")
+
+    def current(self, services: Services) -> int | None:
+        poll_s = services.settings.version_poll_ms / 1000
+        if time.monotonic() - self._at < poll_s:
+            return self._value
+        # Only the very first read makes the other threads wait for it.
+        if not self._reading.acquire(blocking=self._at == float("-inf")):
+            return self._value
+        try:
+            if time.monotonic() - self._at < poll_s:
+                return self._value
+            name = db_name(services)
+            try:
+                with services.read_pool.connection() as conn:
+                    value: int | None = data_version(conn)
+            except TRANSIENT_DB_ERRORS as exc:
+                services.faults.failed(name, exc)
+                value = None
+            else:
+                services.faults.ok(name)
+            self._value, self._at = value, time.monotonic()
+            return value
+        finally:
+            self._reading.release()
+
+
+class _Flight:
+    __slots__ = ("done", "entry")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.entry: Entry | None = None
+
+
+class FeedState:
+    """The feed machinery of one app (one per process): version watch, memo, in-process
+    single flight, remembered unit checks and a count of computations (tests, benchmarks).
+    Thread-safe."""
+
+    def __init__(self, *, memo_entries: int = MEMO_ENTRIES, memo_bytes: int = MEMO_BYTES):
+        self.memo = Memo(memo_entries, memo_bytes)
+        self.watch = VersionWatch()
+        self._lock = threading.Lock()
+        self._flights: dict[str, _Flight] = {}
+        self._units: OrderedDict[tuple[str, str], tuple[bool, float]] = OrderedDict()
+        self._redis_retry_at = 0.0
+        self.computes = 0
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def serve(self, services: Services, spec: FeedSpec) -> Served:
+        """The answer to ``spec`` (see the module docstring for the order of the steps)."""
+        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
+        version = self.watch.current(services)
+        entry = self.memo.get(slot)
+        if version is not None and entry is not None and entry.acceptable(version, spec):
+            return self._served(services, entry, False)
+        remote = self._redis_get(services, slot, spec)
+        if remote is not None and (entry is None or remote.born > entry.born):
+            if entry is None or remote.etag != entry.etag or remote.version > entry.version:
+                self.memo.put(slot, remote)
+                entry = remote
+        if version is None:
+            return self._served(services, entry, True)
+        if entry is not None and entry.acceptable(version, spec):
+            return self._served(services, entry, False)
+        fresh = self._compute_once(services, slot, spec, version)
+        if fresh is None:
+            return self._served(services, entry, True)
+        return self._served(services, fresh, False)
+
+    def degraded(self, services: Services) -> tuple[str, ...]:
+        """The dependencies this process finds away right now."""
+        out = []
+        if services.faults.down(db_name(services)):
+            out.append("postgres")
+        if services.faults.down("redis") or not services.cache.available:
+            out.append("redis")
+        return tuple(out)
+
+    def _served(self, services: Services, entry: Entry | None, stale: bool) -> Served:
+        return Served(entry, stale and entry is not None, self.degraded(services))
+
+    # -- computing once ----------------------------------------------------------------------
+
+    def _compute_once(
+        self, services: Services, slot: str, spec: FeedSpec, version: int
+    ) -> Entry | None:
+        with self._lock:
+            flight = self._flights.get(slot)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[slot] = _Flight()
+        if not leader:
+            flight.done.wait()  # bounded: the leader's work is bounded by the pool wait,
+            return flight.entry  # the lock wait and the statement timeout
+        entry = None
+        try:
+            entry = self._compute_shared(services, slot, spec, version)
+        finally:
+            flight.entry = entry
+            with self._lock:
+                self._flights.pop(slot, None)
+            flight.done.set()
+        return entry
+
+    def _compute_shared(
+        self, services: Services, slot: str, spec: FeedSpec, version: int
+    ) -> Entry | None:
+        lock_key, token = f"{slot}:lock", secrets.token_hex(8)
+        got = self._redis(services, lambda c: c.set(lock_key, token, nx=True, px=LOCK_TTL_MS))
+        if got is None:  # another process computes this slot: wait for its entry a little
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while time.monotonic() < deadline:
+                time.sleep(LOCK_POLL_S)
+                other = self._redis_get(services, slot, spec)
+                if other is not None and other.acceptable(version, spec):
+                    self.memo.put(slot, other)
+                    return other
+        try:
+            entry = self._compute(services, slot, spec)
+            if entry is not None:
+                keep_ms = spec.keep_s * 1000
+                self._redis(services, lambda c: c.set(slot, entry.to_redis(), px=keep_ms))
+            return entry
+        finally:
+            if got is True:
+                self._redis(services, lambda c: c.eval(_UNLOCK, 1, lock_key, token))
+
+    def _compute(self, services: Services, slot: str, spec: FeedSpec) -> Entry | None:
+        name = db_name(services)
+        try:
+            with services.read_pool.connection() as conn, custom_plans(conn):
+                version = data_version(conn)
+                now = services.clock.now()
+                data = spec.compute(conn, now)
+        except TRANSIENT_DB_ERRORS as exc:
+            services.faults.failed(name, exc)
+            return None
+        services.faults.ok(name)
+        entry = build_entry(slot, spec, version, now, data)
+        with self._lock:
+            self.computes += 1
+        self.memo.put(slot, entry)
+        return entry
+
+    # -- Redis -----------------------------------------------------------------------------
+
+    def _redis(self, services: Services, call: Callable[[redis.Redis], Any]) -> Any:
+        """``call(client)``, or _DOWN while Redis is away (one fault line per outage)."""
+        if time.monotonic() < self._redis_retry_at:
+            return _DOWN
+        try:
+            out = call(services.cache.client)
+        except redis.RedisError as exc:
+            self._redis_retry_at = time.monotonic() + REDIS_RETRY_S
+            services.faults.failed("redis", exc)
+            return _DOWN
+        services.faults.ok("redis")
+        return out
+
+    def _redis_get(self, services: Services, slot: str, spec: FeedSpec) -> Entry | None:
+        def read(client: redis.Redis) -> list:
+            pipe = client.pipeline(transaction=False)
+            pipe.get(slot)
+            pipe.pttl(slot)
+            return pipe.execute()
+
+        got = self._redis(services, read)
+        if got is _DOWN or got[0] is None:
+            return None
+        raw, pttl = got
+        keep_ms = spec.keep_s * 1000
+        age_ms = keep_ms - pttl if isinstance(pttl, int) and pttl > 0 else keep_ms
+        return Entry.from_redis(raw, max(0, age_ms) / 1000)
+
+    # -- units -----------------------------------------------------------------------------
+
+    def unit_exists(self, services: Services, scope: Scope, code: str) -> bool | None:
+        """True when ``code`` names a current unit inside ``scope`` (remembered UNIT_TTL_S);
+        None when the database does not answer."""
+        key = (scope.key, code)
+        with self._lock:
+            hit = self._units.get(key)
+        if hit is not None and time.monotonic() - hit[1] < UNIT_TTL_S:
+            return hit[0]
+        try:
+            with services.read_pool.connection() as conn:
+                exists = unit_of(conn, scope, code) is not None
+        except TRANSIENT_DB_ERRORS as exc:
+            services.faults.failed(db_name(services), exc)
+            return None
+        with self._lock:
+            self._units[key] = (exists, time.monotonic())
+            self._units.move_to_end(key)
+            while len(self._units) > 4096:
+                self._units.popitem(last=False)
+        return exists
+
+
+def feed_state(services: Services) -> FeedState:
+    """The app's FeedState (one per app; for_viewer's copies of Services share it)."""
+    return services.feeds

@@ -1,0 +1,182 @@
+"""What the wall feeds keep (queries/feed.py serves them): a panel request (``FeedSpec``), one
+computed answer (``Entry``: the gzip body, its ETag, version and age), what to answer
+(``Served``) and the per-process LRU of the last entry of each slot (``Memo``)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from .cache import encode
+from .scope import Scope
+
+# A slot's entry lives this long in Redis by default: a day of last good answers.
+KEEP_S = 24 * 3600
+MEMO_ENTRIES = 512
+MEMO_BYTES = 64 * 1024 * 1024
+GZIP_LEVEL = 6
+
+# compute(conn, now) -> the panel's display-ready data (JSON-serialisable), at ``now``.
+Compute = Callable[[psycopg.Connection, datetime], Any]
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One panel request: ``params`` are canonical (parsed options, access flags, ...) and,
+    with ``panel`` and ``scope``, name the slot; ``compute`` runs in that scope. ``keep_s``:
+    how long Redis keeps the slot's entry (it is also the last good answer during an outage;
+    short for slots that a cursor makes many of, such as the worker delta's ``since``)."""
+
+    panel: str
+    scope: Scope
+    params: Mapping[str, Any]
+    period_s: int
+    compute: Compute
+    keep_s: int = KEEP_S
+
+    @property
+    def min_age_s(self) -> float:
+        """How long an entry is served even after the data version moved."""
+        return max(1.0, self.period_s / 4)
+
+    @property
+    def max_age_s(self) -> float:
+        """How long an entry of the current version is served: half a period, so that a
+        screen polling once a period never holds data older than 1.5 periods (its stale mark
+        comes at 2)."""
+        return max(self.min_age_s, self.period_s / 2)
+
+
+class Entry:
+    """A slot's computed answer: ``gz`` is the gzip of the JSON body {"panel", "as_of_ms",
+    "period_s", "version", "stale": false, "data"}; ``etag`` digests the slot and the data
+    (not the time), so an unchanged recomputation still answers 304; ``born`` is when it was
+    computed, on this process's monotonic clock."""
+
+    __slots__ = ("_stale_gz", "as_of_ms", "born", "etag", "gz", "version")
+
+    def __init__(self, version: int, as_of_ms: int, etag: str, gz: bytes, born: float):
+        self.version, self.as_of_ms, self.etag, self.gz, self.born = (
+            version,
+            as_of_ms,
+            etag,
+            gz,
+            born,
+        )
+        self._stale_gz: bytes | None = None
+
+    def age_s(self) -> float:
+        return time.monotonic() - self.born
+
+    def acceptable(self, version: int, spec: FeedSpec) -> bool:
+        """The recompute rule (module docstring): True when this entry may be served."""
+        age = self.age_s()
+        return (self.version >= version and age < spec.max_age_s) or age < spec.min_age_s
+
+    def stale_gz(self) -> bytes:
+        """The body with ``"stale": true`` (built once per entry, only during an outage)."""
+        if self._stale_gz is None:
+            body = gzip.decompress(self.gz).replace(b'"stale":false', b'"stale":true', 1)
+            self._stale_gz = gzip.compress(body, GZIP_LEVEL, mtime=0)
+        return self._stale_gz
+
+    def to_redis(self) -> bytes:
+        head = orjson.dumps({"v": self.version, "as_of": self.as_of_ms, "etag": self.etag})
+        return head + b"\n" + self.gz
+
+    @classmethod
+    def from_redis(cls, raw: bytes, age_s: float) -> Entry | None:
+        head, sep, gz = raw.partition(b"\n")
+        try:
+            meta = orjson.loads(head)
+            entry = cls(int(meta["v"]), int(meta["as_of"]), str(meta["etag"]), gz, 0.0)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+        entry.born = time.monotonic() - age_s
+        return entry if sep else None
+
+
+def build_entry(slot: str, spec: FeedSpec, version: int, now: datetime, data: Any) -> Entry:
+    """The entry of ``data`` computed at ``now`` (its as-of) on data version ``version``."""
+    payload = encode(data)
+    etag = hashlib.blake2b(slot.encode() + b"\0" + payload, digest_size=12).hexdigest()
+    as_of_ms = int(now.timestamp() * 1000)
+    head = orjson.dumps(
+        {
+            "panel": spec.panel,
+            "as_of_ms": as_of_ms,
+            "period_s": spec.period_s,
+            "version": version,
+            "stale": False,
+        }
+    )
+    body = head[:-1] + b',"data":' + payload + b"}"
+    return Entry(
+        version, as_of_ms, etag, gzip.compress(body, GZIP_LEVEL, mtime=0), time.monotonic()
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    """What to answer: ``entry`` None means nothing at all (503); ``stale`` means PostgreSQL
+    did not answer and this is the last good entry; ``degraded`` names the dependencies that
+    are away right now ("postgres", "redis") for the wall's banner."""
+
+    entry: Entry | None
+    stale: bool
+    degraded: tuple[str, ...]
+
+    @property
+    def etag(self) -> str:
+        if self.entry is None:
+            return ""
+        return f"{self.entry.etag}-stale" if self.stale else self.entry.etag
+
+    @property
+    def gz(self) -> bytes:
+        if self.entry is None:
+            return b""
+        return self.entry.stale_gz() if self.stale else self.entry.gz
+
+
+class Memo:
+    """The per-process LRU of slot -> last entry, bounded in entries and bytes."""
+
+    def __init__(self, max_entries: int = MEMO_ENTRIES, max_bytes: int = MEMO_BYTES):
+        self._max_entries, self._max_bytes = max_entries, max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, slot: str) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(slot)
+            if entry is not None:
+                self._entries.move_to_end(slot)
+            return entry
+
+    def put(self, slot: str, entry: Entry) -> None:
+        with self._lock:
+            old = self._entries.pop(slot, None)
+            if old is not None:
+                self._bytes -= len(old.gz)
+            self._entries[slot] = entry
+            self._bytes += len(entry.gz)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self._max_entries or self._bytes > self._max_bytes
+            ):
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.gz)
+
+    def __len__(self) -> int:
+        return len(self._entries)
