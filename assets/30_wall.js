@@ -92,7 +92,7 @@
   function drawDelta(f, d) {
     var got = gs.workersDelta.apply(f.points || null, d);
     f.points = got.state;
-    f.since = d.seq;
+    f.since = got.state ? got.state.seq : 0;
     if (d.hideout) { f.style = { hideout: d.hideout, legend: d.legend || [] }; }
     var st = f.style || {};
     setProps(f.spec.store, { data: {

@@ -1,4 +1,4 @@
-"""python -m bench [load|feed|api|imports|layers|layerslive|access|all] [options]; see each
+"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|all] [options]; see each
 module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash callbacks to
 the feeds, issue #10; bench/feed.py measures both paths).
 
@@ -26,6 +26,10 @@ def main() -> None:
         from bench import feed
 
         feed.main(rest if which in ("feed", "screen") else [])
+    if which == "workersdelta":
+        from bench import workers_delta
+
+        workers_delta.main(rest)
     if which in ("api", "all"):
         from bench import api
 

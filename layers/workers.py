@@ -2,7 +2,8 @@
 after 10 minutes without a ping, ringed red when outside all of the worker's assigned grids.
 
 Positions come from Redis (kept by the ingest path, ``queries.positions.record_positions``)
-and from ``worker_last_position`` when Redis is down or not primed. The bulk payload has no
+and from ``worker_last_position`` when Redis is down; a Redis copy that is not primed or older
+than PostgreSQL (a restored snapshot) is primed again before it is read. The bulk payload has no
 names and no tracks. A precise position is L4 (``worker.position``): only callers who may read
 tracks (``access.read_tracks``: dispatchers, administrators) get one point per worker; everyone
 else (the wall, leaders, analysts) gets one point per grid at the grid's stored anchor with
@@ -11,8 +12,13 @@ a person, and a grid is the coarsest place the map still says something useful a
 
 A click asks for ``extra["detail"]``: name, role, grids, last ping, share of micro-grids
 visited today and today's track. It is refused unless the viewer may read tracks, and every
-read is audited (an ``audit_event`` row, queries.worker_layer.worker_detail); the wall does not
+read is audited (an ``audit_event`` row, queries.worker_detail.worker_detail); the wall does not
 offer it (``extra["detail_profiles"]``).
+
+Two shapes of the same layer: ``fetch``, the full GeoJSON the map (/map) draws, and
+``delta_payload``, the wall feed's compact delta (``/feed/workers?since=``, issue #10;
+layers/workers_delta.py), with the same access rules; assets/25_workers_delta.js turns the
+delta back into the full payload's GeoJSON.
 """
 
 from __future__ import annotations
@@ -23,24 +29,29 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+import redis
 
 from domain.access import Action
 from domain.config import Settings
+from queries.faults import FaultLog
 from queries.positions import PositionStore
 from queries.scope import Scope
 from queries.viewer import Viewer
+from queries.worker_detail import worker_detail
 from queries.worker_layer import (
     FIELD_ROLES,
     MAX_WORKERS,
     WorkerFix,
     grid_anchors,
+    grid_of,
     latest_workers,
     status_of,
-    worker_detail,
 )
 
 from .base import NO_ACCESS, Access, LayerOption, LayerSpec, Options
 from .labels import role_choices, role_name
+from .workers_delta import delta_payload as _delta_payload
+from .workers_delta import note
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +121,6 @@ def workers_geojson(
     }
 
 
-def grid_of(w: WorkerFix, scope: Scope) -> str | None:
-    """The grid a worker is counted in: a grid covering the fix, one of the worker's own when
-    it can, in ``scope``; None when no grid of the scope covers the fix."""
-    inside = [g for g in w.fix.grids if scope.contains(g)]
-    own = [g for g in inside if g in w.assigned]
-    return (own or inside)[0] if inside else None
-
-
 def workers_per_grid(
     workers: Sequence[WorkerFix],
     now: datetime,
@@ -180,6 +183,19 @@ def workers_per_grid(
     }
 
 
+def style(role: str) -> dict[str, Any]:
+    """{"hideout", "legend"} of the layer for the role option ``role`` (parsed)."""
+    shown = [r for r in FIELD_ROLES if role in ("all", r)]
+    return {
+        "hideout": {"colors": ROLE_COLORS, "grey": GREY, "outside": OUTSIDE, "radius": 6},
+        "legend": [
+            *({"label": role_name(r), "color": ROLE_COLORS[r]} for r in shown),
+            {"label": "10分钟无定位/离岗", "color": GREY},
+            {"label": "不在所属网格", "color": OUTSIDE},
+        ],
+    }
+
+
 def fetch(
     conn: psycopg.Connection,
     scope: Scope,
@@ -189,13 +205,15 @@ def fetch(
     access: Access = NO_ACCESS,
 ) -> dict[str, Any]:
     """{"data": workers GeoJSON (workers_geojson with ``access.read_tracks``, else
-    workers_per_grid), "hideout", "legend", "note"}; positions from Redis, or PostgreSQL
-    when Redis is down or not primed."""
+    workers_per_grid), "hideout", "legend", "note"}; positions from Redis (primed again first
+    when it is not primed or older than PostgreSQL), or PostgreSQL when Redis is down. A Redis
+    outage is logged once through the serving app's FaultLog (``app_faults``)."""
     role = ROLE.parse(options.get("role"))
     roles = FIELD_ROLES if role == "all" else (role,)
-    store = PositionStore.from_url(settings.redis_url, settings.database_url)
+    faults = app_faults()
+    store = PositionStore.from_url(settings.redis_url, settings.database_url, faults)
     try:
-        workers, hidden, source = latest_workers(conn, store, scope, now, roles)
+        workers, hidden, source = latest_workers(conn, store, scope, now, roles, faults=faults)
     finally:
         store.client.close()
     if access.read_tracks:
@@ -203,19 +221,59 @@ def fetch(
     else:
         anchors = grid_anchors(conn, scope, {g for w in workers for g in w.fix.grids})
         fc = workers_per_grid(workers, now, anchors, scope, hidden_old=hidden, source=source)
-    m = fc["meta"]
-    shown = [r for r in FIELD_ROLES if role in ("all", r)]
-    return {
-        "data": fc,
-        "hideout": {"colors": ROLE_COLORS, "grey": GREY, "outside": OUTSIDE, "radius": 6},
-        "legend": [
-            *({"label": role_name(r), "color": ROLE_COLORS[r]} for r in shown),
-            {"label": "10分钟无定位/离岗", "color": GREY},
-            {"label": "不在所属网格", "color": OUTSIDE},
-        ],
-        "note": f"在线 {m['online']} 人 · 越界 {m['outside']} 人 · 无定位 {m['stale']} 人"
-        + ("（按网格汇总）" if m.get("per_grid") else ""),
-    }
+    return {"data": fc, **style(role), "note": note(fc["meta"])}
+
+
+def delta_payload(
+    conn: psycopg.Connection,
+    scope: Scope,
+    options: Options,
+    now: datetime,
+    settings: Settings,
+    access: Access,
+    redis_client: redis.Redis | None,
+    namespace: str,
+    since: int,
+    *,
+    faults: FaultLog | None = None,
+) -> dict[str, Any]:
+    """The layer as the feed contract's columnar delta (``/feed/workers?since=``): the
+    ``data`` dict {"full", "since", "seq", "origin", "q", "as_of_ms", "ids", "x", "y", "s",
+    "n", "removed", "meta", "note", ...} of the points changed since cursor ``since`` (0,
+    unknown or too old: everything; layers/workers_delta.py says every field). Same access
+    rules as ``fetch``: precise points only with ``access.read_tracks``, else one point per
+    grid with counts. ``redis_client`` (the app's, bytes replies) and ``namespace``
+    (queries.cache.namespace_for(settings.database_url)) name the positions; None or failing
+    Redis: a full answer from PostgreSQL with seq 0, the failure reported once per outage
+    through ``faults``. ``conn``: a read connection (a replica will do); ``now``: the caller's
+    clock (floored to the second)."""
+    return _delta_payload(
+        conn,
+        scope,
+        options,
+        now,
+        settings,
+        access,
+        redis_client,
+        namespace,
+        since,
+        faults=faults,
+        role_option=ROLE,
+        style=style(ROLE.parse(options.get("role"))),
+    )
+
+
+def app_faults() -> FaultLog | None:
+    """The FaultLog of the app serving the current request (queries.services), None outside
+    one (tests, benchmarks, the CLI: failures are then logged by the store)."""
+    import flask
+
+    from queries.services import EXTENSION_KEY
+
+    if not flask.has_app_context():
+        return None
+    services = flask.current_app.extensions.get(EXTENSION_KEY)
+    return getattr(services, "faults", None)
 
 
 def detail(

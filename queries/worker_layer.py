@@ -1,39 +1,30 @@
-"""Reads behind the map's worker-position layer: latest fixes (Redis, else PostgreSQL) and the
-detail of one worker on click (today's track, patrol coverage). Roles are codes; the layer
-(layers/workers.py) builds the map's GeoJSON and names them.
+"""Reads behind the map's worker-position layer: latest fixes (Redis, else PostgreSQL) with
+the roster (role, assigned grids) of the workers in scope. Roles are codes; the layer
+(layers/workers.py) builds the map's GeoJSON and names them. The detail of one worker on click
+is ``queries.worker_detail``; the delta feed's view is ``queries.worker_view``.
 
-Positions are WGS84 lon/lat (EPSG:4326); instants are UTC, "today" is the local day in the
-configured time zone. The bulk payload carries no names, phones or tracks: staff id, role,
-status and the outside-of-assigned-grids flag only; ``grid_anchors`` places per-grid counts
-for callers who may not see positions. The detail (``worker_detail``) reads the worker's
-track, which is L4 sensitive personal data (DOMAIN.md §7): every call writes an
-``audit_event`` row for its viewer (the ``gridscope.audit`` log line is a copy).
+Positions are WGS84 lon/lat (EPSG:4326); instants are UTC. The bulk payload carries no names,
+phones or tracks: staff id, role, status and the outside-of-assigned-grids flag only;
+``grid_anchors`` places per-grid counts for callers who may not see positions.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from datetime import datetime, timedelta
 
 import psycopg
 import redis
 
-from domain.access import FIELD_TIERS
-
-from . import audit
 from .db import one
+from .faults import FaultLog
 from .positions import LatestFix, PositionStore
 from .scope import Scope
 from .screen.kpis import ONLINE_WINDOW
-from .viewer import Viewer
 
 log = logging.getLogger(__name__)
-# A copy of the L4 read record (the record is the audit_event row): one INFO line per read.
-audit_log = logging.getLogger("gridscope.audit")
 
 # Staff who patrol and may send fixes; centre operators and department officers are not shown.
 FIELD_ROLES: tuple[str, ...] = (
@@ -134,25 +125,97 @@ def workers_from_redis(
     roles: Sequence[str] = FIELD_ROLES,
 ) -> tuple[list[WorkerFix], int] | None:
     """(workers in scope with a fix newer than MAX_AGE, fixes hidden as too old) read from
-    Redis plus the roster from PostgreSQL (static tables only); None when Redis is not primed.
-    Raises redis.RedisError when Redis fails."""
-    fixes = store.read_all()
+    Redis plus the roster from PostgreSQL (static tables only); None when Redis cannot be
+    trusted and another process is priming it (``PositionStore.read_all``: a hash that is not
+    primed or older than PostgreSQL is primed again first). Raises redis.RedisError when Redis
+    fails."""
+    fixes = store.read_all(conn)
     if fixes is None:
         return None
+    return roster_join(conn, fixes, scope, now, roles)
+
+
+def roster_join(
+    conn: psycopg.Connection,
+    fixes: Mapping[int, LatestFix],
+    scope: Scope,
+    now: datetime,
+    roles: Sequence[str] = FIELD_ROLES,
+) -> tuple[list[WorkerFix], int]:
+    """(the workers of ``fixes`` who are active field staff of ``roles`` in ``scope`` with a
+    fix newer than MAX_AGE, how many of them have an older fix)."""
     oldest = now - MAX_AGE
-    recent = {sid: f for sid, f in fixes.items() if f.at > oldest}
-    rows = conn.execute(
-        _ROSTER_SQL,
-        {"ids": list(fixes), "now": now, "roles": check_roles(roles), "like": scope.like},
-    ).fetchall()
     out, hidden = [], 0
-    for sid, role, grids in rows:
-        f = recent.get(sid)
-        if f is None:
+    for sid, (role, grids) in roster_of(conn, list(fixes), scope, now, roles).items():
+        f = fixes[sid]
+        if f.at <= oldest:
             hidden += 1
             continue
-        out.append(WorkerFix(sid, role, tuple(grids), f))
+        out.append(WorkerFix(sid, role, grids, f))
     return out, hidden
+
+
+def roster_of(
+    conn: psycopg.Connection,
+    staff_ids: Sequence[int],
+    scope: Scope,
+    now: datetime,
+    roles: Sequence[str] = FIELD_ROLES,
+) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """{staff id: (role, current assigned grid codes)} of those of ``staff_ids`` who are
+    active field staff of ``roles`` in ``scope`` (an assigned grid in scope, or the staff's
+    own region in scope); the others are left out."""
+    rows = conn.execute(
+        _ROSTER_SQL,
+        {"ids": list(staff_ids), "now": now, "roles": check_roles(roles), "like": scope.like},
+    ).fetchall()
+    return {sid: (role, tuple(grids)) for sid, role, grids in rows}
+
+
+# Every worker of the scope: staff whose region is in scope or with a current assignment in
+# scope (the two indexed halves of _ROSTER_SQL's HAVING), then the same roster.
+_SCOPE_ROSTER_SQL = """
+WITH cand AS (
+    SELECT s.id FROM staff s WHERE s.region_code LIKE %(like)s
+    UNION
+    SELECT a.staff_id FROM staff_assignment a
+     WHERE a.valid_to IS NULL AND a.valid_from <= %(now)s AND a.grid_code LIKE %(like)s
+)
+SELECT s.id, s.role,
+       coalesce(array_agg(a.grid_code ORDER BY a.grid_code)
+                FILTER (WHERE a.grid_code IS NOT NULL), '{}') AS grids
+  FROM staff s JOIN cand ON cand.id = s.id
+  LEFT JOIN staff_assignment a ON a.staff_id = s.id AND a.valid_to IS NULL
+        AND a.valid_from <= %(now)s
+ WHERE s.active AND s.role = ANY(%(roles)s)
+ GROUP BY s.id
+"""
+
+
+def roster_in_scope(
+    conn: psycopg.Connection, scope: Scope, now: datetime, roles: Sequence[str] = FIELD_ROLES
+) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """{staff id: (role, current assigned grid codes)} of every active field staff of
+    ``roles`` in ``scope``, with or without a fix (the rule of ``roster_of``)."""
+    rows = conn.execute(
+        _SCOPE_ROSTER_SQL, {"now": now, "roles": check_roles(roles), "like": scope.like}
+    ).fetchall()
+    return {sid: (role, tuple(grids)) for sid, role, grids in rows}
+
+
+# The south-west corner of the scope's current grid anchors (EPSG:4326): a stable origin for
+# quantised coordinates.
+_CORNER_SQL = """
+SELECT min(ST_X(g.anchor)), min(ST_Y(g.anchor))
+  FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE %(like)s
+"""
+
+
+def scope_corner(conn: psycopg.Connection, scope: Scope) -> tuple[float, float] | None:
+    """(lon, lat) WGS84 of the south-west corner of the scope's grid anchors; None when the
+    scope holds no grid."""
+    lon, lat = one(conn.execute(_CORNER_SQL, {"like": scope.like}).fetchone())
+    return None if lon is None else (float(lon), float(lat))
 
 
 def workers_from_postgres(
@@ -180,30 +243,26 @@ def latest_workers(
     scope: Scope,
     now: datetime,
     roles: Sequence[str] = FIELD_ROLES,
+    *,
+    faults: FaultLog | None = None,
 ) -> tuple[list[WorkerFix], int, str]:
-    """(workers, hidden as too old, source 'redis' or 'postgres'): Redis when it answers and is
-    primed, otherwise PostgreSQL — and then Redis is primed again for the next reader (one
-    priming at a time across processes, guarded by a short Redis lock)."""
+    """(workers, hidden as too old, source 'redis' or 'postgres'): Redis when it answers and
+    can be trusted (primed again first when it cannot), otherwise PostgreSQL. A Redis failure
+    is reported to ``faults`` (logged once per outage) or, without one, logged."""
     if store is not None:
         try:
             got = workers_from_redis(conn, store, scope, now, roles)
+            if faults is not None:
+                faults.ok("redis")
             if got is not None:
                 return got[0], got[1], "redis"
-            _prime(conn, store)
         except redis.RedisError as exc:
-            log.warning("worker positions: Redis unavailable (%s); reading PostgreSQL", exc)
+            if faults is not None:
+                faults.failed("redis", exc)
+            else:
+                log.warning("worker positions: Redis unavailable (%s); reading PostgreSQL", exc)
     workers, hidden = workers_from_postgres(conn, scope, now, roles)
     return workers, hidden, "postgres"
-
-
-def _prime(conn: psycopg.Connection, store: PositionStore) -> None:
-    lock = f"{store.primed_key}:lock"
-    if store.client.set(lock, b"1", nx=True, ex=30):
-        try:
-            n = store.resync(conn)
-            log.info("worker positions: primed Redis with %d latest fixes", n)
-        finally:
-            store.client.delete(lock)
 
 
 # The stored anchor (point on surface, migration 0004) of each grid code in scope; the latest
@@ -228,142 +287,17 @@ def grid_anchors(
     return {c: (n, float(x), float(y)) for c, n, x, y in rows if x is not None}
 
 
+def grid_of(w: WorkerFix, scope: Scope) -> str | None:
+    """The grid a worker is counted in: a grid covering the fix, one of the worker's own when
+    it can, in ``scope``; None when no grid of the scope covers the fix."""
+    inside = [g for g in w.fix.grids if scope.contains(g)]
+    own = [g for g in inside if g in w.assigned]
+    return (own or inside)[0] if inside else None
+
+
 def status_of(fix: LatestFix, now: datetime) -> str:
     """'online' (fresh and on duty), 'off_duty' (fresh, off duty) or 'stale' (no ping within
     STALE_AFTER)."""
     if now - fix.at > STALE_AFTER:
         return "stale"
     return "online" if fix.on_duty else "off_duty"
-
-
-# --------------------------------------------------------------------------------------------
-# One worker on click (L4: today's track)
-# --------------------------------------------------------------------------------------------
-
-_DETAIL_SQL = """
-SELECT s.id, s.name, s.role, p.at, ST_X(p.geom), ST_Y(p.geom), p.on_duty,
-       coalesce((SELECT json_agg(json_build_object('code', a.grid_code,
-                                                   'name', coalesce(g.name, a.grid_code))
-                                 ORDER BY a.grid_code)
-                   FROM staff_assignment a
-                   LEFT JOIN grid g ON g.code = a.grid_code AND g.valid_from <= %(now)s
-                        AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
-                  WHERE a.staff_id = s.id AND a.valid_from <= %(now)s
-                    AND (a.valid_to IS NULL OR a.valid_to > %(now)s)), '[]'::json) AS grids
-  FROM staff s
-  LEFT JOIN worker_last_position p ON p.staff_id = s.id
- WHERE s.id = %(sid)s AND s.active AND s.role = ANY(%(roles)s)
-   AND (s.region_code LIKE %(like)s
-        OR EXISTS (SELECT 1 FROM staff_assignment a
-                    WHERE a.staff_id = s.id AND a.grid_code LIKE %(like)s
-                      AND a.valid_from <= %(now)s
-                      AND (a.valid_to IS NULL OR a.valid_to > %(now)s)))
-"""
-
-# Today's fixes (local midnight .. now) as one line, rounded to 6 decimals (~0.1 m).
-_TRACK_SQL = """
-SELECT count(*), ST_AsGeoJSON(ST_MakeLine(geom ORDER BY at), 6)
-  FROM worker_position
- WHERE staff_id = %(sid)s AND at >= %(day_start)s AND at <= %(now)s
-"""
-
-# Micro-grids of the worker's current grids, and those holding at least one of today's fixes.
-_COVERAGE_SQL = """
-WITH mg AS (
-    SELECT m.code, m.geom
-      FROM micro_grid m
-     WHERE m.grid_code IN (SELECT a.grid_code FROM staff_assignment a
-                            WHERE a.staff_id = %(sid)s AND a.valid_from <= %(now)s
-                              AND (a.valid_to IS NULL OR a.valid_to > %(now)s))
-       AND m.valid_from <= %(now)s AND (m.valid_to IS NULL OR m.valid_to > %(now)s)
-), fx AS MATERIALIZED (
-    SELECT geom FROM worker_position
-     WHERE staff_id = %(sid)s AND at >= %(day_start)s AND at <= %(now)s
-)
-SELECT count(*)::int,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM fx WHERE ST_Covers(mg.geom, fx.geom)))::int
-  FROM mg
-"""
-
-_COVERING_SQL = """
-SELECT coalesce(array_agg(g.code ORDER BY g.code), '{}')
-  FROM grid g
- WHERE g.valid_to IS NULL AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
-"""
-
-
-def local_day_start(now: datetime, tz: tzinfo) -> datetime:
-    """Local midnight of ``now``'s day in ``tz`` (aware)."""
-    local = now.astimezone(tz)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def worker_detail(
-    conn: psycopg.Connection,
-    scope: Scope,
-    staff_id: int,
-    now: datetime,
-    tz: tzinfo,
-    *,
-    viewer: Viewer,
-) -> dict[str, Any] | None:
-    """One worker of the jurisdiction, or None when not a field worker in scope:
-    {"id", "name", "role" (code), "grids": [{"code", "name"}], "last_ping" (ISO, local
-    time, or None), "last_ping_age_s", "status", "outside", "track" (GeoJSON LineString of
-    today's fixes, EPSG:4326, or None), "track_points", "micro_grids": {"visited", "total",
-    "share" (0–1 or None)}}. The track is L4 data: each served read inserts an audit_event
-    row for ``viewer`` (action "track_read", object "worker", the staff id) on ``conn``
-    without committing (the caller's transaction commits it with the read), and logs a copy
-    to ``gridscope.audit``. The caller checks that ``viewer`` may read tracks."""
-    params = {"sid": int(staff_id), "now": now, "roles": list(FIELD_ROLES), "like": scope.like}
-    row = conn.execute(_DETAIL_SQL, params).fetchone()
-    if row is None:
-        return None
-    sid, name, role, at, lon, lat, duty, grids = row
-    day_start = local_day_start(now, tz)
-    day = {**params, "day_start": day_start}
-    n_fixes, track = one(conn.execute(_TRACK_SQL, day).fetchone())
-    total, visited = one(conn.execute(_COVERAGE_SQL, day).fetchone())
-    event = audit.event_for(
-        viewer,
-        "track_read",
-        object="worker",
-        object_ids=[str(sid)],
-        count=int(n_fixes),
-        tier=int(FIELD_TIERS["worker.track"]),
-        detail={"day_start": day_start.isoformat(), "scope": scope.prefix},
-    )
-    audit.write(conn, event, now, commit=False)
-    audit_log.info(
-        "L4 read: worker track staff_id=%s scope=%r requested_by=%r fixes=%d day_start=%s",
-        sid,
-        scope.prefix,
-        viewer.label,
-        n_fixes,
-        day_start.isoformat(),
-    )
-    status, outside = None, None
-    if at is not None:
-        fix = LatestFix(sid, at, float(lon), float(lat), bool(duty), ())
-        status = status_of(fix, now)
-        assigned = {g["code"] for g in grids}
-        covering = one(conn.execute(_COVERING_SQL, {"lon": lon, "lat": lat}).fetchone())[0]
-        outside = not assigned & set(covering)
-    return {
-        "id": sid,
-        "name": name,
-        "role": role,
-        "grids": list(grids),
-        "last_ping": at.astimezone(tz).isoformat() if at is not None else None,
-        "last_ping_age_s": max(0, int((now - at).total_seconds())) if at is not None else None,
-        "status": status,
-        "outside": outside,
-        "position": [round(float(lon), 6), round(float(lat), 6)] if at is not None else None,
-        "track": json.loads(track) if track and n_fixes >= 2 else None,
-        "track_points": int(n_fixes),
-        "micro_grids": {
-            "visited": visited,
-            "total": total,
-            "share": (visited / total) if total else None,
-        },
-    }

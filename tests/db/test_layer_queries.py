@@ -18,6 +18,7 @@ from domain.text import duration_zh
 from domain.workflow.rules import STAGE_NAMES_ZH
 from layers.base import Access
 from queries import heat as qh
+from queries import worker_detail
 from queries import worker_layer as qw
 from queries.db import connect
 from queries.positions import LatestFix, PositionStore, record_positions
@@ -462,8 +463,9 @@ def test_worker_layer_from_redis_equals_postgres(demo_db, redis_client):
     try:
         with connect(demo_db) as conn:
             ws, outside, stale = _seed(conn, store, now)
+            assert store.client.get(store.primed_key) is None
             first = qw.latest_workers(conn, store, WHOLE, now)
-            assert first[2] == "postgres"  # not primed yet: PostgreSQL, and priming
+            assert first[2] == "redis"  # not primed yet: primed by this first reader
             assert store.client.get(store.primed_key) == b"1"
             workers, hidden, source = qw.latest_workers(conn, store, WHOLE, now)
             assert source == "redis"
@@ -602,9 +604,10 @@ def test_restarted_redis_is_primed_by_the_first_reader(demo_db, private_redis):
         procs[0].terminate()
         procs[0].wait(5)
         procs.append(start())  # empty, no writer noticed
-        assert qw.latest_workers(conn, store, WHOLE, now)[2] == "postgres"
+        assert store.client.hlen(store.hash_key) == 0
+        workers, _, source = qw.latest_workers(conn, store, WHOLE, now)
+        assert source == "redis" and len(workers) == len(ws)  # primed by this first reader
         assert store.client.hlen(store.hash_key) == len(ws)
-        assert qw.latest_workers(conn, store, WHOLE, now)[2] == "redis"
 
 
 def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
@@ -617,7 +620,7 @@ def test_worker_detail_track_coverage_and_audit(demo_db, caplog):
             " WHERE grid_code = %s AND valid_to IS NULL ORDER BY code LIMIT 2",
             (grid,),
         ).fetchall()
-        day_start = qw.local_day_start(now, tz)
+        day_start = worker_detail.local_day_start(now, tz)
         yesterday = day_start - timedelta(hours=2)
         fixes = [(sid, yesterday, lon, lat)]  # not today: not in the track
         for i, (x, y) in enumerate(micro):
