@@ -258,17 +258,26 @@ def feed_spec(
             raise UnknownUnit(f"unit {focus} is not in your jurisdiction")
         options = panel.layer.canonical_options(options, options, scope)
     access = Access.of(services.viewer)
-    params: dict[str, Any] = {"options": options, "tz": settings.timezone}
-    if panel.by_access:
-        params = payload_params(options, settings, access) | {"tz": settings.timezone}
+
+    def params_of(opts: dict[str, Any]) -> dict[str, Any]:
+        if panel.by_access:
+            return payload_params(opts, settings, access) | {"tz": settings.timezone}
+        return {"options": opts, "tz": settings.timezone}
+
+    params = params_of(options)
+    cursor = options.get("since")
+    fallback = params_of({**options, "since": 0}) if cursor else None
     compute = panel.compute
 
     def run(conn: psycopg.Connection, now: datetime) -> Any:
         return compute(conn, scope, options, now, services, access)
 
     period_s = panel.period_s(settings)
-    keep_s = KEEP_S if panel.keep_periods is None else max(60, panel.keep_periods * period_s)
-    return FeedSpec(panel.name, scope, params, period_s, run, keep_s)
+    # Slots a cursor makes many of live a few periods; the full answer (cursor 0) is the one
+    # every new screen starts from and the stand-in during an outage, so it lives long.
+    short = panel.keep_periods is not None and cursor != 0
+    keep_s = max(60, panel.keep_periods * period_s) if short and panel.keep_periods else KEEP_S
+    return FeedSpec(panel.name, scope, params, period_s, run, keep_s, fallback)
 
 
 def wall_feeds(layer_feeds: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def build_level(units: list, level: str, basemap_crs: str) -> tuple[bytes, int]:
 
 def version_for(services: Services, level: str, within: str | None = None) -> str:
     """The current version token of ``level`` (one small query)."""
-    with services.pool.connection() as conn:
+    with services.read_pool.connection() as conn:
         sig = level_signature(conn, services.scope, level)
     return geometry_version(sig, level, within, services.settings.basemap_crs)
 
@@ -105,7 +105,7 @@ def level_geometry(
     if within is not None and not scope.contains(within):
         raise UnknownUnit(f"{within!r} is not a unit in the jurisdiction")
     crs = services.settings.basemap_crs
-    with services.pool.connection() as conn:
+    with services.read_pool.connection() as conn:
         if within is not None:
             unit = unit_of(conn, scope, within)
             if unit is None or unit["kind"] == "micro":

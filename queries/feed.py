@@ -46,8 +46,9 @@ from .cache import data_version
 from .db import custom_plans
 from .feed_entry import MEMO_BYTES, MEMO_ENTRIES, Entry, FeedSpec, Memo, Served, build_entry
 from .geo import unit_of
+from .replicas import read_connection
 from .scope import Scope
-from .transient import TRANSIENT_DB_ERRORS
+from .transient import POSTGRES, TRANSIENT_DB_ERRORS
 
 if TYPE_CHECKING:  # services imports this module: the type only, at check time
     from .services import Services
@@ -57,16 +58,17 @@ __all__ = ["Entry", "FeedSpec", "FeedState", "Served", "feed_state"]
 
 LOCK_TTL_MS = 5000  # the cross-process compute lock frees itself after this
 LOCK_WAIT_S = 1.0  # a process that lost the lock polls the slot this long, then computes
+# ... or only this long when it already has an entry to serve (stale) instead.
+LOCK_WAIT_WITH_ENTRY_S = 0.25
+# After a failed computation a slot is not tried again for this long: its last entry is served
+# stale. Without it, under a lock every poll started a computation that waited the whole
+# statement timeout, and the threads ran out (/healthz slowed to 1.8 s in the fault tier).
+RETRY_FAILED_S = 2.0
 LOCK_POLL_S = 0.05
 REDIS_RETRY_S = 5.0  # after a Redis failure, leave it alone this long
 UNIT_TTL_S = 60.0  # how long "unit X exists in scope S" is remembered
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 _DOWN = object()  # a Redis call that could not be made
-
-
-def db_name(services: Services) -> str:
-    """The FaultLog name of the database feeds read from."""
-    return "postgres-replica" if services.replica_pool is not None else "postgres"
 
 
 class VersionWatch:
@@ -89,7 +91,7 @@ class VersionWatch:
         try:
             if time.monotonic() - self._at < poll_s:
                 return self._value
-            name = db_name(services)
+            name = POSTGRES
             try:
                 with services.read_pool.connection() as conn:
                     value: int | None = data_version(conn)
@@ -124,6 +126,7 @@ class FeedState:
         self._flights: dict[str, _Flight] = {}
         self._units: OrderedDict[tuple[str, str], tuple[bool, float]] = OrderedDict()
         self._redis_retry_at = 0.0
+        self._failed_at: dict[str, float] = {}
         self.computes = 0
 
     # -- serving ---------------------------------------------------------------------------
@@ -144,15 +147,33 @@ class FeedState:
             return self._served(services, entry, True)
         if entry is not None and entry.acceptable(version, spec):
             return self._served(services, entry, False)
-        fresh = self._compute_once(services, slot, spec, version)
+        failed_at = self._failed_at.get(slot)
+        if entry is not None and failed_at is not None:
+            if time.monotonic() - failed_at < RETRY_FAILED_S:
+                return self._served(services, entry, True)
+        fresh = self._compute_once(services, slot, spec, version, entry is not None)
         if fresh is None:
-            return self._served(services, entry, True)
+            with self._lock:
+                self._failed_at[slot] = time.monotonic()
+                while len(self._failed_at) > 4096:
+                    self._failed_at.pop(next(iter(self._failed_at)))
+            return self._served(services, entry or self._stand_in(services, spec), True)
+        if failed_at is not None:
+            with self._lock:
+                self._failed_at.pop(slot, None)
         return self._served(services, fresh, False)
+
+    def _stand_in(self, services: Services, spec: FeedSpec) -> Entry | None:
+        """The entry of ``spec.fallback_params``'s slot, if any (memo, then Redis)."""
+        if spec.fallback_params is None:
+            return None
+        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.fallback_params), spec.scope)
+        return self.memo.get(slot) or self._redis_get(services, slot, spec)
 
     def degraded(self, services: Services) -> tuple[str, ...]:
         """The dependencies this process finds away right now."""
         out = []
-        if services.faults.down(db_name(services)):
+        if services.faults.down(POSTGRES):
             out.append("postgres")
         if services.faults.down("redis") or not services.cache.available:
             out.append("redis")
@@ -164,7 +185,7 @@ class FeedState:
     # -- computing once ----------------------------------------------------------------------
 
     def _compute_once(
-        self, services: Services, slot: str, spec: FeedSpec, version: int
+        self, services: Services, slot: str, spec: FeedSpec, version: int, have_entry: bool
     ) -> Entry | None:
         with self._lock:
             flight = self._flights.get(slot)
@@ -172,11 +193,13 @@ class FeedState:
             if flight is None:
                 flight = self._flights[slot] = _Flight()
         if not leader:
-            flight.done.wait()  # bounded: the leader's work is bounded by the pool wait,
-            return flight.entry  # the lock wait and the statement timeout
+            # Bounded: the leader's work is bounded by the pool wait, the lock wait and the
+            # statement timeout; a follower that can serve the last entry waits far less.
+            flight.done.wait(LOCK_WAIT_WITH_ENTRY_S if have_entry else None)
+            return flight.entry
         entry = None
         try:
-            entry = self._compute_shared(services, slot, spec, version)
+            entry = self._compute_shared(services, slot, spec, version, have_entry)
         finally:
             flight.entry = entry
             with self._lock:
@@ -185,20 +208,22 @@ class FeedState:
         return entry
 
     def _compute_shared(
-        self, services: Services, slot: str, spec: FeedSpec, version: int
+        self, services: Services, slot: str, spec: FeedSpec, version: int, have_entry: bool
     ) -> Entry | None:
         lock_key, token = f"{slot}:lock", secrets.token_hex(8)
         got = self._redis(services, lambda c: c.set(lock_key, token, nx=True, px=LOCK_TTL_MS))
         if got is None:  # another process computes this slot: wait for its entry a little
-            deadline = time.monotonic() + LOCK_WAIT_S
+            deadline = time.monotonic() + (LOCK_WAIT_WITH_ENTRY_S if have_entry else LOCK_WAIT_S)
             while time.monotonic() < deadline:
                 time.sleep(LOCK_POLL_S)
                 other = self._redis_get(services, slot, spec)
                 if other is not None and other.acceptable(version, spec):
                     self.memo.put(slot, other)
                     return other
+            if have_entry:
+                return None  # the other process is still at it: serve the last entry
         try:
-            entry = self._compute(services, slot, spec)
+            entry = self._compute(services, slot, spec, version)
             if entry is not None:
                 keep_ms = spec.keep_s * 1000
                 self._redis(services, lambda c: c.set(slot, entry.to_redis(), px=keep_ms))
@@ -207,10 +232,12 @@ class FeedState:
             if got is True:
                 self._redis(services, lambda c: c.eval(_UNLOCK, 1, lock_key, token))
 
-    def _compute(self, services: Services, slot: str, spec: FeedSpec) -> Entry | None:
-        name = db_name(services)
+    def _compute(
+        self, services: Services, slot: str, spec: FeedSpec, at_least: int
+    ) -> Entry | None:
+        name = POSTGRES
         try:
-            with services.read_pool.connection() as conn, custom_plans(conn):
+            with read_connection(services, at_least=at_least) as conn, custom_plans(conn):
                 version = data_version(conn)
                 now = services.clock.now()
                 data = spec.compute(conn, now)
@@ -268,7 +295,7 @@ class FeedState:
             with services.read_pool.connection() as conn:
                 exists = unit_of(conn, scope, code) is not None
         except TRANSIENT_DB_ERRORS as exc:
-            services.faults.failed(db_name(services), exc)
+            services.faults.failed(POSTGRES, exc)
             return None
         with self._lock:
             self._units[key] = (exists, time.monotonic())

@@ -43,6 +43,10 @@ class FeedSpec:
     period_s: int
     compute: Compute
     keep_s: int = KEEP_S
+    # A slot whose entry may stand in, marked stale, while this one has none and cannot be
+    # computed (the worker delta's full answer for a cursor seen for the first time during an
+    # outage: a full answer is right for any cursor).
+    fallback_params: Mapping[str, Any] | None = None
 
     @property
     def min_age_s(self) -> float:

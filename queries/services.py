@@ -21,6 +21,7 @@ from domain.config import Settings
 from queries.cache import Cache
 from queries.faults import FaultLog
 from queries.feed import FeedState
+from queries.replicas import ReadPools
 from queries.scope import NOWHERE, Scope
 from queries.viewer import Viewer
 
@@ -38,13 +39,13 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     viewer: Viewer | None = None
     # Streaming replicas for the read side (settings.database_read_url); None: read the primary.
-    replica_pool: ConnectionPool | None = None
+    replica_pool: ReadPools | None = None
     faults: FaultLog = field(default_factory=FaultLog)
     # The wall feeds' per-process state (version watch, memo); shared by for_viewer's copies.
     feeds: FeedState = field(default_factory=FeedState)
 
     @property
-    def read_pool(self) -> ConnectionPool:
+    def read_pool(self) -> ReadPools | ConnectionPool:
         """Where read-only work (screen, map, analytics, feeds) takes its connections: the
         replica pool when one is configured, else the primary's pool. Writes use ``pool``."""
         return self.replica_pool if self.replica_pool is not None else self.pool

@@ -99,7 +99,7 @@ def layer_payload(
     if options.get("focus"):
         # A drill-down code must name a unit in scope before it reaches the cache key, or
         # random codes would each make an entry.
-        with services.pool.connection() as conn:
+        with services.read_pool.connection() as conn:
             if unit_of(conn, services.scope, options["focus"]) is None:
                 options = {**options, "focus": ""}
     refresh_s = spec.refresh_s(settings)
