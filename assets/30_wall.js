@@ -26,6 +26,7 @@
  * No globals besides window.gridscope; no inline script (CSP). */
 (function () {
   "use strict";
+  var POLL_SHARE = 0.7;  // of a panel's period, see poll()
 
   var gs = window.gridscope = window.gridscope || {};
   var REASONS = {
@@ -141,7 +142,7 @@
   function schedule(f, ms) {
     clearTimeout(f.timer);
     // A little jitter, so that screens loaded together do not poll in lockstep.
-    f.timer = setTimeout(function () { poll(f); }, ms + Math.random() * Math.min(2000, ms * 0.1));
+    f.timer = setTimeout(function () { poll(f); }, ms + Math.random() * Math.min(1000, ms * 0.05));
   }
 
   function notify(f, body) {
@@ -201,7 +202,11 @@
       })
       .then(function (retryMs) {
         if (wall !== S || seq !== f.seq) { return; }
-        var next = f.failure ? Math.min(period, retryMs || 5000) : period;
+        // Poll at 0.7 of the period: with the server's recompute floor (period/8) and its
+        // version sampling (1 s) a write reaches every screen within one period (issue #10;
+        // polling at the period itself let the slowest screens see it after 1.25 periods).
+        // Unchanged answers are 304s, so the extra polls cost little.
+        var next = f.failure ? Math.min(period, retryMs || 5000) : Math.round(period * POLL_SHARE);
         schedule(f, next);
         mark();
       });

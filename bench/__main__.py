@@ -1,6 +1,6 @@
-"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|all] [options]; see each
-module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash callbacks to
-the feeds, issue #10; bench/feed.py measures both paths).
+"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|wall|all] [options];
+see each module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash
+callbacks to the feeds, issue #10; bench/feed.py measures both paths).
 
 python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...] runs BENCH on git revision REV
 and on the working tree, alternately (bench/compare.py).
@@ -18,6 +18,11 @@ def main() -> None:
         compare.main(args[1:])
         return
     rest = args[1:] if args and not args[0].startswith("-") else args
+    if which == "wall":  # starts servers and runs for minutes: never part of "all"
+        from bench import wall_load
+
+        wall_load.main(rest)
+        return
     if which in ("load", "all"):
         from bench import load
 
@@ -50,11 +55,23 @@ def main() -> None:
         from bench import access
 
         access.main(rest if which == "access" else [])
-    known = ("load", "feed", "screen", "api", "imports", "layers", "layerslive", "access", "all")
+    known = (
+        "load",
+        "feed",
+        "screen",
+        "api",
+        "imports",
+        "layers",
+        "layerslive",
+        "access",
+        "workersdelta",
+        "wall",
+        "all",
+    )
     if which not in known:
         print(
             f"unknown benchmark {which!r}: choose load, feed, api, imports, layers,"
-            " layerslive, access or all",
+            " layerslive, access, workersdelta, wall or all",
             file=sys.stderr,
         )
         sys.exit(2)

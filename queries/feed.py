@@ -20,9 +20,10 @@ scope, canonical params):
 Recompute rule: an entry is acceptable while it is of the current data version and younger
 than half the panel's period (overdue counts and ages move without any write; a screen polling
 once a period then never holds data older than 1.5 periods, and its stale mark comes at 2), or
-while it is younger than ``max(1 s, period / 4)`` whatever the version. The live simulator
+while it is younger than ``max(1 s, period / 8)`` whatever the version. The live simulator
 bumps the version every second: without that floor every scope would be recomputed every
-second.
+second. With the wall polling at 0.7 of the period, a write reaches every screen within one
+period (docs/architecture.md).
 
 When PostgreSQL does not answer (the version read or the computation fails) the slot's last
 entry is served marked stale, or nothing (the route answers 503) when there is none; the outage

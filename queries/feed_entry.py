@@ -50,8 +50,11 @@ class FeedSpec:
 
     @property
     def min_age_s(self) -> float:
-        """How long an entry is served even after the data version moved."""
-        return max(1.0, self.period_s / 4)
+        """How long an entry is served even after the data version moved: an eighth of the
+        period bounds the recomputations when the simulator or the API writes every second,
+        and with the wall polling at 0.7 of the period (assets/30_wall.js) a write still
+        reaches every screen within one period."""
+        return max(1.0, self.period_s / 8)
 
     @property
     def max_age_s(self) -> float:
