@@ -14,11 +14,12 @@ from flask_compress import Compress
 
 from domain.clock.now import Clock, clock_for
 from domain.config import Settings, load_settings
+from gridscope import outage
 from gridscope.api import register as register_api
 from gridscope.auth import register as register_auth
 from queries.cache import Cache, namespace_for
-from queries.db import connect, make_pool
-from queries.migrate import check_schema
+from queries.db import make_pool
+from queries.faults import FaultLog
 from queries.replicas import make_read_pool
 from queries.scope import Scope
 from queries.services import EXTENSION_KEY, Services
@@ -30,15 +31,17 @@ log = logging.getLogger("gridscope")
 def create_app(
     settings: Settings | None = None, *, check_database: bool = True, clock: Clock | None = None
 ) -> dash.Dash:
-    """A new Dash app bound to ``settings``; refuses a database at another schema revision.
+    """A new Dash app bound to ``settings``.
+
+    It builds whether or not PostgreSQL answers: the schema check (``check_database``: refuse
+    a database at another revision) and the session key kept in the database wait for the
+    first successful connection, and until then requests needing the database get 503
+    (``gridscope.outage``). A worker that exits at boot makes gunicorn's master shut down for
+    good (issue #10), so a boot must never depend on the database.
 
     ``clock`` is where the app's "now" comes from (default: setting ``fixed_now``, else the
     system clock)."""
     settings = settings or load_settings()
-    if check_database:
-        with connect(settings) as conn:
-            check_schema(conn)
-
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -52,22 +55,39 @@ def create_app(
     )
     pool = make_pool(settings)
     pool.open(wait=False)
-    replica_pool = make_read_pool(settings)
+    faults = FaultLog()  # one per app: the cache and every request report outages to it
+    # Reads fall back to the primary while no replica answers (queries.replicas).
+    replica_pool = make_read_pool(settings, primary=pool, faults=faults)
     if replica_pool is not None:
         replica_pool.open(wait=False)
     services = Services(
         settings=settings,
         pool=pool,
         cache=Cache.from_url(
-            settings.redis_url, settings.cache_ttl_s, namespace_for(settings.database_url)
+            settings.redis_url,
+            settings.cache_ttl_s,
+            namespace_for(settings.database_url),
+            faults=faults,
         ),
         scope=Scope(settings.jurisdiction),
         clock=clock or clock_for(settings.fixed_now),
         replica_pool=replica_pool,
+        faults=faults,
     )
-    app.server.extensions[EXTENSION_KEY] = services
-    Compress(app.server)
-    register_auth(app.server, services)
+    server = app.server
+    server.extensions[EXTENSION_KEY] = services
+    Compress(server)
+    # Before the access gate: its hook must run first (the gate reads sessions, whose key may
+    # come from the database).
+    outage.install(
+        server,
+        services,
+        check_database=check_database,
+        set_secret_key=None
+        if settings.secret_key.get_secret_value()
+        else lambda key: server.config.update(SECRET_KEY=key),
+    )
+    register_auth(server, services)
     from dashboard.layout import root_layout
     from dashboard.routes import register_routes
 

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         2.0,
         ge=0.1,
         le=60,
-        description="Longest wait for a pooled connection (and a connect) before a request"
+        description="Longest wait for a pooled connection, a connect or a lock before a request"
         " answers 503: short, so an outage or a lock answers fast instead of tying up threads.",
     )
     version_poll_ms: int = Field(

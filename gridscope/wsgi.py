@@ -1,10 +1,25 @@
-"""gunicorn embedding: each worker builds its own app (own pool, own cache client) after fork."""
+"""gunicorn embedding: each worker builds its own app (own pool, own cache client) after fork.
+
+Each server gets its own gunicorn control socket, named after its bind address: gunicorn's
+default (``$XDG_RUNTIME_DIR/gunicorn.ctl`` or ``~/.gunicorn/gunicorn.ctl``) is one path per
+user, so a second server on the machine replaced the first one's socket and removed it when it
+stopped (issue #10)."""
 
 from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
 from domain.config import Settings
+
+# sockaddr_un.sun_path holds 108 bytes with its terminating NUL.
+MAX_SOCKET_PATH = 107
+# Settings that only newer gunicorns have (control_socket: 25.1).
+OPTIONAL_SETTINGS = frozenset({"control_socket"})
 
 
 class GridscopeServer(BaseApplication):
@@ -18,6 +33,8 @@ class GridscopeServer(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self._options.items():
+            if key in OPTIONAL_SETTINGS and key not in self.cfg.settings:
+                continue  # an older gunicorn without it: nothing to clobber either
             self.cfg.set(key, value)
 
     def load(self):
@@ -26,17 +43,40 @@ class GridscopeServer(BaseApplication):
         return create_app(self._settings).server
 
 
+def runtime_dir() -> Path:
+    """Where gunicorn keeps control sockets by default: $XDG_RUNTIME_DIR, else ~/.gunicorn."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isdir(xdg):
+        return Path(xdg)
+    return Path.home() / ".gunicorn"
+
+
+def control_socket_path(host: str, port: int, base: Path | None = None) -> str:
+    """The control socket of the server bound to ``host:port``: one per bind address, so two
+    servers never share one (a shortened, hashed name when the path would be too long)."""
+    base = base if base is not None else runtime_dir()
+    label = re.sub(r"[^0-9A-Za-z.-]+", "_", host.strip("[]")) or "any"
+    path = base / f"gridscope-{label}-{port}.ctl"
+    if len(os.fsencode(str(path))) > MAX_SOCKET_PATH:
+        digest = hashlib.blake2b(f"{host}:{port}".encode(), digest_size=6).hexdigest()
+        path = base / f"gs-{digest}.ctl"
+    return str(path)
+
+
+def gunicorn_options(host: str, port: int, workers: int) -> dict:
+    """The gunicorn settings of ``gridscope serve``."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": 4,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "accesslog": None,
+        "preload_app": False,
+        "control_socket": control_socket_path(host, port),
+    }
+
+
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (gthread, 4 threads per worker) until stopped."""
-    GridscopeServer(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": 4,
-            "worker_class": "gthread",
-            "timeout": 60,
-            "accesslog": None,
-            "preload_app": False,
-        },
-    ).run()
+    GridscopeServer(settings, gunicorn_options(host, port, workers)).run()

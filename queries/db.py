@@ -69,6 +69,12 @@ def make_pool(
 
     def configure(conn: psycopg.Connection) -> None:
         apply_session_settings(conn, settings)
+        # A request that meets a lock gives up as fast as one that meets no connection: under
+        # a 40 s lock on ticket, requests held their threads for the whole statement timeout
+        # and static pages queued behind them (/api/v1/docs took 17 s, issue #10).
+        conn.execute(
+            "SELECT set_config('lock_timeout', %s, false)", (str(round(settings.db_wait_s * 1000)),)
+        )
         conn.commit()
 
     return ConnectionPool(

@@ -49,7 +49,7 @@ from .feed_entry import MEMO_BYTES, MEMO_ENTRIES, Entry, FeedSpec, Memo, Served,
 from .geo import unit_of
 from .replicas import read_connection
 from .scope import Scope
-from .transient import POSTGRES, TRANSIENT_DB_ERRORS
+from .transient import POSTGRES, TRANSIENT_DB_ERRORS, fault_name
 
 if TYPE_CHECKING:  # services imports this module: the type only, at check time
     from .services import Services
@@ -145,7 +145,7 @@ class FeedState:
                 self.memo.put(slot, remote)
                 entry = remote
         if version is None:
-            return self._served(services, entry, True)
+            return self._served(services, entry or self._stand_in(services, spec), True)
         if entry is not None and entry.acceptable(version, spec):
             return self._served(services, entry, False)
         failed_at = self._failed_at.get(slot)
@@ -243,7 +243,7 @@ class FeedState:
                 now = services.clock.now()
                 data = spec.compute(conn, now)
         except TRANSIENT_DB_ERRORS as exc:
-            services.faults.failed(name, exc)
+            services.faults.failed(fault_name(exc), exc)
             return None
         services.faults.ok(name)
         entry = build_entry(slot, spec, version, now, data)

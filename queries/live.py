@@ -1,4 +1,7 @@
-"""Queries the live demo simulator needs to pick where new tickets happen and what moves next."""
+"""Queries the live demo simulator needs to pick where new tickets happen and what moves next.
+
+Any of them may raise a transient database error (``queries.transient``: a statement timeout,
+a lock wait given up, a dropped connection); the simulator's loop rides those out."""
 
 from __future__ import annotations
 
@@ -8,6 +11,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .scope import Scope
+
+
+def yield_to_locks(conn: psycopg.Connection, lock_timeout_ms: int) -> None:
+    """Make the simulator's session give up a lock wait after ``lock_timeout_ms`` (raising
+    ``LockNotAvailable``, which the loop rides out) instead of waiting for the statement
+    timeout: queued behind a migration's lock it would also hold up everyone queued behind it.
+    """
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", (str(lock_timeout_ms),))
+    conn.commit()
 
 
 def random_points(conn: psycopg.Connection, scope: Scope, n: int, seed: int) -> list[dict]:

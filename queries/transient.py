@@ -18,7 +18,7 @@ from .faults import FaultLog
 
 # One tuple for ``except`` clauses: PoolTimeout, QueryCanceled, LockNotAvailable and
 # AdminShutdown are all OperationalError subclasses.
-TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     psycopg.OperationalError,
     DatabaseUnavailable,
 )

@@ -8,12 +8,14 @@ Dash package and never from the machine's clock directly: tests pin the app at o
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 import flask
 import psycopg
 
 from queries import services
+from queries.transient import POSTGRES, pool_wait
 from queries.viewer import Viewer
 
 from . import models as m
@@ -59,15 +61,21 @@ def ticket_id(value: int) -> int:
     return value
 
 
+def connection(svc: services.Services) -> AbstractContextManager[psycopg.Connection]:
+    """A pooled connection for one request: waited for at most ``settings.db_wait_s``, or
+    ``QUICK_WAIT_S`` while this process knows PostgreSQL is away (then a 503 answers at once
+    instead of holding the request thread)."""
+    return svc.pool.connection(timeout=pool_wait(svc.faults))
+
+
 def caller(conn: psycopg.Connection, *, write: bool) -> Caller:
     """The client presenting the request's bearer token (401/403 otherwise), its jurisdiction
     bounded by the deployment's; the request is bound to it (``services.current().viewer``)."""
+    app = services.app_services()
     found = authenticate(
-        conn,
-        flask.request.headers.get("Authorization"),
-        write=write,
-        deployment=services.app_services().scope,
+        conn, flask.request.headers.get("Authorization"), write=write, deployment=app.scope
     )
+    app.faults.ok(POSTGRES)  # the database answered: ends an open outage with one log line
     services.bind(found.viewer(flask.request.remote_addr or ""))
     return found
 

@@ -2,7 +2,8 @@
 
     {"error": {"status": 422, "message": "...", "fields": [{"field": "lat", "problem": "..."}]}}
 
-Every refusal is a 4xx naming the field; a 5xx is a bug (500) or the database being away (503).
+Every refusal is a 4xx naming the field; a 5xx is a bug (500) or the database being away or
+busy (503 with Retry-After, logged once per outage through ``services.faults``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from gridscope.outage import report
+from queries.db import DatabaseUnavailable
 from queries.scope import ScopeError
 from queries.tickets import TicketError
+from queries.transient import RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,15 @@ def json_response(
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
+
+
+def database_unavailable() -> ApiError:
+    """The 503 of a database away or busy, with Retry-After (clients retry with backoff)."""
+    return ApiError(
+        503,
+        "the database is unavailable or busy; retry later",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def error_response(err: ApiError) -> flask.Response:
@@ -159,15 +172,12 @@ def register_handlers(bp: flask.Blueprint, max_body: int, api_prefix: str) -> No
 
     @bp.errorhandler(PoolTimeout)
     @bp.errorhandler(psycopg.OperationalError)
+    @bp.errorhandler(DatabaseUnavailable)
     def _db_unavailable(exc: Exception):
-        log.warning("api: database unavailable: %s", exc)
-        return error_response(
-            ApiError(
-                503,
-                "the database is unavailable or busy; retry later",
-                headers={"Retry-After": "5"},
-            )
-        )
+        # Away (refused, dropped, no pooled connection within db_wait_s) or busy (statement
+        # timeout, lock wait given up): one log line per outage, no traceback.
+        report(exc)
+        return error_response(database_unavailable())
 
     @bp.errorhandler(Exception)
     def _bug(exc: Exception):

@@ -23,7 +23,7 @@ def post_positions() -> flask.Response:
     """Store a batch of worker GPS fixes (staff of the token's jurisdiction only)."""
     svc, st = services.current(), state.current()
     now = ctx.now()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         caller = ctx.caller(conn, write=True)
         body = read_json_body(m.PositionBatch)
         key = idempotency_key()

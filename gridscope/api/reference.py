@@ -16,7 +16,7 @@ from .errors import json_response
 def list_services() -> flask.Response:
     """The admitted categories of the item list as Open311 services (a bare JSON array)."""
     svc = services.current()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         ctx.caller(conn, write=False)
         rows = q.services(conn)
     return json_response(

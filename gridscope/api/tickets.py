@@ -39,7 +39,7 @@ def post_ticket() -> flask.Response:
     """Create a ticket (idempotent on external_id and on Idempotency-Key)."""
     svc, st = services.current(), state.current()
     now = ctx.now()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         caller = ctx.caller(conn, write=True)
         body = read_json_body(m.TicketCreate)
         key = idempotency_key()
@@ -112,7 +112,7 @@ def get_ticket(ticket_id: int) -> flask.Response:
     a read of personal data (L3 and up) is audited."""
     svc = services.current()
     now = ctx.now()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         caller = ctx.caller(conn, write=False)
         ctx.ticket_id(ticket_id)
         row = q.ticket_detail(conn, caller.scope, ticket_id, now)
@@ -172,7 +172,7 @@ def list_tickets() -> flask.Response:
     """Tickets of the jurisdiction, filtered, newest first, keyset-paged."""
     svc = services.current()
     now = ctx.now()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         caller = ctx.caller(conn, write=False)
         query = read_query(m.TicketQuery)
         code, notice = None, []

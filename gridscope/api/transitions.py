@@ -24,7 +24,7 @@ def post_transition(ticket_id: int) -> flask.Response:
     """Apply one action of the closed loop to a ticket."""
     svc, st = services.current(), state.current()
     now = ctx.now()
-    with svc.pool.connection() as conn:
+    with ctx.connection(svc) as conn:
         caller = ctx.caller(conn, write=True)
         body = read_json_body(m.TransitionCreate)
         key = idempotency_key()

@@ -10,7 +10,6 @@ Viewer), ``views`` (sign-in, sign-out, wall links), ``passwords`` (argon2, stren
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
 import flask
@@ -18,7 +17,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 
-from queries import accounts
 from queries.lockout import Lockout
 from queries.services import Services
 
@@ -31,14 +29,11 @@ from .views import register_views
 log = logging.getLogger(__name__)
 
 
-def _secret_key(svc: Services) -> str:
-    configured = svc.settings.secret_key.get_secret_value()
-    if configured:
-        return configured
-    with svc.pool.connection() as conn:
-        key = accounts.session_secret(conn, secrets.token_urlsafe(48))
-        conn.commit()
-    return key
+def _secret_key(server: flask.Flask, svc: Services) -> str | None:
+    """The configured session key, else the one kept in the database, which
+    ``gridscope.outage.Readiness`` loads once PostgreSQL answers (a worker boots without the
+    database; until the key is known every request needing a session gets 503)."""
+    return svc.settings.secret_key.get_secret_value() or server.config.get("SECRET_KEY")
 
 
 def _load_principal(svc: Services, session_id: str) -> principals.SessionPrincipal | None:
@@ -52,7 +47,7 @@ def register(server: flask.Flask, svc: Services) -> None:
     """Sessions, sign-in views, rate limits and the access gate on ``server``."""
     settings = svc.settings
     server.config.update(
-        SECRET_KEY=_secret_key(svc),
+        SECRET_KEY=_secret_key(server, svc),
         SESSION_COOKIE_NAME="gridscope_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

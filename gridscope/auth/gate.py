@@ -7,6 +7,10 @@ whether they may.
   sign-in page; a callback, ``/geo/*`` or export without one gets 401.
 - With a session the request is bound to its ``Viewer`` (``queries.services.bind``); a page the
   role may not open gets 403, and so does a callback whose outputs belong to such a page.
+- PostgreSQL away or busy: loading the session's principal gives up fast and the request gets
+  503 with Retry-After (``gridscope.outage``), never a hang or a 500; an open screen's feeds,
+  callbacks and layout ride on the principal verified last (``principals``, with the
+  trade-off it documents). Open paths never touch the database.
 """
 
 from __future__ import annotations

@@ -5,11 +5,25 @@ The session cookie (Flask's signed cookie) holds only ``_user_id`` = "u:<id>:<ep
 "w:<id>" and an expiry; role and jurisdiction are read from the database on every request, so
 a role change, a disabled account, a password change (epoch + 1) or a revoked wall link takes
 effect on the next request.
+
+While PostgreSQL is away (issue #10) a session cannot be verified. The lookup then gives up
+fast (``queries.transient.QUICK_WAIT_S`` once the outage is known) and the request gets 503,
+except the read-only traffic of a screen already open: ``GET /feed/*`` and Dash's callbacks
+and layout proceed with the principal this process last verified for the same session, if
+that was less than ``STALE_GRACE_S`` ago (``VerifiedSessions``). Walls then keep showing their
+last data with a stale mark instead of errors. The trade-off: a session revoked in the last
+``STALE_GRACE_S`` before the outage (its next request had not reached this process yet) may
+read those panels until the grace runs out; revoking anything needs the database anyway, and
+nothing that opens a page or signs in is let through on a remembered principal (a callback
+that writes fails on the database like any other query).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import flask
@@ -17,14 +31,27 @@ from flask_login import UserMixin
 
 from domain.access import Role
 from queries import accounts
+from queries.db import DatabaseUnavailable
 from queries.scope import bounded_scope
 from queries.services import Services
+from queries.transient import POSTGRES, TRANSIENT_DB_ERRORS, pool_wait
 from queries.viewer import Viewer
+
+from ..outage import report
 
 log = logging.getLogger(__name__)
 
 # A wall's last refresh is written at most this often (database clock).
 WALL_TOUCH_S = 60
+# How long a session verified in this process may stand in for itself while PostgreSQL is
+# away, and for how many sessions (a wall refreshes every few seconds, so its entry is fresh).
+STALE_GRACE_S = 300.0
+MAX_REMEMBERED = 20_000
+VERIFIED_KEY = "gridscope_verified_sessions"
+# Read-only traffic of an open screen that may ride on a remembered principal.
+STALE_OK_PATHS = frozenset({"/_dash-update-component", "/_dash-layout", "/_dash-dependencies"})
+STALE_OK_GET_PREFIX = "/feed/"
+RIDE_OUT_WAIT_S = 0.02
 
 
 @dataclass
@@ -42,15 +69,88 @@ def client_addr() -> str:
     return flask.request.remote_addr or ""
 
 
+class VerifiedSessions:
+    """Principals this process verified against the database, by session id, for at most
+    ``grace_s`` and ``max_entries`` (oldest verification dropped first). Thread-safe."""
+
+    def __init__(self, grace_s: float = STALE_GRACE_S, max_entries: int = MAX_REMEMBERED):
+        self.grace_s, self.max_entries = grace_s, max_entries
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, tuple[float, SessionPrincipal]] = OrderedDict()
+
+    def remember(self, principal: SessionPrincipal) -> None:
+        with self._lock:
+            self._seen.pop(principal.session_id, None)
+            self._seen[principal.session_id] = (time.monotonic(), principal)
+            while len(self._seen) > self.max_entries:
+                self._seen.popitem(last=False)
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self._seen.pop(session_id, None)
+
+    def recent(self, session_id: str) -> SessionPrincipal | None:
+        """The principal verified for ``session_id`` less than ``grace_s`` ago, or None."""
+        with self._lock:
+            found = self._seen.get(session_id)
+        if found is None or time.monotonic() - found[0] > self.grace_s:
+            return None
+        return found[1]
+
+
+def verified_sessions() -> VerifiedSessions:
+    """The VerifiedSessions of the app handling the current request."""
+    ext = flask.current_app.extensions
+    found = ext.get(VERIFIED_KEY)
+    return found if found is not None else ext.setdefault(VERIFIED_KEY, VerifiedSessions())
+
+
+def may_ride_out() -> bool:
+    """True when the current request is read-only traffic of an open screen (see module)."""
+    req = flask.request
+    if req.path in STALE_OK_PATHS:
+        return True
+    return req.method == "GET" and req.path.startswith(STALE_OK_GET_PREFIX)
+
+
 def load(svc: Services, session_id: str) -> SessionPrincipal | None:
     """The principal of a session id, or None when the account or link is gone, disabled,
-    revoked, re-keyed (epoch moved) or outside the deployment."""
+    revoked, re-keyed (epoch moved) or outside the deployment.
+
+    PostgreSQL away: the principal last verified for this session when the request may ride
+    out the outage (module docstring), else ``DatabaseUnavailable`` (503 by
+    ``gridscope.outage``)."""
+    remembered = verified_sessions()
+    stale = remembered.recent(session_id) if may_ride_out() else None
+    wait = pool_wait(svc.faults)
+    if wait is not None and stale is not None:
+        # An outage is open and this request has its stand-in: take a pooled connection only
+        # if one is there (the pool reconnects by itself), so hundreds of walls polling
+        # through an outage do not hold a request thread each.
+        wait = RIDE_OUT_WAIT_S
+    try:
+        principal = _from_database(svc, session_id, wait)
+    except TRANSIENT_DB_ERRORS as exc:
+        report(exc)
+        if stale is None:
+            raise DatabaseUnavailable("the session cannot be verified now") from None
+        flask.g.gs_stale_principal = True
+        return stale
+    svc.faults.ok(POSTGRES)
+    if principal is None:
+        remembered.forget(session_id)
+    else:
+        remembered.remember(principal)
+    return principal
+
+
+def _from_database(svc: Services, session_id: str, wait: float | None) -> SessionPrincipal | None:
     parts = session_id.split(":")
     try:
         kind, ident = parts[0], int(parts[1])
     except (IndexError, ValueError):
         return None
-    with svc.pool.connection() as conn:
+    with svc.pool.connection(timeout=wait) as conn:
         if kind == "u" and len(parts) == 3:
             row = accounts.user_by_id(conn, ident)
             if row is None or not row.active or str(row.session_epoch) != parts[2]:

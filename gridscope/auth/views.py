@@ -25,6 +25,7 @@ from queries import accounts, audit
 from queries.audit import AuditEvent, event_for
 from queries.scope import bounded_scope
 from queries.services import app_services
+from queries.transient import TRANSIENT_DB_ERRORS, pool_wait
 
 from . import principals, walls
 from .pages import invalid_wall_page, login_page
@@ -48,7 +49,7 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 def _audit(event: AuditEvent) -> None:
     svc = app_services()
-    with svc.pool.connection() as conn:
+    with svc.pool.connection(timeout=pool_wait(svc.faults)) as conn:
         audit.write(conn, event, svc.clock.now())
 
 
@@ -59,8 +60,17 @@ def _start_session(principal: principals.SessionPrincipal, lifetime: timedelta) 
     flask.session["exp"] = int((app_services().clock.now() + lifetime).timestamp())
 
 
+def _signed_in() -> bool:
+    """Whether the request carries a live session; False when it cannot be verified now (the
+    sign-in page itself needs no database: it still shows while PostgreSQL is away)."""
+    try:
+        return bool(current_user.is_authenticated)
+    except TRANSIENT_DB_ERRORS:
+        return False
+
+
 def login_form() -> flask.Response | str:
-    if current_user.is_authenticated:
+    if _signed_in():
         return flask.redirect(
             safe_next(flask.request.args.get("next"), home_path(current_user.viewer.role))
         )
@@ -99,7 +109,7 @@ def login_submit() -> flask.Response:
             username,
             next_path,
         )
-    with svc.pool.connection() as conn:
+    with svc.pool.connection(timeout=pool_wait(svc.faults)) as conn:
         row = accounts.user_by_name(conn, username)
         ok = verify(row.password_hash if row else None, password) and bool(row and row.active)
         # The demo passwords are published (README): they open nothing outside demo mode.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from .common import AppContext, fail, main, pass_app
@@ -29,6 +31,9 @@ def serve(
     from queries.migrate import SchemaMismatch, check_schema
 
     settings = app.settings
+    # psycopg_pool logs every failed reconnect attempt of every worker; services.faults
+    # reports an outage once instead (issue #10: 1,140 lines in a minute of outage).
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     host = host or settings.host
     port = port or settings.port
     try:
@@ -38,8 +43,16 @@ def serve(
             now = app.clock.now()
             ensure_ticket_partitions(conn, now, now + timedelta(days=62))
             conn.commit()
-    except (DatabaseUnavailable, SchemaMismatch) as exc:
+    except SchemaMismatch as exc:
         fail(str(exc))
+    except DatabaseUnavailable as exc:
+        # Serve anyway: the workers answer 503 until PostgreSQL answers, then check the schema
+        # themselves (a server that refuses to start cannot recover by itself).
+        click.echo(
+            f"gridscope: warning: {exc}; serving 503 until the database answers "
+            "(ticket partitions not checked)",
+            err=True,
+        )
     click.echo(f"gridscope serving on http://{host}:{port}/screen")
     if debug:
         from app import create_app

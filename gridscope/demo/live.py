@@ -15,9 +15,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
+import psycopg
 
 from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
@@ -32,6 +34,8 @@ SOURCE_P = dict(zip(FIELD_SOURCES, (0.6, 0.25, 0.08, 0.04, 0.03), strict=True))
 # Share of survey results, in the order of SATISFACTION; share of urgent tickets.
 SATISFACTION_P = dict(zip(SATISFACTION, (0.8, 0.13, 0.07), strict=True))
 URGENT_P = 0.04
+# The longest pause between two tries while the database is away or busy.
+MAX_BACKOFF_S = 15.0
 CATEGORY_P = {
     "09": 0.3,
     "04": 0.14,
@@ -101,6 +105,26 @@ def on_duty_share(local_hour: float) -> float:
     return 0.85 if 7.5 <= local_hour < 20.5 else 0.12
 
 
+@dataclass(frozen=True)
+class _Pace:
+    rate_per_min: float
+    steps_per_min: float
+    ping_interval_s: float
+    tick_s: float
+
+
+@dataclass
+class _World:
+    """What the loop needs from the database, loaded once at start."""
+
+    clocks: Any
+    leads: dict[str, list[int]]
+    cat_codes: list[str]
+    cat_p: np.ndarray
+    pos: dict[int, list[float]]  # staff id -> [lon, lat, home lon, home lat]
+    next_ping: dict[int, float]  # staff id -> monotonic time of its next fix
+
+
 def run_live(
     settings: Settings,
     *,
@@ -116,136 +140,212 @@ def run_live(
     """Run until interrupted (or ``duration_s`` of monotonic time); returns what was done.
 
     Each tick reads ``clock.now()`` once and stamps everything it writes with that instant.
+    The database must answer at start (``DatabaseUnavailable`` otherwise); after that a tick
+    that meets it away or busy (a refused or dropped connection, a statement timeout, a lock
+    wait) is given up, logged once per outage (``FaultLog``), and the loop backs off and goes
+    on, reconnecting when the connection broke: a 20 s table lock used to kill the simulator
+    with an uncaught ``QueryCanceled`` (issue #10).
     """
-    from domain.clock.work_calendar import WorkCalendar
-    from queries import live as q
     from queries.db import connect
-    from queries.item_list import load_calendar_overrides, load_limits
-    from queries.positions import PositionStore, record_positions, workers_on_duty
+    from queries.faults import FaultLog
+    from queries.live import yield_to_locks
+    from queries.positions import PositionStore
     from queries.scope import Scope
     from queries.supervision import sweep
-    from queries.tickets import (
-        Clocks,
-        NewTicket,
-        TicketError,
-        Transition,
-        apply_transition,
-        create_ticket,
-    )
+    from queries.transient import POSTGRES, POSTGRES_BUSY, TRANSIENT_DB_ERRORS, fault_name
 
+    pace = _Pace(rate_per_min, steps_per_min, ping_interval_s, tick_s)
     rng = np.random.default_rng(seed)
     store = PositionStore.from_url(settings.redis_url, settings.database_url)
     scope = Scope(settings.jurisdiction)
     stats = LiveStats()
-    with connect(settings) as conn:
-        clocks = Clocks(
-            WorkCalendar(tz=settings.timezone, overrides=load_calendar_overrides(conn)),
-            load_limits(conn),
-            settings.tz,
-        )
-        leads = q.lead_departments(conn)
-        categories = [c for c in q.admitted_categories(conn) if len(c) == 2]
-        workers = workers_on_duty(conn, scope)
-        conn.commit()
-        cat_codes = [c for c in CATEGORY_P if c in categories] or categories
-        cat_p = np.array([CATEGORY_P.get(c, 0.05) for c in cat_codes])
-        cat_p /= cat_p.sum()
-        pos = {
-            w["staff_id"]: [
-                w["lon"] or w["home_lon"],
-                w["lat"] or w["home_lat"],
-                w["home_lon"],
-                w["home_lat"],
-            ]
-            for w in workers
-        }
-        next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
-        started = time.monotonic()
-        next_sweep = started
+    faults = FaultLog(log)
+    lock_ms = int(settings.db_wait_s * 1000)
+
+    def reconnect() -> psycopg.Connection:
+        fresh = connect(settings, timeout=settings.db_wait_s)
+        yield_to_locks(fresh, lock_ms)
+        return fresh
+
+    first = reconnect()
+    conn: psycopg.Connection | None = first
+    try:
+        world = _load_world(first, settings, scope, rng, ping_interval_s)
         echo(
-            f"live: {len(pos)} workers, {rate_per_min:g} tickets/min, "
+            f"live: {len(world.pos)} workers, {rate_per_min:g} tickets/min, "
             f"{steps_per_min:g} steps/min; Ctrl-C to stop"
         )
+        started = time.monotonic()
+        next_sweep = started
+        backoff = 0.0
         while duration_s is None or time.monotonic() - started < duration_s:
             tick_started = time.monotonic()
-            now = clock.now()
-            n_new = int(rng.poisson(rate_per_min * tick_s / 60.0))
-            if n_new:
-                for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
-                    cat = str(rng.choice(cat_codes, p=cat_p))
-                    try:
-                        create_ticket(
-                            conn,
-                            clocks,
-                            scope,
-                            NewTicket(
-                                category_code=cat,
-                                lon=p["lon"],
-                                lat=p["lat"],
-                                grid_code=p["grid_code"],
-                                source=str(rng.choice(list(SOURCE_P), p=list(SOURCE_P.values()))),
-                                urgency=URGENCIES[1] if rng.random() < URGENT_P else URGENCIES[0],
-                                description=DESCRIPTIONS.get(cat, "事项"),
-                            ),
-                            now=now,
-                        )
-                        stats.created += 1
-                    except TicketError as exc:
-                        conn.rollback()
-                        stats.refused += 1
-                        log.warning("live: ticket refused: %s", exc)
-            n_steps = int(rng.poisson(steps_per_min * tick_s / 60.0))
-            if n_steps:
-                for t in q.tickets_to_advance(conn, scope, now - timedelta(seconds=30), n_steps):
-                    step = next_action(t["state"], rng)
-                    if step is None:
-                        continue
-                    action, payload = step
-                    major = t["category_code"][:2]
-                    tr = Transition(action=action.value, at=now, **payload)
-                    if action == Action.DISPATCH:
-                        depts = leads.get(major) or leads.get("99") or []
-                        if not depts:
-                            continue
-                        tr.department_id = int(rng.choice(depts))
-                    tr.actor_kind = {
-                        Action.SELF_RESOLVE: "worker",
-                        Action.REPORT: "worker",
-                        Action.SIGN: "department",
-                        Action.FEEDBACK: "department",
-                        Action.RETURN: "department",
-                    }.get(action, "centre")
-                    try:
-                        apply_transition(conn, clocks, scope, t["id"], tr, now=now)
-                        stats.advanced += 1
-                    except TicketError as exc:
-                        conn.rollback()
-                        stats.refused += 1
-                        log.info("live: step refused: %s", exc)
-            fixes = []
-            mono = time.monotonic()
-            local_hour = now.astimezone(settings.tz).hour + now.astimezone(settings.tz).minute / 60
-            share = on_duty_share(local_hour)
-            for sid, due in next_ping.items():
-                if due > mono:
-                    continue
-                next_ping[sid] = mono + ping_interval_s * rng.uniform(0.8, 1.2)
-                # A stable per-worker draw decides who is on duty in this half-hour.
-                duty_draw = ((sid * 2654435761 + int(now.timestamp() // 1800)) % 1000) / 1000
-                if duty_draw >= share:
-                    continue
-                p = pos[sid]
-                # A random walk of a few metres, pulled back towards the worker's grid.
-                p[0] += rng.normal(0, 0.0002) + 0.05 * (p[2] - p[0])
-                p[1] += rng.normal(0, 0.0002) + 0.05 * (p[3] - p[1])
-                fixes.append((sid, now, p[0], p[1]))
-            if fixes:
-                stats.fixes += record_positions(conn, fixes, store=store)
-            if mono >= next_sweep:
-                next_sweep = mono + 60.0
-                stats.supervised += sweep(conn, scope, now)
+            try:
+                if conn is None:
+                    conn = reconnect()
+                now = clock.now()
+                _tick(conn, world, settings, scope, rng, now, pace, store, stats)
+                if tick_started >= next_sweep:
+                    stats.supervised += sweep(conn, scope, now)
+                    next_sweep = tick_started + 60.0
+            except TRANSIENT_DB_ERRORS as exc:
+                faults.failed(fault_name(exc), exc)
+                conn = _after_failure(conn)
+                backoff = min(MAX_BACKOFF_S, max(tick_s, backoff * 2))
+                left = None if duration_s is None else duration_s - (time.monotonic() - started)
+                time.sleep(backoff if left is None else max(0.0, min(backoff, left)))
+                continue
+            if backoff:
+                faults.ok(POSTGRES)
+                faults.ok(POSTGRES_BUSY)
+                backoff = 0.0
             elapsed = time.monotonic() - tick_started
             time.sleep(max(0.0, tick_s - elapsed))
             if math.floor(time.monotonic() - started) % 60 == 0 and elapsed < tick_s:
                 log.info("live: %s", stats)
+    finally:
+        if conn is not None:
+            conn.close()
     return stats
+
+
+def _after_failure(conn: psycopg.Connection | None) -> psycopg.Connection | None:
+    """``conn`` rolled back and kept when it still works, else closed (None: reconnect)."""
+    if conn is None or conn.closed or conn.broken:
+        if conn is not None:
+            conn.close()
+        return None
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        conn.close()
+        return None
+    return conn
+
+
+def _load_world(
+    conn: psycopg.Connection,
+    settings: Settings,
+    scope: Any,
+    rng: np.random.Generator,
+    ping_interval_s: float,
+) -> _World:
+    from domain.clock.work_calendar import WorkCalendar
+    from queries import live as q
+    from queries.item_list import load_calendar_overrides, load_limits
+    from queries.positions import workers_on_duty
+    from queries.tickets import Clocks
+
+    clocks = Clocks(
+        WorkCalendar(tz=settings.timezone, overrides=load_calendar_overrides(conn)),
+        load_limits(conn),
+        settings.tz,
+    )
+    leads = q.lead_departments(conn)
+    categories = [c for c in q.admitted_categories(conn) if len(c) == 2]
+    workers = workers_on_duty(conn, scope)
+    conn.commit()
+    cat_codes = [c for c in CATEGORY_P if c in categories] or categories
+    cat_p = np.array([CATEGORY_P.get(c, 0.05) for c in cat_codes])
+    cat_p /= cat_p.sum()
+    pos = {
+        w["staff_id"]: [
+            w["lon"] or w["home_lon"],
+            w["lat"] or w["home_lat"],
+            w["home_lon"],
+            w["home_lat"],
+        ]
+        for w in workers
+    }
+    next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
+    return _World(clocks, leads, cat_codes, cat_p, pos, next_ping)
+
+
+def _tick(
+    conn: psycopg.Connection,
+    world: _World,
+    settings: Settings,
+    scope: Any,
+    rng: np.random.Generator,
+    now: datetime,
+    pace: _Pace,
+    store: Any,
+    stats: LiveStats,
+) -> None:
+    """One tick: new tickets, workflow steps, GPS fixes, all stamped ``now``."""
+    from queries import live as q
+    from queries.positions import record_positions
+    from queries.tickets import NewTicket, TicketError, Transition, apply_transition, create_ticket
+
+    n_new = int(rng.poisson(pace.rate_per_min * pace.tick_s / 60.0))
+    if n_new:
+        for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
+            cat = str(rng.choice(world.cat_codes, p=world.cat_p))
+            try:
+                create_ticket(
+                    conn,
+                    world.clocks,
+                    scope,
+                    NewTicket(
+                        category_code=cat,
+                        lon=p["lon"],
+                        lat=p["lat"],
+                        grid_code=p["grid_code"],
+                        source=str(rng.choice(list(SOURCE_P), p=list(SOURCE_P.values()))),
+                        urgency=URGENCIES[1] if rng.random() < URGENT_P else URGENCIES[0],
+                        description=DESCRIPTIONS.get(cat, "事项"),
+                    ),
+                    now=now,
+                )
+                stats.created += 1
+            except TicketError as exc:
+                conn.rollback()
+                stats.refused += 1
+                log.warning("live: ticket refused: %s", exc)
+    n_steps = int(rng.poisson(pace.steps_per_min * pace.tick_s / 60.0))
+    if n_steps:
+        for t in q.tickets_to_advance(conn, scope, now - timedelta(seconds=30), n_steps):
+            step = next_action(t["state"], rng)
+            if step is None:
+                continue
+            action, payload = step
+            major = t["category_code"][:2]
+            tr = Transition(action=action.value, at=now, **payload)
+            if action == Action.DISPATCH:
+                depts = world.leads.get(major) or world.leads.get("99") or []
+                if not depts:
+                    continue
+                tr.department_id = int(rng.choice(depts))
+            tr.actor_kind = {
+                Action.SELF_RESOLVE: "worker",
+                Action.REPORT: "worker",
+                Action.SIGN: "department",
+                Action.FEEDBACK: "department",
+                Action.RETURN: "department",
+            }.get(action, "centre")
+            try:
+                apply_transition(conn, world.clocks, scope, t["id"], tr, now=now)
+                stats.advanced += 1
+            except TicketError as exc:
+                conn.rollback()
+                stats.refused += 1
+                log.info("live: step refused: %s", exc)
+    fixes = []
+    mono = time.monotonic()
+    local = now.astimezone(settings.tz)
+    share = on_duty_share(local.hour + local.minute / 60)
+    for sid, due in world.next_ping.items():
+        if due > mono:
+            continue
+        world.next_ping[sid] = mono + pace.ping_interval_s * rng.uniform(0.8, 1.2)
+        # A stable per-worker draw decides who is on duty in this half-hour.
+        duty_draw = ((sid * 2654435761 + int(now.timestamp() // 1800)) % 1000) / 1000
+        if duty_draw >= share:
+            continue
+        walk = world.pos[sid]
+        # A random walk of a few metres, pulled back towards the worker's grid.
+        walk[0] += rng.normal(0, 0.0002) + 0.05 * (walk[2] - walk[0])
+        walk[1] += rng.normal(0, 0.0002) + 0.05 * (walk[3] - walk[1])
+        fixes.append((sid, now, walk[0], walk[1]))
+    if fixes:
+        stats.fixes += record_positions(conn, fixes, store=store)

@@ -45,3 +45,8 @@ def test_redis_down_then_back(private_redis, caplog):
     time.sleep(0.3)
     assert cache.get_or_compute("k3", lambda: b"c") == b"c"
     assert cache.available and cache.client.get("k3") == b"c"
+    # One line when the outage ends, with its count (FaultLog), however many failures.
+    back = [r.getMessage() for r in caplog.records if "is back" in r.getMessage()]
+    assert len(back) == 1 and back[0].startswith("redis is back"), back
+    assert "failures while it was away" in back[0]
+    assert not [r for r in caplog.records if r.exc_info]
