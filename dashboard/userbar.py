@@ -15,6 +15,7 @@ from layers.labels import jurisdiction_label
 from queries import accounts
 from queries.screen import jurisdiction_name
 from queries.services import Services
+from queries.transient import TRANSIENT_DB_ERRORS, fault_name, pool_wait
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,13 @@ def user_bar(svc: Services) -> html.Div | None:
         return None
     display, unit = "", None
     try:
-        with svc.pool.connection() as conn:
+        with svc.pool.connection(timeout=pool_wait(svc.faults)) as conn:
             row = accounts.user_by_id(conn, viewer.id)
             display = row.display_name if row else ""
             unit = jurisdiction_name(conn, viewer.scope)
-    except psycopg.Error:  # the bar is decoration: the page still renders without the names
+    except TRANSIENT_DB_ERRORS as exc:  # decoration: the page still renders without the names
+        svc.faults.failed(fault_name(exc), exc)  # once per outage, not once per page view
+    except psycopg.Error:
         log.warning("user bar: names unavailable for %s", viewer.label, exc_info=True)
     who = f"{display}（{viewer.name}）" if display and display != viewer.name else viewer.name
     return html.Div(
