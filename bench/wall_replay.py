@@ -322,14 +322,20 @@ async def open_sessions(
         client = ScreenClient(host, port)
         async with sem:
             for attempt in range(20):
-                resp = await client.request("GET", path, {"Accept": "text/html"}, None, 30)
+                try:
+                    resp = await client.request("GET", path, {"Accept": "text/html"}, None, 30)
+                except (TimeoutError, OSError):
+                    # A saturated server (the old code path still draining the previous run's
+                    # backlog) answers late: wait and try again rather than end the whole run.
+                    await asyncio.sleep(min(10.0, 1.0 * (attempt + 1)))
+                    continue
                 if resp.status in (301, 302, 303) and client.cookies:
                     break
                 if resp.status != 429:
                     raise SystemExit(f"{path[:16]}… answered {resp.status}: no wall session")
                 await asyncio.sleep(min(5.0, 0.5 * (attempt + 1)))
             else:
-                raise SystemExit("wall sign-in stayed rate limited (start with --start)")
+                raise SystemExit("wall sign-in stayed rate limited or timed out (20 attempts)")
         return Screen(i, jurisdiction, client)
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
