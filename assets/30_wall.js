@@ -26,7 +26,7 @@
  * No globals besides window.gridscope; no inline script (CSP). */
 (function () {
   "use strict";
-  var POLL_SHARE = 0.7;  // of a panel's period, see poll()
+  var POLL_SHARE = 0.65;  // of a panel's period, see poll()
 
   var gs = window.gridscope = window.gridscope || {};
   var REASONS = {
@@ -183,6 +183,14 @@
         }
         return resp.json().then(function (body) {
           if (wall !== S || seq !== f.seq) { return null; }
+          if (body.stale && f.asOf && body.as_of_ms < f.asOf) {
+            // The server's last good entry is older than what this screen shows (e.g. the
+            // worker layer's full answer standing in for a new cursor): keep ours.
+            f.stale = true;
+            f.failure = null;
+            notify(f, null);
+            return null;
+          }
           f.etag = resp.headers.get("ETag");
           f.asOf = body.as_of_ms;
           f.stale = !!body.stale;
@@ -202,9 +210,10 @@
       })
       .then(function (retryMs) {
         if (wall !== S || seq !== f.seq) { return; }
-        // Poll at 0.7 of the period: with the server's recompute floor (period/8) and its
-        // version sampling (1 s) a write reaches every screen within one period (issue #10;
-        // polling at the period itself let the slowest screens see it after 1.25 periods).
+        // Poll at 0.65 of the period: with the server's recompute floor (period/8), its
+        // refresher's tick (0.5 s) and its version sampling (1 s) a write reaches every screen
+        // within one period (issue #10; polling at the period itself let the slowest screens
+        // see it after 1.25 periods).
         // Unchanged answers are 304s, so the extra polls cost little.
         var next = f.failure ? Math.min(period, retryMs || 5000) : Math.round(period * POLL_SHARE);
         schedule(f, next);
@@ -244,7 +253,8 @@
         el.classList.toggle("gs-stale-panel", isLate);
       });
       if (f.failure) { reasons[f.failure] = true; }
-      if (f.stale) { reasons.postgres = true; }
+      // Not f.stale alone: an entry served stale because a lock or another process's
+      // computation held it up is no outage (the banner once showed with PostgreSQL up).
       (f.degraded || []).forEach(function (d) { reasons[d] = true; });
     });
     var updated = byId("gs-updated"), counters = S.feeds.counters;

@@ -52,7 +52,7 @@ class FeedSpec:
     def min_age_s(self) -> float:
         """How long an entry is served even after the data version moved: an eighth of the
         period bounds the recomputations when the simulator or the API writes every second,
-        and with the wall polling at 0.7 of the period (assets/30_wall.js) a write still
+        and with the wall polling at 0.65 of the period (assets/30_wall.js) a write still
         reaches every screen within one period."""
         return max(1.0, self.period_s / 8)
 

@@ -51,6 +51,7 @@ class Services:
         return self.replica_pool if self.replica_pool is not None else self.pool
 
     def close(self) -> None:
+        self.feeds.close()
         self.pool.close()
         if self.replica_pool is not None:
             self.replica_pool.close()
