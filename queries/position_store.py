@@ -14,7 +14,8 @@ sharing one Redis never mix), all under ``gs:v1:<ns>:pos:``:
   one, so concurrent writers can never move a worker backwards in time.
 - ``mark`` — the newest fix time (ms) Redis has been told about. The ingest path raises it
   before PostgreSQL commits (``announce``) and ``put`` after; priming sets it from PostgreSQL.
-  A reader whose ``worker_last_position`` holds a newer fix than the mark knows Redis missed
+  A reader whose ``worker_last_position`` holds a newer fix than the mark (PostgreSQL read
+  first, the mark after: the order that makes the announcement race-free) knows Redis missed
   writes (restored from a snapshot, a write lost between the commit and Redis) and primes the
   hash again (``verify``) — so a restored snapshot is never taken for the newest positions.
   The ``primed`` flag alone cannot say that: a snapshot restores it with the old positions.
@@ -293,13 +294,15 @@ class PositionStore:
         is priming it. With ``conn``, a hash that is not primed or whose mark is older than
         PostgreSQL's newest fix (a snapshot restored, a lost write) is primed again first
         (``verify``). One Redis round trip and one index probe when all is well."""
+        # PostgreSQL first, then Redis: see _newest_in_postgres.
+        newest = _newest_in_postgres(conn) if conn is not None else None
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self.primed_key)
         pipe.get(self.mark_key)
         pipe.hgetall(self.hash_key)
         primed, mark, raw = pipe.execute()
         if conn is not None:
-            problem = self._distrust(conn, primed, mark)
+            problem = _distrust(newest, primed, mark)
             if problem is not None:
                 if self.prime(conn, problem or None) is None:
                     return None
@@ -313,24 +316,10 @@ class PositionStore:
         in ``worker_last_position``. Otherwise it is primed again here (under a lock; False
         when another process holds it), and a hash older than PostgreSQL is logged once, by
         the process that primes it."""
+        newest = _newest_in_postgres(conn)  # first: see _newest_in_postgres
         primed, mark = self.client.mget(self.primed_key, self.mark_key)
-        problem = self._distrust(conn, primed, mark)
+        problem = _distrust(newest, primed, mark)
         return problem is None or self.prime(conn, problem or None) is not None
-
-    def _distrust(
-        self, conn: psycopg.Connection, primed: bytes | str | None, mark: bytes | str | None
-    ) -> str | None:
-        """None when the hash may be read, else why not ("" when it is not primed)."""
-        if not primed:
-            return ""
-        newest = one(conn.execute(_PG_MARK_SQL).fetchone())[0]
-        if newest is None or (mark is not None and epoch_ms(newest) <= int(mark)):
-            return None
-        stored = (_EPOCH + int(mark) * _MS).isoformat() if mark is not None else "none"
-        return (
-            f"older than PostgreSQL (newest fix in Redis {stored}, in PostgreSQL"
-            f" {newest.isoformat()}): restored from a snapshot, or a write was lost"
-        )
 
     def prime(self, conn: psycopg.Connection, problem: str | None) -> int | None:
         """``resync`` under a short Redis lock (one priming at a time across processes);
@@ -371,3 +360,28 @@ class PositionStore:
         keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
         for i in range(0, len(keys), 1000):
             self.client.delete(*keys[i : i + 1000])
+
+
+def _newest_in_postgres(conn: psycopg.Connection) -> datetime | None:
+    """The newest fix of ``worker_last_position``. Read BEFORE the mark: a writer raises the
+    mark before its commit (``announce``), so any row this read sees had its mark raised
+    already, and a mark read afterwards covers it. The other order raced every writer: a
+    commit landing between the mark read and this query (a busy simulator commits every
+    second) looked like a lost write and re-primed every fix (issue #10)."""
+    return one(conn.execute(_PG_MARK_SQL).fetchone())[0]
+
+
+def _distrust(
+    newest: datetime | None, primed: bytes | str | None, mark: bytes | str | None
+) -> str | None:
+    """None when the hash may be read, else why not ("" when it is not primed). ``newest``
+    (``_newest_in_postgres``) must have been read before ``primed`` and ``mark``."""
+    if not primed:
+        return ""
+    if newest is None or (mark is not None and epoch_ms(newest) <= int(mark)):
+        return None
+    stored = (_EPOCH + int(mark) * _MS).isoformat() if mark is not None else "none"
+    return (
+        f"older than PostgreSQL (newest fix in Redis {stored}, in PostgreSQL"
+        f" {newest.isoformat()}): restored from a snapshot, or a write was lost"
+    )
