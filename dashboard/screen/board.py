@@ -23,8 +23,9 @@ from queries.board import board_rows
 from queries.scope import Scope
 
 ELEMENT_ID = "gs-board"
-# Rows per table: two-line rows of a 16 px minimum text fill a 1080p column with this many.
-ROWS = 12
+# Rows per table: two-line rows of a 16 px minimum text fill a 1080p column with this many,
+# leaving room for the "另有 N 件未列出" line under them (12 clipped it).
+ROWS = 11
 STEP_SHORT_ZH = {1: "提醒", 2: "黄牌", 3: "红牌"}
 GROUPS = (
     ("overdue", "超期事项", "暂无超期事项", "超期"),
@@ -33,12 +34,19 @@ GROUPS = (
 
 
 def span_text(minutes: int) -> str:
-    """A duration in whole minutes as zh-CN text: '2天3小时', '3小时12分', '25分钟'."""
+    """A duration in whole minutes as zh-CN text: '2天3小时', '3小时12分', '25分钟', '197天',
+    '17小时'."""
     minutes = max(0, int(minutes))
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
+    # Two units at most, and one past ten of the larger: '197天6小时' did not fit the board's
+    # column at 1080p and was cut to '197天6…'; at that size the smaller unit says nothing.
+    if days >= 10:
+        return f"{days}天"
     if days:
         return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours >= 10:
+        return f"{hours}小时"
     if hours:
         return f"{hours}小时{mins}分" if mins else f"{hours}小时"
     return f"{mins}分钟" if mins else "不足1分钟"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from dashboard.screen.board import ROWS
 from gridscope.auth.walls import secret_hash
 from queries import accounts
 from queries import walls as wall_queries
@@ -75,7 +76,7 @@ def test_the_wall_rotates_through_its_playlist(page_at, live_server):
     counts = page.eval_on_selector_all(".gs-board-count", "els => els.map(e => e.textContent)")
     assert counts == [f"{overdue} 件", f"{warning} 件"]
     rows = page.eval_on_selector_all(".gs-board-side--left .gs-board-row", "els => els.length")
-    assert rows == min(12, overdue) > 0
+    assert rows == min(ROWS, overdue) > 0
     assert feed_units(watch, "board") and set(feed_units(watch, "board")) == {None}
 
     # Step 2, ten seconds later: the town's first community; the feeds follow it.

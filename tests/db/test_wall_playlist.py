@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
-from dashboard.screen.board import board_payload, span_text
+from dashboard.screen.board import ROWS, board_payload, span_text
 from dashboard.screen.rotation import rotation_config, rotation_of
 from domain.access import Role
 from domain.clock.now import FixedClock
@@ -360,7 +360,7 @@ def test_board_payload_equals_sql_and_carries_no_personal_data(demo_db):
     assert by_key["overdue"]["count"] == overdue and by_key["warning"]["count"] == warning
     assert f"超期 {overdue} 件" in data["summary"]
     rows = by_key["overdue"]["rows"] + by_key["warning"]["rows"]
-    assert rows and len(by_key["overdue"]["rows"]) <= 12
+    assert rows and len(by_key["overdue"]["rows"]) <= ROWS
     assert by_key["overdue"]["more"] == overdue - len(by_key["overdue"]["rows"])
     assert all(g["empty"] == ("" if g["count"] else g["empty"]) for g in data["groups"])
     keys = {"no", "category", "place", "stage", "department", "due_text", "due_local", "step",
@@ -387,3 +387,4 @@ def test_span_text():
     assert span_text(0) == "不足1分钟" and span_text(25) == "25分钟"
     assert span_text(60) == "1小时" and span_text(192) == "3小时12分"
     assert span_text(1440) == "1天" and span_text(3 * 1440 + 125) == "3天2小时"
+    assert span_text(197 * 1440 + 6 * 60) == "197天" and span_text(17 * 60 + 1) == "17小时"
