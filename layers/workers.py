@@ -36,6 +36,7 @@ from domain.config import Settings
 from queries.faults import FaultLog
 from queries.positions import PositionStore
 from queries.scope import Scope
+from queries.services import app_faults
 from queries.viewer import Viewer
 from queries.worker_detail import worker_detail
 from queries.worker_layer import (
@@ -207,7 +208,7 @@ def fetch(
     """{"data": workers GeoJSON (workers_geojson with ``access.read_tracks``, else
     workers_per_grid), "hideout", "legend", "note"}; positions from Redis (primed again first
     when it is not primed or older than PostgreSQL), or PostgreSQL when Redis is down. A Redis
-    outage is logged once through the serving app's FaultLog (``app_faults``)."""
+    outage is logged once through the serving app's FaultLog (``queries.services.app_faults``)."""
     role = ROLE.parse(options.get("role"))
     roles = FIELD_ROLES if role == "all" else (role,)
     faults = app_faults()
@@ -261,19 +262,6 @@ def delta_payload(
         role_option=ROLE,
         style=style(ROLE.parse(options.get("role"))),
     )
-
-
-def app_faults() -> FaultLog | None:
-    """The FaultLog of the app serving the current request (queries.services), None outside
-    one (tests, benchmarks, the CLI: failures are then logged by the store)."""
-    import flask
-
-    from queries.services import EXTENSION_KEY
-
-    if not flask.has_app_context():
-        return None
-    services = flask.current_app.extensions.get(EXTENSION_KEY)
-    return getattr(services, "faults", None)
 
 
 def detail(

@@ -69,6 +69,15 @@ def app_services() -> Services:
     return flask.current_app.extensions[EXTENSION_KEY]
 
 
+def app_faults() -> FaultLog | None:
+    """The FaultLog of the app serving the current request; None outside one (tests,
+    benchmarks, the CLI), where callers log failures themselves."""
+    if not flask.has_app_context():
+        return None
+    svc = flask.current_app.extensions.get(EXTENSION_KEY)
+    return getattr(svc, "faults", None)
+
+
 def bind(viewer: Viewer) -> Services:
     """Bind the current request to ``viewer`` (called by the access gate once per request)."""
     svc = app_services().for_viewer(viewer)
