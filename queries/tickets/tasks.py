@@ -77,6 +77,12 @@ def apply_task_ops(
                     task_id = one(cur.fetchone())[0]
                     if op.role == "lead":
                         lead_id = task_id
+                        # The ticket names its current lead (the workbench filters by it).
+                        cur.execute(
+                            "UPDATE ticket SET lead_department_id = %s"
+                            " WHERE id = %s AND created_at = %s",
+                            (op.department_id, ticket_id, created_at),
+                        )
                 case lc.SignLead():
                     cur.execute(
                         "UPDATE ticket_task SET state = 'signed', signed_at = %s"

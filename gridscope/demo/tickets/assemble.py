@@ -239,6 +239,11 @@ def assemble(
             pa.array(supervision),
             str_take(SATISFACTION, sat, ~surveyed),
             ts_array(updated),
+            # The department leading now: the second lead after a return, else the first.
+            pa.array(
+                np.where(present[S["dispatch2"]], people.lead2, people.lead1).astype(np.int64),
+                mask=~(present[S["dispatch1"]] | present[S["dispatch2"]]),
+            ),
         ],
         schema=TICKET_SCHEMA,
     )

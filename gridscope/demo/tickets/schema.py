@@ -55,6 +55,7 @@ TICKET_SCHEMA = pa.schema(
         ("supervision", pa.int16()),
         ("satisfaction", pa.string()),
         ("updated_at", TS),
+        ("lead_department_id", pa.int64()),
     ]
 )
 TASK_SCHEMA = pa.schema(
