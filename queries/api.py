@@ -183,13 +183,14 @@ _SUMMARY = sql.SQL(
     " t.stage, t.grid_code, t.created_at, t.updated_at, t.stage_due_at, t.due_at,"
     " ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,"
     " (t.state NOT IN ('closed', 'surveyed', 'rejected') AND t.state <> 'suspended'"
-    "  AND t.stage_due_at < %(now)s) AS overdue"
+    "  AND t.stage_due_at < %(now)s) AS overdue,"
+    " t.closed_on_time, t.source_type, t.source_reason"
 )
 
 _DETAIL_EXTRA = sql.SQL(
     ", t.micro_grid_code, t.address, t.description, t.stage_started_at, t.stage_warn_at,"
-    " t.original_due_at, t.reported_at, t.finished_at, t.closed_at, t.closed_on_time,"
-    " t.self_resolved, t.rework_count, t.return_count, t.extension_count, t.escalated,"
+    " t.original_due_at, t.reported_at, t.finished_at, t.closed_at, t.self_resolved,"
+    " t.rework_count, t.return_count, t.extension_count, t.escalated,"
     " t.supervision, t.satisfaction"
 )
 
@@ -204,6 +205,11 @@ class TicketFilter:
     states: tuple[str, ...] = ()
     open: bool | None = None  # Open311 status: True open, False closed
     overdue: bool | None = None
+    # ticket.closed_on_time is set when a ticket closes (NULL until then): True closed by the
+    # original due time, False closed late. closed_late=False / on_time=False are the
+    # complements (open tickets included), as overdue=False is.
+    closed_late: bool | None = None
+    on_time: bool | None = None
     created_from: datetime | None = None  # inclusive
     created_to: datetime | None = None  # exclusive
     after: tuple[datetime, int] | None = None  # keyset cursor: (created_at, id) of the last row
@@ -214,7 +220,9 @@ def list_tickets(
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` tickets in scope matching ``flt``, newest first (created_at, id
     descending; keyset paging by ``flt.after``). lon/lat are WGS84 degrees; ``overdue`` is
-    open, not suspended and past the stage due time at ``now``."""
+    open, not suspended and past the stage due time at ``now``; ``closed_on_time`` is NULL
+    until the ticket closes; ``source_type``/``source_reason`` are the imported source's own
+    classification (NULL for tickets born in gridscope)."""
     where: list[sql.Composable] = [sql.SQL("t.grid_code LIKE %(scope)s")]
     params: dict[str, Any] = {
         "scope": scope.like,
@@ -241,6 +249,16 @@ def list_tickets(
             " AND t.state <> 'suspended' AND t.stage_due_at < %(now)s)"
         )
         where.append(cond if flt.overdue else sql.SQL("NOT coalesce({}, false)").format(cond))
+    if flt.closed_late is not None:
+        where.append(
+            sql.SQL(
+                "t.closed_on_time IS FALSE" if flt.closed_late else "t.closed_on_time IS NOT FALSE"
+            )
+        )
+    if flt.on_time is not None:
+        where.append(
+            sql.SQL("t.closed_on_time IS TRUE" if flt.on_time else "t.closed_on_time IS NOT TRUE")
+        )
     if flt.created_from is not None:
         where.append(sql.SQL("t.created_at >= %(from)s"))
         params["from"] = flt.created_from

@@ -164,6 +164,16 @@ class TicketQuery(BaseModel):
     overdue: bool | None = Field(
         None, description="true: open, not suspended and past the stage due time now."
     )
+    closed_late: bool | None = Field(
+        None,
+        description="true: closed after the original due time (closed_on_time false). "
+        "false: every other ticket (open ones included).",
+    )
+    on_time: bool | None = Field(
+        None,
+        description="true: closed by the original due time (closed_on_time true). "
+        "false: every other ticket (open ones and late closures).",
+    )
     start_date: AwareDatetime | None = Field(None, description="Created at or after.")
     end_date: AwareDatetime | None = Field(None, description="Created before.")
     limit: int = Field(
@@ -228,6 +238,18 @@ class TicketSummary(BaseModel):
     stage_due_at: str | None
     due_at: str | None = Field(description="Handling (T5) due time once dispatched.")
     overdue: bool
+    closed_on_time: bool | None = Field(
+        description="Closed by the original due time (extensions do not move it); "
+        "null until the ticket closes."
+    )
+    closed_late: bool = Field(description="Closed after the original due time.")
+    source_type: str | None = Field(
+        description="The source system's own type of an imported ticket (Boston TYPE, "
+        "Open311 service_name); null for tickets born in gridscope."
+    )
+    source_reason: str | None = Field(
+        description="The source system's own reason (Boston REASON), or null."
+    )
     lat: float | None = Field(
         description="WGS84 degrees; null when the token's role may not see exact points "
         "(below tier L3; special populations and disputes below L4)."
@@ -277,7 +299,6 @@ class TicketDetail(TicketSummary):
     reported_at: str | None
     finished_at: str | None
     closed_at: str | None
-    closed_on_time: bool | None
     self_resolved: bool
     rework_count: int
     return_count: int

@@ -84,7 +84,8 @@ def post_ticket() -> flask.Response:
 
 def summary(row: dict[str, Any], masker: Masker) -> dict[str, Any]:
     """A ticket row as the API shows it in lists (no address or description), the exact point
-    only to a tier that may see it."""
+    only to a tier that may see it. ``closed_late`` is a closure after the original due time
+    (``closed_on_time`` false; an open ticket is not late *closed*, whatever its clock says)."""
     lat, lon = dis.point(masker, row)
     return {
         "id": row["id"],
@@ -102,6 +103,10 @@ def summary(row: dict[str, Any], masker: Masker) -> dict[str, Any]:
         "stage_due_at": ctx.iso(row["stage_due_at"]),
         "due_at": ctx.iso(row["due_at"]),
         "overdue": bool(row["overdue"]),
+        "closed_on_time": row["closed_on_time"],
+        "closed_late": row["closed_on_time"] is False,
+        "source_type": row["source_type"],
+        "source_reason": row["source_reason"],
         "lat": lat,
         "long": lon,
     }
@@ -141,7 +146,6 @@ def get_ticket(ticket_id: int) -> flask.Response:
         reported_at=ctx.iso(row["reported_at"]),
         finished_at=ctx.iso(row["finished_at"]),
         closed_at=ctx.iso(row["closed_at"]),
-        closed_on_time=row["closed_on_time"],
         self_resolved=row["self_resolved"],
         rework_count=row["rework_count"],
         return_count=row["return_count"],
@@ -217,6 +221,8 @@ def list_tickets() -> flask.Response:
             states=states,
             open=None if query.status is None else query.status == "open",
             overdue=query.overdue,
+            closed_late=query.closed_late,
+            on_time=query.on_time,
             created_from=query.start_date,
             created_to=query.end_date,
             after=decode_cursor(query.cursor) if query.cursor else None,

@@ -4,8 +4,11 @@ A *ticket mapping* says which CSV columns hold which ticket fields, how dates ar
 which time zone, how the file's categories, statuses and sources translate into ours, and the
 namespace of the external ids (``ticket_external``: a re-run loads nothing twice). Shipped
 mappings live in ``gridscope/imports/mappings/<name>.toml`` and are chosen by name; any other
-mapping is a path. A *grid mapping* (``[grids]`` table) names the attribute fields of a grid
-file; command-line options override it. Unknown keys are an error, as in the settings.
+mapping is a path. The source system's own classification (``source_type``,
+``source_reason``: Boston's TYPE and REASON, Open311's ``service_name``) is stored as it is,
+next to the category the rules produce. A *grid mapping* (``[grids]`` table) names the
+attribute fields of a grid file; command-line options override it. Unknown keys are an error,
+as in the settings.
 
 The shipped ``boston311.toml`` is the fully commented example of every key.
 """
@@ -34,10 +37,19 @@ TICKET_FIELDS = (
     "lon",
     "address",
     "description",
+    # The source system's own classification, kept as imported (ticket.source_type/_reason);
+    # the category rules below decide category_code whatever these columns say.
+    "source_type",
+    "source_reason",
 )
 REQUIRED_FIELDS = ("external_id", "created_at", "lat", "lon")
 DATE_FIELDS = ("created_at", "due_at", "closed_at")
 ISO8601 = "ISO8601"
+# A closing time this many seconds before the open time is read as clock skew between the
+# source's systems (accepted, flagged); further apart, the row is rejected. Boston 2015 has 191
+# rows closed 1–58 s before they opened.
+DEFAULT_CLOCK_SKEW_S = 300
+MAX_CLOCK_SKEW_S = 3600
 
 
 class MappingError(ImportRefused):
@@ -91,6 +103,7 @@ class TicketMapping:
     urgency: ValueRule
     placeholder_points: tuple[tuple[float, float], ...] = ()
     description: str = ""
+    clock_skew_tolerance_s: float = DEFAULT_CLOCK_SKEW_S
 
     def source_columns(self) -> list[str]:
         """Every CSV column the mapping reads (the file must have them all)."""
@@ -218,7 +231,13 @@ def load_ticket_mapping(name_or_path: str) -> TicketMapping:
     d = root.table("dates")
     date_format = d.get("format", str, ISO8601)
     timezone = d.get("timezone", str, "UTC")
+    skew = d.get("clock_skew_tolerance_s", (int, float), DEFAULT_CLOCK_SKEW_S)
     d.done()
+    if not 0 <= skew <= MAX_CLOCK_SKEW_S:
+        raise MappingError(
+            f"{path}: dates.clock_skew_tolerance_s must be between 0 and {MAX_CLOCK_SKEW_S}"
+            f" seconds, got {skew!r}"
+        )
     if date_format != ISO8601 and "%" not in date_format:
         raise MappingError(f"{path}: dates.format must be a strptime format or {ISO8601!r}")
     try:
@@ -300,6 +319,7 @@ def load_ticket_mapping(name_or_path: str) -> TicketMapping:
         urgency=urgency,
         placeholder_points=tuple(points),
         description=description,
+        clock_skew_tolerance_s=float(skew),
     )
 
 

@@ -786,3 +786,130 @@ def test_openapi_and_docs_cover_every_endpoint(api):
         and "http://" not in html.replace("http://127.0.0.1:8050", "")
         and "https://" not in html
     )
+
+
+# ---- closing on time, the source's classification (issue #11) ---------------------------------
+
+
+def all_ids(api, **query):
+    """Every ticket id the list returns for ``query``, walking the pages."""
+    ids, cursor = [], None
+    while True:
+        qs = {"limit": 500, **query, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/v1/tickets", query_string=qs).get_json()
+        ids += [t["id"] for t in page["tickets"]]
+        cursor = page["paging"]["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def test_list_shows_closing_on_time_and_late(api):
+    page = api.get(f"/api/v1/tickets?grid_code={COMMUNITY}&limit=500").get_json()["tickets"]
+    truth = dict(
+        api.sql(
+            "SELECT id, closed_on_time FROM ticket WHERE id = ANY(%s)", ([t["id"] for t in page],)
+        )
+    )
+    assert {t["closed_on_time"] for t in page} == {True, False, None}
+    for t in page:
+        assert t["closed_on_time"] is truth[t["id"]]
+        assert t["closed_late"] is (truth[t["id"]] is False)
+        if t["closed_on_time"] is not None:
+            assert t["state"] in ("closed", "surveyed")
+        if t["status"] == "open":
+            assert t["closed_on_time"] is None and t["closed_late"] is False
+        # Tickets born in gridscope have no source classification.
+        assert t["source_type"] is None and t["source_reason"] is None
+    one = next(t for t in page if t["closed_late"])
+    detail = api.get(f"/api/v1/tickets/{one['id']}").get_json()
+    assert (detail["closed_on_time"], detail["closed_late"]) == (False, True)
+    assert detail["closed_at"] and detail["original_due_at"]
+    assert datetime.fromisoformat(detail["closed_at"]) > datetime.fromisoformat(
+        detail["original_due_at"]
+    )
+
+
+def test_list_filters_by_closed_late_and_on_time(api):
+    """Each filter equals its direct count in SQL; true and false split the tickets."""
+    like = COMMUNITY + "%"
+
+    def ids_where(cond):
+        return {
+            r[0]
+            for r in api.sql(
+                f"SELECT id FROM ticket WHERE grid_code LIKE %s AND {cond}",  # noqa: S608
+                (like,),
+            )
+        }
+
+    every = ids_where("true")
+    late = ids_where("closed_on_time IS FALSE")
+    on_time = ids_where("closed_on_time IS TRUE")
+    assert late and on_time and every - late - on_time
+    cases = {
+        "closed_late=true": late,
+        "closed_late=false": every - late,
+        "on_time=true": on_time,
+        "on_time=false": every - on_time,
+        "closed_late=false&on_time=false": every - late - on_time,  # not closed yet
+        "closed_late=true&on_time=true": set(),
+    }
+    for qs, expected in cases.items():
+        params = dict(p.split("=") for p in qs.split("&"))
+        got = all_ids(api, grid_code=COMMUNITY, **params)
+        assert len(got) == len(set(got)) and set(got) == expected, qs
+    # With the other filters: the late closures of a category in a week.
+    start = (DEMO_NOW - timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    page = api.get(
+        "/api/v1/tickets",
+        query_string={"closed_late": "true", "service_code": "09", "start_date": start},
+    ).get_json()["tickets"]
+    assert page
+    for t in page:
+        assert t["closed_late"] and t["status"] == "closed" and t["service_code"].startswith("09")
+    # Pydantic's spellings of booleans are accepted, as for overdue.
+    assert all_ids(api, grid_code=COMMUNITY, closed_late="1") == all_ids(
+        api, grid_code=COMMUNITY, closed_late="true"
+    )
+
+
+def test_closed_late_and_on_time_refuse_bad_values(api):
+    for qs, field in [
+        ("closed_late=perhaps", "closed_late"),
+        ("closed_late=", "closed_late"),
+        ("on_time=2", "on_time"),
+        ("on_time=late", "on_time"),
+        ("on_time=true&on_time=false", "on_time"),
+    ]:
+        assert field in fields_of(api.get(f"/api/v1/tickets?{qs}"), 422), qs
+
+
+def test_list_shows_the_imported_source_classification(api):
+    tid, created = api.sql(
+        "UPDATE ticket SET source_type = 'Street Light Outages', source_reason = 'Street Lights'"
+        " WHERE id = (SELECT min(id) FROM ticket WHERE grid_code LIKE %s)"
+        " RETURNING id, created_at",
+        (COMMUNITY + "%",),
+    )[0]
+    start = (created - timedelta(seconds=1)).isoformat()
+    end = (created + timedelta(seconds=1)).isoformat()
+    page = api.get(
+        "/api/v1/tickets",
+        query_string={"grid_code": COMMUNITY, "start_date": start, "end_date": end},
+    ).get_json()["tickets"]
+    got = next(t for t in page if t["id"] == tid)
+    assert (got["source_type"], got["source_reason"]) == ("Street Light Outages", "Street Lights")
+    detail = api.get(f"/api/v1/tickets/{tid}").get_json()
+    assert detail["source_type"] == "Street Light Outages"
+
+
+def test_openapi_documents_closing_on_time(api):
+    spec = api.client.get("/api/v1/openapi.json").get_json()
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/tickets"]["get"]["parameters"]}
+    for name in ("closed_late", "on_time"):
+        assert params[name]["schema"] == {"type": "boolean"} and params[name]["description"]
+    summary = spec["components"]["schemas"]["TicketSummary"]
+    assert {"closed_on_time", "closed_late", "source_type", "source_reason"} <= set(
+        summary["properties"]
+    )
+    assert "closed_on_time" in spec["components"]["schemas"]["TicketDetail"]["properties"]

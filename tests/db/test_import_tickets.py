@@ -1,6 +1,6 @@
 """`gridscope import tickets` against real PostGIS on the real Boston 311 file and ward
 polygons: states from the file's timestamps, rejects with reasons, idempotent re-runs, the
-rollup, bad input."""
+rollup, bad input, the source's own classification, clock skew and the two time zones."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -29,6 +31,7 @@ REAL = Path("/work/shared/realdata/boston311_2015")
 BOSTON_CSV = REAL / "boston311_2015.csv.gz"
 TZ = "America/New_York"
 SUBSET = 3000
+FMT = "%m/%d/%Y %I:%M:%S %p"
 
 
 @pytest.fixture
@@ -119,7 +122,10 @@ def test_subset_with_planted_errors(boston, boston_rows, tmp_path):
     assert reason["P1"] == "missing coordinates (LATITUDE/LONGITUDE)"
     assert reason["P2"] == "point outside every grid of the jurisdiction"
     assert reason["P3"].startswith("unparseable OPEN_DT '2015-13-45 25:00'")
-    assert reason["P4"] == "CLOSED_DT before OPEN_DT"
+    assert reason["P4"] == (
+        "CLOSED_DT 1 h 25 min before OPEN_DT (more than the mapping's"
+        " clock_skew_tolerance_s = 300 s)"
+    )
     assert reason["P5"] == "unknown CASE_STATUS 'Pending'"
     assert reason["P6"] == "invalid coordinates (LATITUDE='north', LONGITUDE='-71.06')"
     assert reason["P7"] == "closed but no CLOSED_DT"
@@ -155,7 +161,7 @@ def test_subset_with_planted_errors(boston, boston_rows, tmp_path):
             boston,
             "SELECT external_id, state, stage, closed_at, closed_on_time, due_at,"
             " original_due_at, stage_due_at, created_at, source, category_code, grid_code,"
-            " ticket_no FROM ticket",
+            " ticket_no, source_type, source_reason, import_flags FROM ticket",
         )
     }
     fmt = "%m/%d/%Y %I:%M:%S %p"
@@ -164,7 +170,9 @@ def test_subset_with_planted_errors(boston, boston_rows, tmp_path):
         got = rows.get(rec.CASE_ENQUIRY_ID)
         if got is None:
             continue
-        state, stage, closed_at, on_time, due, odue, sdue, created, source, cat, grid, no = got
+        state, stage, closed_at, on_time, due, odue, sdue, created, source, cat, grid, no = got[:12]
+        # The source's own classification, as the file has it, beside the mapped category.
+        assert got[12:] == (rec.TYPE, rec.REASON or None, [])
         local = pd.Timestamp(datetime.strptime(rec.OPEN_DT, fmt)).tz_localize(TZ)
         assert created == local.tz_convert("UTC").to_pydatetime()
         assert no.startswith("GS" + local.strftime("%Y%m%d")) and len(no) == 17
@@ -282,6 +290,7 @@ OPEN311_COLUMNS = (
     "service_request_id",
     "status",
     "service_code",
+    "service_name",
     "requested_datetime",
     "updated_datetime",
     "expected_datetime",
@@ -316,6 +325,7 @@ def test_unknown_category_without_default_and_open311(boston, tmp_path):
                 "A1",
                 "open",
                 "0902",
+                "Trash pickup",
                 "2015-06-01T09:00:00-04:00",
                 "",
                 "",
@@ -330,6 +340,7 @@ def test_unknown_category_without_default_and_open311(boston, tmp_path):
                 "A2",
                 "closed",
                 "0903",
+                "",
                 "2015-06-01T10:00:00-04:00",
                 "2015-06-02T10:00:00-04:00",
                 "2015-06-03T10:00:00-04:00",
@@ -340,7 +351,19 @@ def test_unknown_category_without_default_and_open311(boston, tmp_path):
             ]
         )
         w.writerow(
-            ["A3", "open", "BOGUS", "2015-06-01T11:00:00Z", "", "", "42.34", "-71.07", "", ""]
+            [
+                "A3",
+                "open",
+                "BOGUS",
+                "Pothole",
+                "2015-06-01T11:00:00Z",
+                "",
+                "",
+                "42.34",
+                "-71.07",
+                "",
+                "",
+            ]
         )
     refused = cli_run(
         boston, str(path), "--mapping", str(strict), "--rejects", str(tmp_path / "r.csv")
@@ -373,6 +396,18 @@ def test_unknown_category_without_default_and_open311(boston, tmp_path):
         " AND x.external_id = 'A2'",
     )[0]
     assert a2 == ("closed", datetime(2015, 6, 2, 14, tzinfo=UTC), True)
+    # Open311's service_name is the source type (no reason); the category is service_code's.
+    kinds = sql(
+        boston,
+        "SELECT x.external_id, t.source_type, t.source_reason, t.category_code FROM ticket t"
+        " JOIN ticket_external x ON x.ticket_id = t.id WHERE x.namespace = 'open311'"
+        " ORDER BY 1",
+    )
+    assert kinds == [
+        ("A1", "Trash pickup", None, "0902"),
+        ("A2", None, None, "0903"),
+        ("A3", "Pothole", None, "99"),
+    ]
 
 
 def test_bad_input_exits_cleanly(boston, boston_rows, tmp_path):
@@ -437,16 +472,32 @@ def test_full_boston_file(boston, tmp_path):
     )
     seconds = time.perf_counter() - t
     assert r.rows == 121_145
-    assert r.reasons == {
-        "geocoder placeholder point": 17_070,
-        "closed before opened": 191,
-        "point outside every grid": 23,
-    }
-    assert r.loaded == 121_145 - 17_284 == 103_861
-    assert r.closed + r.open == r.loaded and r.closed == 87_937
+    # The 191 rows closed 1–58 s before they opened are clock skew within the default
+    # tolerance (300 s): loaded and flagged, no longer rejected.
+    assert r.reasons == {"geocoder placeholder point": 17_070, "point outside every grid": 23}
+    assert (r.clock_skew, r.clock_skew_max_s) == (191, 58.0)
+    assert r.loaded == 121_145 - 17_093 == 104_052
+    assert r.closed + r.open == r.loaded and r.closed == 87_937 + 191
+    assert r.warnings == []
     assert seconds < 30
-    assert ticket_counts(boston)[:3] == (103_861,) * 3
-    assert sql(boston, "SELECT sum(created), sum(closed) FROM stat_daily")[0] == (103_861, 87_937)
+    assert ticket_counts(boston)[:3] == (104_052,) * 3
+    assert sql(boston, "SELECT sum(created), sum(closed) FROM stat_daily")[0] == (104_052, 88_128)
+    assert sql(
+        boston,
+        "SELECT count(*), count(*) FILTER (WHERE closed_at = created_at AND closed_on_time)"
+        " FROM ticket WHERE 'clock_skew' = ANY(import_flags)",
+    )[0] == (191, 191)
+    # Every ticket keeps the file's own TYPE and REASON.
+    source = pd.read_csv(
+        BOSTON_CSV, dtype=str, keep_default_na=False, usecols=["CASE_ENQUIRY_ID", "TYPE", "REASON"]
+    )
+    kept = pd.DataFrame(
+        sql(boston, "SELECT external_id, source_type, source_reason FROM ticket"),
+        columns=["CASE_ENQUIRY_ID", "source_type", "source_reason"],
+    ).merge(source, on="CASE_ENQUIRY_ID")
+    assert len(kept) == 104_052
+    assert (kept["source_type"] == kept["TYPE"]).all()
+    assert (kept["source_reason"] == kept["REASON"]).all()
     again = import_tickets(
         boston,
         BOSTON_CSV,
@@ -454,8 +505,8 @@ def test_full_boston_file(boston, tmp_path):
         rejects_path=tmp_path / "rejects.csv",
         progress=False,
     )
-    assert again.loaded == 0 and again.already_loaded == 103_861
-    assert ticket_counts(boston)[:3] == (103_861,) * 3
+    assert again.loaded == 0 and again.already_loaded == 104_052
+    assert ticket_counts(boston)[:3] == (104_052,) * 3
 
 
 # Rows around the two daylight-saving changes of 2015 in Boston, written with their offsets:
@@ -509,7 +560,9 @@ def test_local_days_across_daylight_saving_changes(boston, tmp_path):
         w = open311_writer(fh)
         for ext, opened, due, closed, _day, _on_time in DST_ROWS:
             status = "closed" if closed else "open"
-            w.writerow([ext, status, "0902", opened, closed, due, "42.35", "-71.06", "", ""])
+            w.writerow(
+                [ext, status, "0902", "Litter", opened, closed, due, "42.35", "-71.06", "", ""]
+            )
     r = import_tickets(
         boston,
         path,
@@ -553,3 +606,205 @@ def test_local_days_across_daylight_saving_changes(boston, tmp_path):
         rebuild_stat_daily(conn, TZ)
         assert conn.execute(stat_sql).fetchall() == incremental
         conn.rollback()
+
+
+def boston_time(text: str) -> datetime:
+    """A Boston local time of the file as an aware UTC datetime."""
+    return (
+        pd.Timestamp(datetime.strptime(text, FMT)).tz_localize(TZ).tz_convert("UTC").to_pydatetime()
+    )
+
+
+def test_clock_skew_within_the_tolerance_is_loaded_and_flagged(boston, boston_rows, tmp_path):
+    """Closed a little before opened (two clocks of the source disagreeing): within the
+    mapping's tolerance the row is loaded, closed at its open time and flagged; beyond it, the
+    row is rejected with the gap and the setting named."""
+    base = boston_rows.iloc[1].to_dict()  # the closed Street Lights case of `planted`
+    opened = datetime.strptime(base["OPEN_DT"], FMT)
+    skews = {"S1": 1, "S2": 58, "S3": 300, "S4": 301, "S5": 7200}
+    frame = pd.DataFrame(
+        [
+            {
+                **base,
+                "CASE_ENQUIRY_ID": sid,
+                "CLOSED_DT": (opened - pd.Timedelta(seconds=gap)).strftime(FMT),
+            }
+            for sid, gap in skews.items()
+        ]
+    )
+    path = write_csv(frame, tmp_path / "skew.csv")
+    rejects = tmp_path / "r.csv"
+    result = cli_run(boston, str(path), "--mapping", "boston311", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.output
+    assert (
+        "clock skew: 3 closed row(s) closed up to 300 s before they opened (within the"
+        " mapping's clock_skew_tolerance_s = 300 s)" in result.output
+    )
+    assert "warning:" not in result.output  # mapping and deployment both in Boston time
+
+    out = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert dict(zip(out["CASE_ENQUIRY_ID"], out["reject_reason"], strict=True)) == {
+        "S4": "CLOSED_DT 301 s before OPEN_DT (more than the mapping's"
+        " clock_skew_tolerance_s = 300 s)",
+        "S5": "CLOSED_DT 2 h 0 min before OPEN_DT (more than the mapping's"
+        " clock_skew_tolerance_s = 300 s)",
+    }
+    created = boston_time(base["OPEN_DT"])
+    rows = sql(
+        boston,
+        "SELECT t.external_id, t.state, t.created_at, t.closed_at, t.finished_at,"
+        " t.closed_on_time, t.import_flags, e.data ->> 'source_closed_at'"
+        " FROM ticket t JOIN ticket_event e ON e.ticket_id = t.id ORDER BY 1",
+    )
+    assert [r[0] for r in rows] == ["S1", "S2", "S3"]
+    for ext, state, at, closed_at, finished_at, on_time, flags, source_closed in rows:
+        assert (state, at, closed_at, finished_at) == ("closed", created, created, created)
+        assert on_time is True and flags == ["clock_skew"]
+        assert datetime.fromisoformat(source_closed) == created - pd.Timedelta(seconds=skews[ext])
+    report = sql(boston, "SELECT report FROM import_run WHERE kind = 'tickets'")[0][0]
+    assert (report["clock_skew"], report["clock_skew_max_s"]) == (3, 300.0)
+    assert report["reasons"] == {"closed before opened": 2} and report["warnings"] == []
+    # The rollup counts them as closed (on time), and equals a rebuild from the event log.
+    stat_sql = "SELECT * FROM stat_daily ORDER BY day, grid_code, category_code"
+    totals = "SELECT sum(created), sum(closed), sum(closed_on_time) FROM stat_daily"
+    assert sql(boston, totals)[0] == (3, 3, 3)
+    with connect(boston) as conn:
+        incremental = conn.execute(stat_sql).fetchall()
+        rebuild_stat_daily(conn, TZ)
+        assert conn.execute(stat_sql).fetchall() == incremental
+        conn.rollback()
+
+    # A mapping without tolerance rejects every row closed before it opened.
+    strict = tmp_path / "strict.toml"
+    text = (Path(__file__).parents[2] / "gridscope/imports/mappings/boston311.toml").read_text()
+    strict.write_text(
+        text.replace("clock_skew_tolerance_s = 300", "clock_skew_tolerance_s = 0").replace(
+            'namespace = "boston311"', 'namespace = "strict"'
+        ),
+        encoding="utf-8",
+    )
+    r = import_tickets(
+        boston, path, load_ticket_mapping(str(strict)), rejects_path=rejects, progress=False
+    )
+    assert (r.loaded, r.clock_skew, r.reasons) == (0, 0, {"closed before opened": 5})
+    out = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert out["reject_reason"].iloc[0] == (
+        "CLOSED_DT 1 s before OPEN_DT (more than the mapping's clock_skew_tolerance_s = 0 s)"
+    )
+
+
+def test_time_zone_of_the_mapping_and_of_the_deployment(boston, boston_rows, tmp_path):
+    """The mapping's zone reads the file; the deployment's decides the rollup days and ticket
+    numbers. When they differ the import says so, with the tickets that move to another day."""
+    shanghai = settings_for(boston.database_url.rsplit("/", 1)[1], timezone="Asia/Shanghai")
+    rows = boston_rows.head(400)
+    path = write_csv(rows, tmp_path / "b.csv")
+    messages: list[str] = []
+    r = import_tickets(
+        shanghai,
+        path,
+        load_ticket_mapping("boston311"),
+        rejects_path=tmp_path / "r.csv",
+        progress=False,
+        echo=messages.append,
+    )
+    assert r.loaded > 300 and (r.mapping_timezone, r.timezone) == (TZ, "Asia/Shanghai")
+    # Independently: the local days of the loaded rows in the two zones.
+    loaded = {e for (e,) in sql(shanghai, "SELECT external_id FROM ticket")}
+    opened = pd.to_datetime(
+        rows.loc[rows.CASE_ENQUIRY_ID.isin(loaded), "OPEN_DT"], format=FMT
+    ).dt.tz_localize(TZ)
+    moved = int((opened.dt.date != opened.dt.tz_convert("Asia/Shanghai").dt.date).sum())
+    assert r.tickets_on_another_day == moved > 0
+    assert r.warnings == [
+        "time zones differ: the mapping's dates.timezone America/New_York reads the file's local"
+        " times, but the rollup days and ticket numbers follow the deployment's timezone"
+        f" Asia/Shanghai (GRIDSCOPE_TIMEZONE): {moved:,} of {r.loaded:,} tickets fall on another"
+        " day in Asia/Shanghai than in America/New_York. Set"
+        " GRIDSCOPE_TIMEZONE=America/New_York if the days should be the source's"
+    ]
+    assert messages == ["warning: " + r.warnings[0]]
+    stored = sql(shanghai, "SELECT report -> 'warnings' FROM import_run WHERE kind = 'tickets'")
+    assert stored == [(r.warnings,)]
+    # What the warning is about: the rollup counts in Shanghai days.
+    per_day = dict(sql(shanghai, "SELECT day, sum(created)::int FROM stat_daily GROUP BY day"))
+    expected = opened.dt.tz_convert("Asia/Shanghai").dt.date.value_counts().to_dict()
+    assert per_day == expected
+
+    # The same zone on both sides: no warning.
+    same = import_tickets(
+        boston,
+        write_csv(boston_rows.iloc[400:450], tmp_path / "c.csv"),
+        load_ticket_mapping("boston311"),
+        rejects_path=tmp_path / "r.csv",
+        progress=False,
+        echo=messages.append,
+    )
+    assert same.loaded > 30 and same.warnings == [] and same.tickets_on_another_day == 0
+    assert len(messages) == 1
+
+
+def test_street_lights_per_ward_in_july_2015_equal_a_direct_count(boston, tmp_path):
+    """The issue's finding: 0903 folds Street Lights with signs, trees and roads, so per-ward
+    counts of the category overcount them. The kept source TYPE/REASON count them exactly:
+    per ward and TYPE, the database equals pandas + geopandas on the file itself."""
+    whole = pd.read_csv(BOSTON_CSV, dtype=str, keep_default_na=False)
+    opened = pd.to_datetime(whole["OPEN_DT"], format=FMT)
+    # July and a day on either side (real rows only), so the month's edges are exercised.
+    window = whole[(opened >= "2015-06-30") & (opened < "2015-08-02")]
+    path = write_csv(window, tmp_path / "july.csv")
+    r = import_tickets(
+        boston,
+        path,
+        load_ticket_mapping("boston311"),
+        rejects_path=tmp_path / "r.csv",
+        progress=False,
+    )
+    assert r.loaded > 8000
+
+    july_from = datetime(2015, 7, 1, 4, tzinfo=UTC)  # midnight in Boston (EDT, UTC−4)
+    july_to = datetime(2015, 8, 1, 4, tzinfo=UTC)
+    db = {
+        (grid, kind): n
+        for grid, kind, n in sql(
+            boston,
+            "SELECT grid_code, source_type, count(*) FROM ticket"
+            " WHERE source_reason = 'Street Lights' AND created_at >= %s AND created_at < %s"
+            " GROUP BY 1, 2",
+            (july_from, july_to),
+        )
+    }
+
+    # Directly from the file: July by its own local OPEN_DT, REASON Street Lights, minus the
+    # geocoder's placeholder point (the mapping rejects it), placed in the wards by geopandas.
+    july = window[window["OPEN_DT"].str.startswith("07/") & (window["REASON"] == "Street Lights")]
+    lat = pd.to_numeric(july["LATITUDE"], errors="coerce")
+    lon = pd.to_numeric(july["LONGITUDE"], errors="coerce")
+    placeholder = np.isclose(lat, 42.3594, rtol=0, atol=1e-9) & np.isclose(
+        lon, -71.0587, rtol=0, atol=1e-9
+    )
+    keep = lat.notna() & lon.notna() & ~placeholder
+    points = gpd.GeoDataFrame(
+        {"TYPE": july.loc[keep, "TYPE"]},
+        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
+        crs="EPSG:4326",
+    )
+    wards = gpd.read_file(REAL / "boston_wards.geojson").to_crs("EPSG:4326")
+    wards["code"] = "US-MA-BOS-W" + wards["WARD"].astype(int).astype(str).str.zfill(2)
+    wards["geometry"] = wards.geometry.make_valid()
+    joined = gpd.sjoin(points, wards[["code", "geometry"]], predicate="covered_by")
+    # A point on a shared edge is in the ward with the lowest code (the importer's rule).
+    ward = joined.groupby(level=0)["code"].min()
+    direct = points.loc[ward.index].assign(code=ward).groupby(["code", "TYPE"]).size().to_dict()
+
+    assert db == direct
+    assert {t for _, t in db} >= {"Street Light Outages", "Street Light Knock Downs"}
+    assert sum(db.values()) > 500
+    # The mapped category alone counts over four times as many (the issue's finding).
+    cat_0903 = sql(
+        boston,
+        "SELECT count(*) FROM ticket WHERE category_code = '0903'"
+        " AND created_at >= %s AND created_at < %s",
+        (july_from, july_to),
+    )[0][0]
+    assert cat_0903 > 4 * sum(db.values())

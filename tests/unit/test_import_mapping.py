@@ -1,4 +1,5 @@
-"""Column mappings of the file imports: shipped mappings, strict loading, date parsing."""
+"""Column mappings of the file imports: shipped mappings, strict loading, date parsing, the
+source's own classification and the clock-skew tolerance."""
 
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from gridscope.imports.mapping import (
     resolve_mapping,
     shipped_mappings,
 )
-from gridscope.imports.tickets import default_rejects_path, ewkb_points, parse_dates
+from gridscope.imports.tickets import (
+    TicketImportReport,
+    default_rejects_path,
+    ewkb_points,
+    parse_dates,
+)
+from gridscope.imports.tickets.parse import Rows, parse
 
 MINIMAL = """
 name = "mini"
@@ -48,6 +55,11 @@ def test_shipped_mappings_load():
     o = load_ticket_mapping("open311")
     assert o.date_format == "ISO8601" and o.category.passthrough
     assert {"service_request_id", "requested_datetime", "lat", "long"} <= set(o.source_columns())
+    # The source's own classification is declared like any other column.
+    assert (b.columns["source_type"], b.columns["source_reason"]) == ("TYPE", "REASON")
+    assert o.columns["source_type"] == "service_name" and "source_reason" not in o.columns
+    assert "service_name" in o.source_columns()
+    assert b.clock_skew_tolerance_s == o.clock_skew_tolerance_s == 300
 
 
 def test_category_codes_of_shipped_mappings_are_in_the_item_list():
@@ -64,6 +76,7 @@ def test_minimal_mapping_defaults(tmp_path):
     assert m.state.column is None and m.source.default == "import"
     assert m.urgency.default == "normal"
     assert m.source_columns() == ["id", "opened", "y", "x", "kind"]
+    assert "source_type" not in m.columns and m.clock_skew_tolerance_s == 300
 
 
 @pytest.mark.parametrize(
@@ -94,6 +107,17 @@ def test_minimal_mapping_defaults(tmp_path):
             "columns not in category.columns: other",
         ),
         (MINIMAL.replace('default = "99"', "default = 99"), "must be a str"),
+        (MINIMAL.replace('lat = "y"', 'lat = "y"\nsource_type = 3'), "columns.source_type must"),
+        (
+            MINIMAL.replace('lat = "y"', 'lat = "y"\nsource_kind = "TYPE"'),
+            "unknown key(s) in [columns]: source_kind",
+        ),
+        (MINIMAL + "[dates]\nclock_skew_tolerance_s = -1\n", "between 0 and 3600 seconds"),
+        (MINIMAL + "[dates]\nclock_skew_tolerance_s = 86400\n", "between 0 and 3600 seconds"),
+        (MINIMAL + "[dates]\nclock_skew_tolerance_s = nan\n", "between 0 and 3600 seconds"),
+        (MINIMAL + "[dates]\nclock_skew_tolerance_s = '5 min'\n", "must be a int/float"),
+        (MINIMAL + "[dates]\nclock_skew_tolerance_s = true\n", "must be a int/float"),
+        (MINIMAL + "[dates]\nclock_skew = 300\n", "unknown key(s) in [dates]: clock_skew"),
         ("name = [", "not valid TOML"),
     ],
 )
@@ -170,3 +194,53 @@ def test_ewkb_points_and_rejects_path():
     assert default_rejects_path(Path("/d/boston311_2015.csv.gz")) == Path(
         "/d/boston311_2015.rejects.csv"
     )
+
+
+SKEWED = MINIMAL.replace('lon = "x"', 'lon = "x"\nclosed_at = "closed"\nsource_type = "kind"') + (
+    "[dates]\nclock_skew_tolerance_s = 60\n"
+)
+
+
+def test_closing_times_before_the_open_time(tmp_path):
+    """Within the tolerance: kept, closed at the open time, flagged, the file's time kept
+    aside; beyond it: rejected with the gap and the setting in the reason."""
+    m = load_ticket_mapping(str(write(tmp_path, SKEWED)))
+    opened = "2015-07-01T12:00:00Z"
+    closed = [
+        "2015-07-01T12:00:01Z",  # after: an ordinary closure
+        "2015-07-01T11:59:30Z",  # 30 s before
+        "2015-07-01T11:59:00Z",  # 60 s before: the tolerance itself
+        "2015-07-01T11:58:59.5Z",  # 60.5 s before
+        "2015-06-30T09:00:00Z",  # a day and 3 hours before
+        "",  # open
+    ]
+    n = len(closed)
+    tbl = pa.table(
+        {
+            "id": [f"R{i}" for i in range(n)],
+            "opened": [opened] * n,
+            "closed": closed,
+            "y": ["30.75"] * n,
+            "x": ["120.75"] * n,
+            "kind": ["Street Light Outages", "", " Pothole ", "路" * 300, "a", "b"],
+        }
+    )
+    rows, report = Rows(n), TicketImportReport(file="f", mapping="m", namespace="m")
+    p = parse(tbl, m, {"99"}, rows, report)
+    assert list(rows.ok) == [True, True, True, False, False, True]
+    assert list(rows.reason[3:5]) == [
+        "closed 60.5 s before opened (more than the mapping's clock_skew_tolerance_s = 60 s)",
+        "closed 1 d 3 h before opened (more than the mapping's clock_skew_tolerance_s = 60 s)",
+    ]
+    assert list(rows.kind[3:5]) == ["closed before opened"] * 2
+    assert list(p.clock_skew) == [False, True, True, False, False, False]
+    open_at = np.datetime64("2015-07-01T12:00:00", "us")
+    assert list(p.closed_at[:3]) == [np.datetime64("2015-07-01T12:00:01", "us"), open_at, open_at]
+    assert str(p.source_closed_at[1]) == "2015-07-01T11:59:30.000000"
+    assert np.isnat(p.source_closed_at[[0, 5]]).all()
+    assert list(p.is_closed) == [True, True, True, True, True, False]
+    # The source type as the file has it (trimmed, empty → NULL, cut at 200 characters as
+    # PostgreSQL counts them, not bytes).
+    types = p.source_type.to_pylist()
+    assert types[:3] == ["Street Light Outages", None, "Pothole"] and types[3] == "路" * 200
+    assert p.source_reason.to_pylist() == [None] * n

@@ -26,10 +26,21 @@ How an imported ticket looks (the state comes from the file's own timestamps):
   (true when the file has no due time), no running stage. Because the closure is carried by the
   create event, the rollup counts it on the *opening* day (``rebuild_stat_daily.sql`` counts a
   closure on the day of the event that closes); ``ticket.closed_at`` keeps the true time;
+* closed rows closing a little *before* they open (within the mapping's
+  ``clock_skew_tolerance_s``, default 300 s: two clocks of the source disagreeing) are loaded
+  with ``closed_at = finished_at`` = the open time, ``'clock_skew'`` in ``import_flags`` and the
+  file's own closing time as ``source_closed_at`` in the create event's data; counted in the
+  report. Further apart they are rejected;
+* ``source_type`` / ``source_reason``: the source's own classification (Boston TYPE/REASON,
+  Open311 ``service_name``) as the file has it, whatever category the mapping derives;
 * open rows: the mapping's ``open_state`` (default ``in_progress``, stage T5) with
   ``stage_due_at = due_at = original_due_at`` = the file's due time, so they count as overdue
   once past it; the warning instant is at 80 % of the open→due span (DOMAIN.md §4: warn when
   ≤ 20 % is left); rows without a due time have no stage deadline and are never overdue.
+
+Two zones: the mapping's ``dates.timezone`` reads the file's local times; the deployment's
+``timezone`` (GRIDSCOPE_TIMEZONE) decides the local days of the rollup and of ticket numbers.
+When they differ the report carries a warning with the number of tickets on another day.
 """
 
 from __future__ import annotations

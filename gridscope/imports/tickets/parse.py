@@ -2,7 +2,10 @@
 
 Dates are read with the mapping's explicit format in its time zone, coordinates as numbers,
 categories, statuses and sources through the mapping's tables; every bad row gets exactly one
-reason, the first check it fails, in the order of ``REASONS``.
+reason, the first check it fails, in the order of ``REASONS``. A closed row whose closing time
+is a little before its open time (within the mapping's ``clock_skew_tolerance_s``) is not a bad
+row but clock skew between the source's systems: it is kept, closed at its open time, and
+flagged ``clock_skew``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ class Parsed:
     urgency: pa.Array
     address: pa.Array
     description: pa.Array
+    source_type: pa.Array
+    source_reason: pa.Array
+    # Closed within the clock-skew tolerance before opening: closed_at above is then the open
+    # time, and source_closed_at the file's own closing time (NaT for every other row).
+    clock_skew: np.ndarray
+    source_closed_at: np.ndarray
+
+
+# ticket.source_type / source_reason hold at most this many characters (migration 0007).
+SOURCE_TEXT_MAX = 200
+IMPORT_FLAG_CLOCK_SKEW = "clock_skew"
 
 
 def _text(table: pa.Table, column: str) -> pa.Array:
@@ -118,6 +132,17 @@ def parse_dates(text: pa.Array, fmt: str, tz: str) -> np.ndarray:
             pc.assume_timezone(local, timezone=tz, ambiguous="earliest", nonexistent="latest")
         )
     return out
+
+
+def _span(us: int) -> str:
+    """A duration in microseconds as a short text: '58 s', '301.5 s', '3 h 20 min', '2 d 4 h'
+    (seconds up to an hour, the unit of the tolerance it is compared with)."""
+    s = int(us // 1_000_000)
+    if s < 3600:
+        return f"{us / 1e6:g} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400:,} d {s % 86400 // 3600} h"
 
 
 def _lookup(arr: pa.Array, table: dict[str, str]) -> pa.Array:
@@ -262,11 +287,25 @@ def parse(
         "closed without a closing time",
         f"closed but no {closed_col}",
     )
+    created = dates["created_at"]
+    before = is_closed & (closed_at < created)
+    gap_us = np.where(before, (created - closed_at).astype(np.int64), 0)
+    tolerance_us = round(m.clock_skew_tolerance_s * 1_000_000)
+    skewed = before & (gap_us <= tolerance_us)
     rows.flag(
-        is_closed & (closed_at < dates["created_at"]),
+        before & ~skewed,
         "closed before opened",
-        f"{closed_col} before {cols['created_at']}",
+        lambda r: [
+            f"{closed_col} {_span(int(g))} before {cols['created_at']} (more than the"
+            f" mapping's clock_skew_tolerance_s = {m.clock_skew_tolerance_s:g} s)"
+            for g in gap_us[r]
+        ],
     )
+    # Within the tolerance the two instants are the same moment seen by two clocks: the ticket
+    # closes when it opens (never before, so durations stay non-negative and the on-time rule
+    # compares a real instant); the file's own closing time goes into the create event.
+    source_closed_at = np.where(skewed, closed_at, np.datetime64("NaT", "us"))
+    closed_at = np.where(skewed, created, closed_at)
     report.ignored_closing_times = int((rows.ok & ~is_closed & ~np.isnat(closed_at)).sum())
 
     def optional(key: str) -> pa.Array:
@@ -275,9 +314,14 @@ def parse(
         t = _text(tbl, cols[key])
         return pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t)
 
+    def classification(key: str) -> pa.Array:
+        # Bounded like the column (longer source labels are cut, not refused: the label is
+        # kept for filtering, the category rules do not depend on it).
+        return pc.utf8_slice_codeunits(optional(key), 0, SOURCE_TEXT_MAX)
+
     return Parsed(
         ext=ext,
-        created=dates["created_at"],
+        created=created,
         due=dates["due_at"],
         closed_at=closed_at,
         lon=lon,
@@ -288,4 +332,8 @@ def parse(
         urgency=_translate(tbl, m.urgency),
         address=optional("address"),
         description=optional("description"),
+        source_type=classification("source_type"),
+        source_reason=classification("source_reason"),
+        clock_skew=skewed,
+        source_closed_at=source_closed_at,
     )

@@ -34,6 +34,19 @@ class TicketImportReport:
     open_past_due: int = 0
     multi_grid_points: int = 0
     ignored_closing_times: int = 0
+    # Closed rows loaded although closed before they opened, within the mapping's tolerance
+    # (closed_at set to the open time, 'clock_skew' in ticket.import_flags), and the largest
+    # such gap.
+    clock_skew: int = 0
+    clock_skew_max_s: float = 0.0
+    clock_skew_tolerance_s: float = 0.0
+    # The zone that reads the file's local times (the mapping's) and the one that decides the
+    # rollup days and ticket numbers (the deployment's); how many loaded tickets fall on another
+    # local day in the second than in the first.
+    mapping_timezone: str = ""
+    timezone: str = ""
+    tickets_on_another_day: int = 0
+    warnings: list[str] = field(default_factory=list)
     seeded_item_list: bool = False
     rejects_path: str | None = None
     dry_run: bool = False

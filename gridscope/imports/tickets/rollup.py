@@ -23,6 +23,12 @@ IMPORT_COUNTS: tuple[str, ...] = (
 assert set(IMPORT_COUNTS) <= set(STAT_COUNTS)
 
 
+def local_days(ts: pa.Array, tz: str) -> pa.Array:
+    """The local calendar day (date32) in ``tz`` of UTC timestamps: the day the rollup counts
+    an event on."""
+    return pc.local_timestamp(ts.cast(pa.timestamp("us", tz=tz))).cast(pa.date32())
+
+
 def stat_counts(ticket: pa.Table, tz: str) -> pa.Table:
     """Counts per (local day in ``tz``, grid, category) of the new tickets: columns day
     (date32), grid_code, category_code and the int32 counts of ``IMPORT_COUNTS``.
@@ -31,11 +37,10 @@ def stat_counts(ticket: pa.Table, tz: str) -> pa.Table:
     for creates into 'closed'; all on the create event's local day.
     """
     state = ticket.column("state")
-    local = pc.local_timestamp(ticket.column("created_at").cast(pa.timestamp("us", tz=tz)))
     reported = pc.cast(pc.equal(state, State.REPORTED.value), pa.int64())
     frame = pa.table(
         {
-            "day": local.cast(pa.date32()),
+            "day": local_days(ticket.column("created_at"), tz),
             "grid": ticket.column("grid_code"),
             "cat": ticket.column("category_code"),
             "created": pa.array(np.ones(ticket.num_rows, dtype=np.int64)),

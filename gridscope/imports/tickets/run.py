@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from domain.categories import CATEGORIES
 from domain.clock.now import clock_for
@@ -21,8 +22,29 @@ from ..mapping import TicketMapping
 from .join import join_points
 from .parse import Rows, parse
 from .report import TicketImportReport, check_writable, default_rejects_path, write_rejects
-from .rollup import stat_counts
-from .tables import tables_for
+from .rollup import local_days, stat_counts
+from .tables import tables_for, ts_array
+
+
+def zone_warning(
+    report: TicketImportReport, mapping: TicketMapping, tz: str, created: np.ndarray
+) -> None:
+    """Record (in ``report``) that the mapping reads the file in another zone than the one the
+    rollup counts days in, with how many of the ``created`` instants (naive UTC) that moves
+    to another local day. Nothing when the two zones are the same."""
+    report.mapping_timezone, report.timezone = mapping.timezone, tz
+    if mapping.timezone == tz:
+        return
+    utc = ts_array(created)
+    moved = pc.not_equal(local_days(utc, mapping.timezone), local_days(utc, tz))
+    report.tickets_on_another_day = int(pc.sum(moved).as_py() or 0)
+    report.warnings.append(
+        f"time zones differ: the mapping's dates.timezone {mapping.timezone} reads the file's"
+        f" local times, but the rollup days and ticket numbers follow the deployment's"
+        f" timezone {tz} (GRIDSCOPE_TIMEZONE): {report.tickets_on_another_day:,} of"
+        f" {len(created):,} tickets fall on another day in {tz} than in {mapping.timezone}."
+        f" Set GRIDSCOPE_TIMEZONE={mapping.timezone} if the days should be the source's"
+    )
 
 
 def import_tickets(
@@ -41,6 +63,7 @@ def import_tickets(
 
     ``now`` (aware; default: the settings' clock, ``fixed_now`` or the system clock) stamps
     ``updated_at`` and the import run and decides which open rows are already past due.
+    ``echo`` receives the report's warnings and the clock-skew note at the end.
     """
     from tqdm import tqdm
 
@@ -140,6 +163,13 @@ def import_tickets(
             is_closed = parsed.is_closed
             report.closed = int(is_closed[idx].sum())
             report.open = len(idx) - report.closed
+            skewed = parsed.clock_skew[idx]
+            report.clock_skew = int(skewed.sum())
+            report.clock_skew_tolerance_s = mapping.clock_skew_tolerance_s
+            if report.clock_skew:
+                gap = parsed.created[idx][skewed] - parsed.source_closed_at[idx][skewed]
+                report.clock_skew_max_s = float(gap.max() / np.timedelta64(1, "s"))
+            zone_warning(report, mapping, settings.timezone, parsed.created[idx])
             open_due = parsed.due[idx][~is_closed[idx]]
             report.open_past_due = int(
                 (open_due < np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")).sum()
@@ -210,4 +240,13 @@ def import_tickets(
     write_rejects(rejects_path, csv.table, rows)
     report.seconds["rejects"] = time.perf_counter() - t
     report.seconds["total"] = time.perf_counter() - t0
+    for warning in report.warnings:
+        echo(f"warning: {warning}")
+    if report.clock_skew:
+        echo(
+            f"clock skew: {report.clock_skew:,} closed row(s) closed up to"
+            f" {report.clock_skew_max_s:g} s before they opened (within the mapping's"
+            f" clock_skew_tolerance_s = {report.clock_skew_tolerance_s:g} s): loaded as closed"
+            " at their open time, flagged 'clock_skew' in ticket.import_flags"
+        )
     return report

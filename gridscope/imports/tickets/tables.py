@@ -18,7 +18,7 @@ from domain.workflow.rules import STAGE_OF_STATE, State
 from domain.workflow.timeliness import closed_on_time_many
 
 from ..mapping import TicketMapping
-from .parse import TS, Parsed
+from .parse import IMPORT_FLAG_CLOCK_SKEW, TS, Parsed
 
 
 def ts_array(values: np.ndarray) -> pa.Array:
@@ -42,6 +42,15 @@ def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> pa.Array:
     return pa.Array.from_buffers(
         pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(rec.tobytes())]
     )
+
+
+def flag_lists(flagged: np.ndarray, flag: str) -> pa.Array:
+    """``[flag]`` where ``flagged``, else ``[]``: a list<string> column (text[]), built from
+    offsets without a per-row loop."""
+    flagged = np.asarray(flagged, dtype=bool)
+    offsets = np.concatenate([[0], np.cumsum(flagged)]).astype(np.int32)
+    values = pa.array(np.full(int(flagged.sum()), flag, dtype=object), pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
 def _local_yyyymmdd(ts: pa.Array, tz: str) -> pa.Array:
@@ -92,6 +101,7 @@ def tables_for(
         "",
     )
     source = p.source.take(take)
+    skewed = p.clock_skew[idx]
     ext = pa.array(p.ext[idx], pa.string())
     ticket = pa.table(
         {
@@ -119,11 +129,26 @@ def tables_for(
             "closed_at": ts_array(np.where(closed, x_us, nat)),
             "closed_on_time": pa.array(np.where(closed, on_time, None), pa.bool_()),
             "updated_at": pa.array(np.full(n, now.astimezone(UTC)), TS),
+            "source_type": p.source_type.take(take),
+            "source_reason": p.source_reason.take(take),
+            "import_flags": flag_lists(skewed, IMPORT_FLAG_CLOCK_SKEW),
         }
     )
     ns = json.dumps(m.namespace)
+    # A row accepted with clock skew keeps the file's own closing time in its create event
+    # (the ticket closes at its open time): the append-only log loses nothing of the source.
+    skew_note = pc.if_else(
+        pa.array(skewed, pa.bool_()),
+        pc.binary_join_element_wise(
+            ', "source_closed_at": "',
+            pc.strftime(ts_array(p.source_closed_at[idx]), format="%Y-%m-%dT%H:%M:%SZ"),
+            '"',
+            "",
+        ),
+        pa.scalar("", pa.string()),
+    )
     data = pc.binary_join_element_wise(
-        f'{{"imported": true, "namespace": {ns}, "source": "', source, '"}', ""
+        f'{{"imported": true, "namespace": {ns}, "source": "', source, '"', skew_note, "}", ""
     )
     event = pa.table(
         {
