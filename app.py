@@ -19,6 +19,7 @@ from gridscope.api import register as register_api
 from gridscope.auth import register as register_auth
 from queries.cache import Cache, namespace_for
 from queries.db import make_pool
+from queries.explore.columns import ColumnStore
 from queries.faults import FaultLog
 from queries.replicas import make_read_pool
 from queries.scope import Scope
@@ -73,6 +74,11 @@ def create_app(
         clock=clock or clock_for(settings.fixed_now),
         replica_pool=replica_pool,
         faults=faults,
+        explore_columns=(
+            ColumnStore(days=settings.explore_columns_days)
+            if settings.explore_columns_days
+            else None
+        ),
     )
     server = app.server
     server.extensions[EXTENSION_KEY] = services

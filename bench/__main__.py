@@ -1,4 +1,5 @@
-"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|wall|all] [options];
+"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|explore|wall|all]
+[options];
 see each module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash
 callbacks to the feeds, issue #10; bench/feed.py measures both paths).
 
@@ -31,6 +32,10 @@ def main() -> None:
         from bench import feed
 
         feed.main(rest if which in ("feed", "screen") else [])
+    if which == "explore":
+        from bench import explore
+
+        explore.main(rest)
     if which == "workersdelta":
         from bench import workers_delta
 

@@ -10,6 +10,7 @@ import re
 import flask
 
 from dashboard import export, feed_routes
+from dashboard.explore import export as explore_export
 from dashboard.health import healthz
 from layers.grid_geometry import UnknownUnit, level_geometry
 from queries import services
@@ -68,3 +69,4 @@ def register_routes(server: flask.Flask) -> None:
     server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)
     feed_routes.register(server)
     export.register(server)
+    explore_export.register(server)

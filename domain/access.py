@@ -60,6 +60,7 @@ PAGES: tuple[Page, ...] = (
     Page("/", "首页"),
     Page("/screen", "指挥中心大屏"),
     Page("/map", "网格地图"),
+    Page("/explore", "事件分析"),
     Page("/admin/users", "用户管理", admin=True),
     Page("/admin/walls", "大屏链接", admin=True),
     Page("/admin/audit", "审计日志", admin=True),
@@ -84,7 +85,7 @@ class RolePolicy:
 
 
 _ALL_LAYERS = frozenset(LAYER_IDS)
-_WORK_PAGES = frozenset({"/", "/screen", "/map"})
+_WORK_PAGES = frozenset({"/", "/screen", "/map", "/explore"})
 
 POLICY: dict[Role, RolePolicy] = {
     p.role: p

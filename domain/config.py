@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     cache_ttl_s: int = Field(
         3600, ge=1, description="Safety-net expiry of cache entries (they are versioned anyway)."
     )
+    explore_columns_days: int = Field(
+        400,
+        ge=0,
+        le=1200,
+        description="Days of tickets the workbench keeps as in-memory columns per server process"
+        " (about 75 bytes per ticket); 0 = answer every view from SQL.",
+    )
+    export_dir: str = Field(
+        "/tmp/gridscope-exports",
+        description="Where workbench exports are written (kept an hour, then removed).",
+    )
     basemap_url: str = Field(
         "", description="XYZ tile URL template; empty = no basemap, no request leaves the machine."
     )

@@ -9,7 +9,7 @@ matter (the ``gridscope.audit`` log line is a copy, not the record).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -147,3 +147,20 @@ def event_for(viewer: Any, action: str, **fields: Any) -> AuditEvent:
         action=action,
         **fields,
     )
+
+
+def ticket_read(
+    conn: psycopg.Connection,
+    viewer: Any,
+    action: str,
+    ticket_ids: Iterable[int],
+    at: datetime,
+    **detail: Any,
+) -> None:
+    """Write the audit row of a read of personal ticket data by ``viewer`` at ``at`` (the app's
+    now) and commit it: call after the reads, before the response is sent."""
+    ids = [str(i) for i in ticket_ids]
+    event = event_for(
+        viewer, action, object="ticket", object_ids=ids, count=len(ids), detail=detail
+    )
+    write(conn, event, at)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import psycopg
 
 from domain.clock.limits import StageLimit
+from domain.clock.work_calendar import WorkCalendar
+from domain.workflow.clocks import Clocks
 
 Limits = dict[tuple[str, str, str], StageLimit]
 
@@ -58,3 +61,10 @@ def load_calendar_overrides(conn: psycopg.Connection) -> dict[date, bool]:
 def known_categories(conn: psycopg.Connection) -> dict[str, bool]:
     """{code: admitted} for every category."""
     return dict(conn.execute("SELECT code, admitted FROM category").fetchall())
+
+
+def load_clocks(conn: psycopg.Connection, settings: Any) -> Clocks:
+    """The stage limits and the work calendar in force, read now (pages that show one ticket's
+    clocks; the API keeps its own copy for a minute, gridscope.api.state)."""
+    calendar = WorkCalendar(tz=settings.timezone, overrides=load_calendar_overrides(conn))
+    return Clocks(calendar, load_limits(conn), settings.tz)

@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from queries.cache import Cache
+from queries.explore.columns import ColumnStore
 from queries.faults import FaultLog
 from queries.feed import FeedState
 from queries.replicas import ReadPools
@@ -43,6 +44,8 @@ class Services:
     faults: FaultLog = field(default_factory=FaultLog)
     # The wall feeds' per-process state (version watch, memo); shared by for_viewer's copies.
     feeds: FeedState = field(default_factory=FeedState)
+    # The workbench's in-memory ticket columns (settings.explore_columns_days; None: off).
+    explore_columns: ColumnStore | None = None
 
     @property
     def read_pool(self) -> ReadPools | ConnectionPool:
@@ -52,6 +55,8 @@ class Services:
 
     def close(self) -> None:
         self.feeds.close()
+        if self.explore_columns is not None:
+            self.explore_columns.close()
         self.pool.close()
         if self.replica_pool is not None:
             self.replica_pool.close()

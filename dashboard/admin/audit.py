@@ -40,6 +40,7 @@ ACTION_NAMES = {
     "wall_create": "创建大屏链接",
     "wall_revoke": "吊销大屏链接",
     "audit_search": "查询审计日志",
+    "explore_ticket_read": "查看事件详情（个人信息）",
     "audit_purge": "清理审计日志",
     "demo_account": "演示账号",
 }

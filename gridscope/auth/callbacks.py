@@ -19,6 +19,7 @@ COMPONENT_PAGES: dict[str, str | None] = {
     "gs-": "/screen",  # the wall's ribbon, panels, ticker, clock
     "scr-": "/screen",  # the wall's map
     "ana-": "/map",  # the analyst map
+    "exp-": "/explore",  # the analyst workbench
     "home-": "/",
     "adm-users-": "/admin/users",
     "adm-walls-": "/admin/walls",

@@ -34,7 +34,9 @@ SUITES_RULE = "/_dash-component-suites/<string:package_name>/<path:fingerprinted
 # Nesting of a whole callback body: the body itself takes 3 levels, our stores and clickData a
 # few more. Deeper JSON is refused before any Dash or gridscope code walks it recursively.
 MAX_DEPTH = 32
-MAX_CHANGED = 64
+# A page that renders its filter values as buttons (the workbench's facets: a few hundred
+# pattern-matching ids) reports every new button as changed in one request.
+MAX_CHANGED = 2048
 # Top-level packages of gridscope: an exception with a frame in one of them is our bug.
 OUR_PACKAGES = frozenset({"app", "dashboard", "domain", "gridscope", "layers", "queries"})
 

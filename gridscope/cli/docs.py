@@ -26,7 +26,7 @@ TIER_TEXT = {
 }
 
 ACTION_TEXT = {
-    "export": "导出数据（CSV） / download data from a page",
+    "export": "导出数据（CSV、Excel） / download data from a page",
     "read_tracks": "查看网格员实时位置、所属网格与当日轨迹（L4，留痕） / a worker's track",
     "exact_points": "事件以精确点位显示（否则按网格计数） / report locations as points",
     "write_tickets": "API 令牌写入事件、流转、位置 / API tokens: write tickets and positions",
@@ -47,6 +47,8 @@ AUDIT_ACTIONS = {
     "track_read": "读取网格员位置与当日轨迹（L4） / a worker's position and track",
     "api_ticket_read": "API 读取单件事件的个人信息字段（L3） / API: one ticket's personal fields",
     "api_ticket_list": "API 列表中返回精确位置（L3） / API: exact points in a list",
+    "explore_ticket_read": "事件分析页打开单件事件，显示地址或精确位置（L3） / the workbench"
+    " drawer showed a ticket's personal fields",
     "user_add": "新建用户 / account created",
     "user_passwd": "修改密码 / password changed",
     "user_enable": "启用用户 / account enabled",
@@ -249,6 +251,13 @@ def _exports() -> list[str]:
         "The grid chief's name and phone are masked below L3.",
         f"Roles with `export`: {_list(roles)}; others get 403.",
         "Every export, and every refused one, is audited.",
+        "",
+        "The workbench (`/explore`) exports its filtered tickets as CSV or Excel (xlsx, with a",
+        "sheet of the filters used and the time of export) through a background job: the page",
+        "shows its progress and then links `GET /export/tickets/<job>`, which answers only the",
+        "user who started it, for an hour. Addresses are cut to road level and exact points left",
+        "out below L3; the audit row (object `tickets.csv` or `tickets.xlsx`) carries the count",
+        "and the view's query string.",
     ]
 
 
