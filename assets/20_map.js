@@ -1,7 +1,9 @@
 /* gridscope map component (dashboard/map): dash-leaflet GeoJSON functions and clientside
  * callbacks, added to the window.gridscope namespace of 10_gridscope.js.
  * - unitStyle / unitHover / unitTooltip: the grid layer (choropleth from hideout.values);
- *   gridscope.painted keeps {code: value} of the features last drawn (one level at a time).
+ *   gridscope.painted keeps {code: value} of the features last drawn (one level at a time),
+ *   null for "no data" (drawn with gridscope.hatch, a grey hatched canvas pattern).
+ * - periodSync: the grid layer's date range and its window selector kept in step.
  * - layerFilter / layerStyle / pointMarker / heatPoint: defaults for registry layers.
  * - layerSource / composeLayer / mapView: clientside callbacks (see dashboard/map/callbacks.py).
  * No network access here: geometry is fetched by dash-leaflet from the URL the server gave. */
@@ -42,18 +44,46 @@
   }
 
   function fmtValue(v, h) {
-    if (v === null || v === undefined) { return h.missing === "nodata" ? "无数据" : "0"; }
+    if (v === null || v === undefined) { return h.nodata_label || "无数据"; }
     if (h.percent) { return (100 * v).toFixed(1) + "%"; }
     return String(v) + (h.unit ? " " + h.unit : "");
   }
 
-  /* The value of a feature: missing counts are 0, missing rates are "no data" (null). */
+  /* The value of a feature, null for "no data": a null value always (a rate or density with
+   * no denominator); a unit absent from the values is "no data" for rates (h.missing ===
+   * "nodata", which the server leaves out to keep the payload small) and 0 for counts. */
   function unitValue(feature, h) {
     var code = feature && feature.properties ? feature.properties.code : null;
     var v = h.values && code != null ? h.values[code] : undefined;
-    if (v === undefined || v === null) { return h.missing === "nodata" ? null : 0; }
+    if (v === null) { return null; }
+    if (v === undefined) { return h.missing === "nodata" ? null : 0; }
     return v;
   }
+
+  /* "No data": the no-data grey under light diagonal hatching, as a canvas pattern (the maps
+   * use Leaflet's canvas renderer, preferCanvas, whose fillStyle takes a CanvasPattern). One
+   * pattern per colour and line scale, made on first use. The legend's swatch is the CSS twin
+   * (.gs-swatch--nodata in 05_map.css). */
+  var hatches = {};
+  gs.hatch = function (base) {
+    var k = scale(), key = base + "|" + k;
+    if (hatches[key]) { return hatches[key]; }
+    var n = Math.max(6, Math.round(8 * k));
+    var c = document.createElement("canvas");
+    c.width = n; c.height = n;
+    var x = c.getContext("2d");
+    x.fillStyle = base;
+    x.fillRect(0, 0, n, n);
+    x.strokeStyle = "rgba(190, 200, 215, 0.7)";
+    x.lineWidth = Math.max(1, 1.2 * k);
+    x.beginPath();  // one diagonal across the tile and its two halves at the corners
+    x.moveTo(0, n); x.lineTo(n, 0);
+    x.moveTo(-1, 1); x.lineTo(1, -1);
+    x.moveTo(n - 1, n + 1); x.lineTo(n + 1, n - 1);
+    x.stroke();
+    hatches[key] = x.createPattern(c, "repeat");
+    return hatches[key];
+  };
 
   var paintedLevel = null;
 
@@ -66,12 +96,16 @@
     }
     var v = unitValue(feature, h);
     var colors = (h.colors && h.colors[h.palette || "heat"]) || [];
-    var fill = v === null ? (h.nodata || "#2a2f3a") : (h.zero || "#0c2038");
-    var k = v === null ? -1 : classOf(v, h.breaks || []);
-    if (k >= 0 && (v > 0 || h.missing === "nodata")) { fill = colors[k] || fill; }
+    var nodata = v === null;
+    var k = nodata ? -1 : classOf(v, h.breaks || []);
+    var shaded = k >= 0 && (v > 0 || h.missing === "nodata");
+    var fill = h.zero || "#0c2038";
+    if (nodata) { fill = gs.hatch(h.nodata || "#2a2f3a"); }
+    else if (shaded) { fill = colors[k] || fill; }
     gs.painted[p.code] = v;
     var opacity = parseFloat(h.opacity || "0.82");
-    if (!(k >= 0 && (v > 0 || h.missing === "nodata"))) { opacity = Math.min(opacity, 0.55); }
+    if (nodata) { opacity = Math.min(opacity, 0.8); }
+    else if (!shaded) { opacity = Math.min(opacity, 0.55); }
     var dim = h.focus && p.parent !== h.focus && p.code !== h.focus;
     return {
       fillColor: fill,
@@ -167,17 +201,23 @@
             payload.data || { type: "FeatureCollection", features: [] }];
   };
 
+  /* Legend rows [label, colour, kind]: "0" first for counts, the classes, then "无数据"
+   * (hatched) for rates, or for counts when some unit has no data (h.has_nodata). */
   function legendItems(payload, h, meta) {
     var out = [];
     if (h.breaks && h.labels) {
       var colors = (h.colors && h.colors[h.palette || "heat"]) || [];
-      out.push([h.missing_label || "0", h.missing === "nodata" ? h.nodata : h.zero]);
+      if (h.missing !== "nodata") { out.push([h.missing_label || "0", h.zero]); }
       h.labels.forEach(function (label, i) { out.push([label, colors[i]]); });
+      if (h.missing === "nodata" || h.has_nodata) {
+        out.push([h.nodata_label || "无数据", h.nodata, "nodata"]);
+      }
     }
     ((payload && payload.legend) || []).forEach(function (it) { out.push([it.label, it.color]); });
     return out.map(function (it) {
-      return el("Div", { className: "gs-legend-item" }, [
-        el("Span", { className: "gs-swatch", style: { background: it[1] } }),
+      return el("Div", { className: "gs-legend-item" + (it[2] ? " gs-legend-" + it[2] : "") }, [
+        el("Span", { className: "gs-swatch" + (it[2] ? " gs-swatch--" + it[2] : ""),
+                     style: { backgroundColor: it[1] } }),
         el("Span", {}, it[0])
       ]);
     });
@@ -206,6 +246,27 @@
       }
     }
     return [h, legend];
+  };
+
+  /* A layer's date range and the selector it feeds (meta.period_window = [option, value, the
+   * option's default], from extra["period_window"]): a complete range picked selects that
+   * value; a quick choice clears the range; clearing the range while the value is selected
+   * returns to the default. One callback has both as inputs and outputs (a circular pair Dash
+   * resolves in one step), so the fetch sees one consistent state. */
+  gs.periodSync = function (choice, start, end, meta) {
+    var pw = (meta && meta.period_window) || [], value = pw[1], fallback = pw[2];
+    var trig = ((window.dash_clientside.callback_context || {}).triggered || [])
+      .map(function (t) { return t.prop_id || ""; });
+    var byRange = trig.some(function (t) { return /\.(start_date|end_date)$/.test(t); });
+    var nu = noUpdate();
+    if (!value) { return [nu, nu, nu]; }
+    if (byRange) {
+      if (start && end) { return [choice === value ? nu : value, nu, nu]; }
+      if (!start && !end && choice === value) { return [fallback || nu, nu, nu]; }
+      return [nu, nu, nu];
+    }
+    if (choice && choice !== value && (start || end)) { return [nu, null, null]; }
+    return [nu, nu, nu];
   };
 
   function autoLevel(zoom, meta) {

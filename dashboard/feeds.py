@@ -33,7 +33,7 @@ from dashboard.screen.ticker import ticker_view
 from dashboard.screen.trend import trend_view
 from domain.config import Settings
 from layers import registry
-from layers.base import Access, LayerSpec
+from layers.base import Access, LayerSpec, OptionError
 from layers.labels import jurisdiction_label
 from queries.feed import FeedSpec, FeedState
 from queries.feed_entry import KEEP_S
@@ -256,7 +256,10 @@ def feed_spec(
             not scope.contains(focus) or state.unit_exists(services, scope, focus) is False
         ):
             raise UnknownUnit(f"unit {focus} is not in your jurisdiction")
-        options = panel.layer.canonical_options(options, options, scope)
+        try:
+            options = panel.layer.canonical_options(options, options, scope)
+        except OptionError as exc:  # options that do not fit together (a reversed period)
+            raise BadFeedRequest(f"layer {panel.layer.id}: {exc}") from None
     access = Access.of(services.viewer)
 
     def params_of(opts: dict[str, Any]) -> dict[str, Any]:

@@ -26,10 +26,16 @@ How a registered layer reaches the map (dashboard/map mounts every layer of the 
   Coordinates in ``data`` are shifted to GCJ-02 by the map when the basemap needs it; a layer
   never converts them itself.
 * Style options never reach the server: they are merged into ``hideout`` in the browser.
+* An option marked ``strict`` refuses a value outside its allowlist with ``OptionError`` (its
+  message in Chinese names the option and the value) instead of quietly using the default, and
+  ``normalise`` raises it for options that do not fit together (a period ending before it
+  starts); the map shows the message beside the controls and keeps its last data.
 * ``extra`` keys the mount reads: "style", "hoverStyle", "onEachFeature", "pointToLayer",
   "clusterToLayer" (JS names), "format", "superClusterOptions", "pane_z" (the heat pane's
   CSS z-index; default: registry order), "view_from_map" ({view option: "zoom" | "bounds"}, filled
-  from the map after each move), "detail" (callable(conn, scope, feature id, now, settings,
+  from the map after each move), "period_window" ((option, value): the choice a date range
+  picked on the map sets, e.g. ("window", "period"); a quick choice of that option clears the
+  range), "detail" (callable(conn, scope, feature id, now, settings,
   viewer) run on click; it checks the viewer's permission again and audits what it reads)
   with "detail_action" (the ``domain.access.Action`` a viewer needs for it; none declared:
   refused), "detail_js" (JS called with (map id, detail)) and "detail_profiles" (the maps
@@ -56,6 +62,22 @@ from queries.scope import Scope
 from queries.viewer import Viewer
 
 Options = Mapping[str, Any]
+
+# How an option is chosen on the map: a row of buttons, a searchable drop-down, or one end of
+# a date range (one DatePickerRange per layer holds both ends: "YYYY-MM-DD" strings).
+Control = Literal["radio", "dropdown", "date_start", "date_end"]
+
+
+class OptionError(ValueError):
+    """A layer option value the layer refuses, with a message for the user (Chinese, naming
+    the option and what is wrong): a strict option's value outside its allowlist, or options
+    that do not fit together. Never a 500: the map shows the message and keeps its data."""
+
+
+def _shown(value: Any) -> str:
+    """A browser value as it may appear in a message: short, never the whole payload."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 @dataclass(frozen=True)
@@ -116,7 +138,10 @@ class LayerOption:
     """One user-facing option of a layer, with its allowed values (checked on the server).
 
     ``choices`` lists (value, label_zh); an option without choices accepts values matching
-    ``pattern`` (e.g. a unit code supplied by the map view), never anything else."""
+    ``pattern`` (e.g. a unit code supplied by the map view), never anything else. A value
+    outside the allowlist becomes the default, or, when ``strict``, raises ``OptionError``
+    (``format_zh`` says what a valid value looks like). ``control`` is how the map offers it.
+    """
 
     name: str
     label_zh: str
@@ -124,15 +149,26 @@ class LayerOption:
     default: str
     pattern: str | None = None
     help_zh: str = ""
+    strict: bool = False
+    control: Control = "radio"
+    format_zh: str = ""
+
+    def allows(self, value: Any) -> bool:
+        """True when ``value`` is one of the choices, or matches the pattern."""
+        if not isinstance(value, str):
+            return False
+        if self.choices:
+            return value in {v for v, _ in self.choices}
+        return bool(self.pattern and re.fullmatch(self.pattern, value))
 
     def parse(self, value: Any) -> str:
-        """The value if allowed, else the default (a browser value is never trusted)."""
-        if not isinstance(value, str):
-            return self.default
-        if self.choices:
-            return value if value in {v for v, _ in self.choices} else self.default
-        if self.pattern and re.fullmatch(self.pattern, value):
+        """The value if allowed, else the default (a browser value is never trusted); a strict
+        option raises OptionError for any value given but not allowed (None is "not given")."""
+        if self.allows(value):
             return value
+        if self.strict and value is not None:
+            hint = f"（{self.format_zh}）" if self.format_zh else ""
+            raise OptionError(f"{self.label_zh}：{_shown(value)} 无效{hint}")
         return self.default
 
     def label_of(self, value: str) -> str:
@@ -178,6 +214,9 @@ class LayerSpec:
         names = [o.name for o in self.all_options]
         if len(names) != len(set(names)):
             raise ValueError(f"layer {self.id}: duplicate option names {names}")
+        ends = [o.control for o in self.data_options if o.control.startswith("date_")]
+        if sorted(ends) not in ([], ["date_end", "date_start"]):
+            raise ValueError(f"layer {self.id}: a date range needs one date_start and one date_end")
 
     @property
     def all_options(self) -> tuple[LayerOption, ...]:
@@ -206,7 +245,8 @@ class LayerSpec:
         self, raw: Mapping[str, Any] | None, view: Mapping[str, Any] | None, scope: Scope
     ) -> dict[str, str]:
         """``parse_data_options`` then ``normalise``: the options a fetch and its cache key
-        see. Non-mapping browser values count as empty."""
+        see. Non-mapping browser values count as empty. OptionError when a strict option's
+        value is refused or ``normalise`` finds the options do not fit together."""
         raw = raw if isinstance(raw, Mapping) else {}
         view = view if isinstance(view, Mapping) else {}
         out = self.parse_data_options(raw, view)

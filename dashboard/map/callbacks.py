@@ -5,10 +5,13 @@ Server: the layer fetch (tick, data options, view → payload store; not on a ``
 whose stores the wall's feeds fill), the unit card and the layers' feature detail, each for
 the request's viewer (queries.services.current()): layers it may not mount answer nothing, the
 card's personal fields are masked by its tier, and every browser value is checked first
-(dashboard/map/inputs.py) — a forged one gets an empty or unchanged output, never a 500.
+(dashboard/map/inputs.py) — a forged one gets an empty or unchanged output, never a 500. Options
+the layer refuses (layers.base.OptionError: a strict option's bad value, a period ending before
+it starts) leave the map as it is and say why under the layer's selectors.
 A database outage is logged once (``services.faults``) and leaves the map as it is.
 Browser (assets/20_map.js): payload → url/data; payload + toggle + style options → hideout and
-legend (no request); zoom/level/click/reset → view (level resolution and drill-down).
+legend (no request); zoom/level/click/reset → view (level resolution and drill-down); a layer's
+date range ↔ the selector it feeds (extra["period_window"]).
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from dash import (
     clientside_callback,
     ctx,
     no_update,
+    set_props,
 )
 
 from domain.access import FIELD_TIERS, Action
 from layers import registry
-from layers.base import AUTO, LayerSpec
+from layers.base import AUTO, LayerSpec, OptionError
 from queries import audit
 from queries import services as services_mod
 from queries.db import custom_plans
@@ -39,6 +43,7 @@ from queries.transient import TRANSIENT_DB_ERRORS
 
 from . import ids
 from .card import mask_card, render_grid_card, render_unit_card
+from .controls import option_input, shown_data_options
 from .inputs import click_code, click_id, mapping
 from .payload import layer_payload
 from .profiles import MapProfile
@@ -59,6 +64,15 @@ def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
         return no_update
     services.faults.ok("postgres")
     return json.loads(body)
+
+
+def fetch_checked(layer_id: str, raw: Any, view: Any) -> tuple[Any, str]:
+    """(payload, "") as ``fetch_now`` gives it, or (no_update, the reason) when the layer
+    refuses the options (OptionError): the map keeps its data and shows the reason."""
+    try:
+        return fetch_now(layer_id, raw, view), ""
+    except OptionError as exc:
+        return no_update, str(exc)
 
 
 def card_now(clicked: Any, layer_id: str = "grids") -> tuple[Any, Any]:
@@ -127,14 +141,16 @@ def _register_layer(profile: MapProfile, layer: LayerSpec) -> None:
 
 
 def _register_fetch(profile: MapProfile, layer: LayerSpec) -> None:
-    """The server fetch of a layer: every refresh tick, data option or view change."""
+    """The server fetch of a layer: every refresh tick, data option or view change; a refused
+    choice is explained under the selectors (and the message cleared by the next good one)."""
     p, lid = profile.prefix, layer.id
-    data_names = [o.name for o in layer.data_options if o.choices]
+    shown = shown_data_options(layer)
+    data_names = [o.name for o in shown]
 
     @callback(
         Output(ids.store(p, lid), "data"),
         Input(ids.tick(p, lid), "n_intervals"),
-        *[Input(ids.option(p, lid, n), "value") for n in data_names],
+        *[Input(*option_input(profile, layer, o)) for o in shown],
         Input(ids.view(p, lid), "data"),
     )
     def fetch_layer(_n: Any, *args: Any) -> Any:
@@ -143,7 +159,28 @@ def _register_fetch(profile: MapProfile, layer: LayerSpec) -> None:
         view = mapping(view)
         if any(v == AUTO and n not in view for n, v in raw.items()):
             return no_update  # wait for the view to resolve "auto" (e.g. from the zoom)
-        return fetch_now(lid, raw, view)
+        payload, refused = fetch_checked(lid, raw, view)
+        # The reason goes beside the selectors as a side update, so the callback keeps its
+        # one output (the payload store) and a refused choice leaves the map's data alone.
+        set_props(ids.error(p, lid), {"children": refused})
+        return payload
+
+
+def _register_period(profile: MapProfile, layer: LayerSpec) -> None:
+    """Keep a layer's date range and the selector it feeds in step (in the browser)."""
+    p, lid = profile.prefix, layer.id
+    name = layer.extra["period_window"][0]
+    clientside_callback(
+        ClientsideFunction(namespace="gridscope", function_name="periodSync"),
+        Output(ids.option(p, lid, name), "value"),
+        Output(ids.period(p, lid), "start_date"),
+        Output(ids.period(p, lid), "end_date"),
+        Input(ids.option(p, lid, name), "value"),
+        Input(ids.period(p, lid), "start_date"),
+        Input(ids.period(p, lid), "end_date"),
+        State(ids.meta(p, lid), "data"),
+        prevent_initial_call=True,
+    )
 
 
 def detail_now(layer_id: str, profile: MapProfile, clicked: Any) -> Any:
@@ -250,5 +287,7 @@ def register(profile: MapProfile) -> None:
             _register_primary(profile, layer)
         if layer.extra.get("view_from_map"):
             _register_view_from_map(profile, layer)
+        if layer.extra.get("period_window") and not profile.feed:
+            _register_period(profile, layer)
         if profile.offers_detail(layer):
             _register_detail(profile, layer)

@@ -72,7 +72,18 @@ def layer_meta(
         "map_id": ids.map_(profile.prefix),
         "detail_js": layer.extra.get("detail_js"),
         "view_from_map": dict(layer.extra.get("view_from_map", {})),
+        "period_window": period_window(profile, layer),
     }
+
+
+def period_window(profile: MapProfile, layer: LayerSpec) -> list[str]:
+    """[option, value, the option's default] of ``extra["period_window"]`` (the selector a date
+    range feeds, assets/20_map.js periodSync); [] for a layer without a date range."""
+    pw = layer.extra.get("period_window")
+    if not pw:
+        return []
+    name, value = pw
+    return [name, value, profile.default(layer, name)]
 
 
 def pane_name(profile: MapProfile, layer: LayerSpec) -> str:

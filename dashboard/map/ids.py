@@ -53,3 +53,13 @@ def reset(p: str) -> str:
 
 def detail(p: str, layer_id: str) -> str:
     return f"{p}-layer-{layer_id}-detail"
+
+
+def period(p: str, layer_id: str) -> str:
+    """The layer's date range (one DatePickerRange holds its date_start and date_end options)."""
+    return f"{p}-layer-{layer_id}-period"
+
+
+def error(p: str, layer_id: str) -> str:
+    """Where the map says why it refused the layer's options (layers.base.OptionError)."""
+    return f"{p}-layer-{layer_id}-error"

@@ -1,14 +1,18 @@
 """The grid layer on /map in Debian's chromium: every unit of each level drawn (count and codes
 equal SQL), hover and click show what the database holds (the card with phone numbers, whole
-for an administrator and audited), recolouring never fetches geometry again, no external host,
-no console error. The layer is public aggregates (L1): the same polygons and values for every
-role that opens /map; tests/browser/test_access.py shows the analyst's masked card."""
+for an administrator and audited), recolouring never fetches geometry again, a period and a
+category picked recolour to SQL's counts, a rate with nothing due is drawn hatched as "no
+data" with its legend entry, no external host, no console error. The layer is public
+aggregates (L1): the same polygons and values for every role that opens /map;
+tests/browser/test_access.py shows the analyst's masked card."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import datetime, time, timedelta
 
+from domain.categories import CATEGORY_BY_CODE
 from queries.db import connect
 from tests.conftest import DEMO_NOW
 
@@ -213,3 +217,178 @@ def test_geometry_is_compact_and_cached(live_server):
         assert exc.code == 304
     with analyst.open(f"{url}{GEO}grid.pbf?v={version}") as r:
         assert "immutable" in r.headers["Cache-Control"]
+
+
+# --------------------------------------------------------------------- periods and no data
+
+CREATED_SQL = """
+SELECT grid_code, count(*) FROM ticket
+ WHERE (created_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s
+   AND created_at <= %(now)s AND category_code LIKE %(cat)s
+ GROUP BY grid_code
+"""
+# Closed in the period, and open past the handling due time at its end (a period before today).
+DUE_SQL = """
+SELECT grid_code,
+       count(*) FILTER (WHERE (closed_at AT TIME ZONE %(tz)s)::date BETWEEN %(first)s AND %(last)s),
+       count(*) FILTER (WHERE state NOT IN ('rejected', 'suspended') AND created_at < %(end)s
+                          AND due_at < %(end)s AND (closed_at IS NULL OR closed_at >= %(end)s))
+  FROM ticket WHERE category_code LIKE %(cat)s GROUP BY grid_code
+"""
+
+
+def local_today(settings):
+    return DEMO_NOW.astimezone(settings.tz).date()
+
+
+def set_period(page, first, last) -> None:
+    """Type both ends of the date range, as a user does (Tab commits each)."""
+    page.fill("#ana-layer-grids-period", first.isoformat())
+    page.keyboard.press("Tab")
+    page.fill("#ana-layer-grids-period-end-date", last.isoformat())
+    page.keyboard.press("Tab")
+
+
+def pick_category(page, code: str) -> None:
+    """Search the category drop-down for ``code`` and pick it."""
+    page.click("#ana-layer-grids-opt-category")
+    page.fill(".dash-dropdown-search", code)
+    page.click(f".dash-dropdown-option:has-text('{code} ')")
+
+
+def wait_values(page, expected: dict) -> None:
+    page.wait_for_function(
+        "exp => { const p = window.gridscope.painted;"
+        " return Object.keys(p).length === Object.keys(exp).length"
+        " && Object.entries(exp).every(([c, v]) => p[c] === v); }",
+        arg=expected,
+        timeout=30_000,
+    )
+
+
+def selected(page, option: str) -> str:
+    return page.inner_text(f"#ana-layer-grids-opt-{option} .selected")
+
+
+def test_a_period_and_a_category_recolour(live_server, page_at):
+    settings = live_server.settings
+    page, watch = page_at(live_server.url + "/map", role="analyst")
+    pick(page, "level", "grid")
+    grids = sql_codes(settings, "grid")
+    wait_painted(page, grids)
+    before = [u for u in watch.requests if GEO in u]
+    today = local_today(settings)
+    first, last = today - timedelta(days=60), today - timedelta(days=31)
+    p = {"tz": settings.timezone, "first": first, "last": last, "now": DEMO_NOW}
+    with connect(settings) as conn:
+        created = dict(conn.execute(CREATED_SQL, p | {"cat": "%"}).fetchall())
+        minor = conn.execute(
+            "SELECT category_code FROM ticket WHERE length(category_code) = 4"
+            " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        ).fetchone()[0]
+        of_minor = dict(conn.execute(CREATED_SQL, p | {"cat": minor}).fetchall())
+    assert sum(created.values()) > sum(of_minor.values()) > 0
+
+    set_period(page, first, last)
+    wait_values(page, {g: created.get(g, 0) for g in grids})
+    assert selected(page, "window") == "自选"  # picking both dates selects the period
+    legend = page.inner_text("#ana-layer-grids-legend")
+    assert f"{first.isoformat()} 至 {last.isoformat()}" in legend
+
+    pick_category(page, minor)
+    wait_values(page, {g: of_minor.get(g, 0) for g in grids})
+    legend = page.inner_text("#ana-layer-grids-legend")
+    assert CATEGORY_BY_CODE[minor].name_zh in legend and first.isoformat() in legend
+
+    # a quick window clears the range; the category stays
+    pick(page, "window", "30d")
+    page.wait_for_function(
+        "() => document.querySelector('#ana-layer-grids-period').value === ''", timeout=10_000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#ana-layer-grids-legend').innerText.includes('近30日')",
+        timeout=30_000,
+    )
+    assert [u for u in watch.requests if GEO in u] == before, "recolouring refetched geometry"
+    assert_clean(watch)
+
+
+def fill_of(page, code: str) -> str:
+    """'pattern' when the unit ``code`` is drawn with a canvas pattern (the hatch), else its
+    fill colour."""
+    return page.evaluate(
+        "code => { let out = null; window.gridscope.maps['ana-map'].eachLayer(l => {"
+        " if (l.feature && l.feature.properties && l.feature.properties.code === code) {"
+        "   const f = l.options.fillColor;"
+        "   out = f instanceof CanvasPattern ? 'pattern' : String(f); } }); return out; }",
+        code,
+    )
+
+
+def test_no_data_is_hatched_with_a_legend_entry(live_server, page_at):
+    settings = live_server.settings
+    today = local_today(settings)
+    first, last = today - timedelta(days=12), today - timedelta(days=10)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=settings.tz)
+    p = {"tz": settings.timezone, "first": first, "last": last, "end": end, "cat": "09%"}
+    with connect(settings) as conn:
+        due = {g: (k, d) for g, k, d in conn.execute(DUE_SQL, p).fetchall()}
+        lon_lat = dict(
+            (code, (x, y))
+            for code, x, y in conn.execute(
+                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))"
+                " FROM grid WHERE valid_to IS NULL"
+            )
+        )
+    grids = sql_codes(settings, "grid")
+    expected = {}
+    for g in grids:
+        closed, past_due = due.get(g, (0, 0))
+        expected[g] = None if closed + past_due == 0 else round(closed / (closed + past_due), 4)
+    nodata = sorted(g for g, v in expected.items() if v is None)
+    shaded = sorted(g for g, v in expected.items() if v is not None)
+    assert nodata and shaded, "the case needs grids with and without closures"
+
+    page, watch = page_at(live_server.url + "/map", role="analyst")
+    pick(page, "level", "grid")
+    wait_painted(page, grids)
+    pick(page, "measure", "closure_rate")
+    pick_category(page, "09")
+    set_period(page, first, last)
+    wait_values(page, expected)  # null: no data, never 0
+    assert {fill_of(page, g) for g in nodata} == {"pattern"}
+    assert "pattern" not in {fill_of(page, g) for g in shaded}
+    legend = page.inner_text("#ana-layer-grids-legend")
+    assert "无数据" in legend and "结案率 · 城市管理" in legend
+    assert page.locator("#ana-layer-grids-legend .gs-swatch--nodata").count() == 1
+    # the tooltip says so too
+    x, y = screen_point(page, *lon_lat[nodata[0]])
+    page.mouse.move(x, y)
+    page.wait_for_selector(".gs-tooltip", timeout=10_000)
+    assert "无数据" in page.inner_text(".gs-tooltip")
+
+    # an end before the start: a message under the selectors, the map unchanged, no error
+    page.fill("#ana-layer-grids-period-end-date", (first - timedelta(days=1)).isoformat())
+    page.keyboard.press("Tab")
+    page.wait_for_selector("#ana-layer-grids-error:has-text('早于')", timeout=15_000)
+    assert painted(page) == expected
+    set_period(page, first, last)
+    page.wait_for_function(
+        "() => document.querySelector('#ana-layer-grids-error').innerText === ''",
+        timeout=15_000,
+    )
+    assert_clean(watch)
+
+
+def test_the_wall_keeps_its_map(live_server, page_at):
+    """The wall's map (profile "screen", fed by the feeds) has no date range or category
+    drop-down and loads neither's scripts; its grid layer still draws today's counts."""
+    page, watch = page_at(live_server.url + "/screen", 1920, 1080)
+    page.wait_for_function(
+        "() => Object.keys(window.gridscope.painted || {}).length > 0", timeout=30_000
+    )
+    assert page.locator("#scr-layer-grids-period").count() == 0
+    assert page.locator("#scr-layer-grids-opt-category").count() == 0
+    assert page.locator("#scr-layer-grids-opt-level").count() == 1
+    assert not [u for u in watch.requests if "async-datepicker" in u or "async-dropdown" in u]
+    assert_clean(watch)

@@ -1,22 +1,27 @@
-"""The live map layers' queries (heat, overdue tickets, worker positions) against the small
-demo on real PostgreSQL/PostGIS and Redis: counts equal direct SQL, scope and option
-allowlists hold, no personal data leaves, and the Redis position store follows the ingest
-path and degrades to PostgreSQL."""
+"""The map layers' queries (heat, overdue tickets, worker positions, the grid layer's periods
+and categories) against the small demo on real PostgreSQL/PostGIS and Redis: counts equal
+direct SQL, scope and option allowlists hold, no personal data leaves, a rate with nothing due
+is no data, and the Redis position store follows the ingest path and degrades to
+PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
+import orjson
 import pytest
 
+import layers.grids as grids_layer
 import layers.heat as heat_layer
 import layers.overdue as overdue_layer
 import layers.workers as workers_layer
 from domain.text import duration_zh
 from domain.workflow.rules import STAGE_NAMES_ZH
-from layers.base import Access
+from layers.base import Access, OptionError
+from queries import geo_measures as gm
 from queries import heat as qh
 from queries import worker_detail
 from queries import worker_layer as qw
@@ -698,3 +703,279 @@ def test_layer_specs_declare_the_contract():
     assert workers_layer.LAYER.extra["detail_sensitivity"] == "L4"
     assert workers_layer.LAYER.extra["detail_action"] == "read_tracks"
     assert "screen" not in workers_layer.LAYER.extra["detail_profiles"]
+
+
+# --------------------------------------------------------------------------------------------
+# Grid layer: periods, categories, no data
+# --------------------------------------------------------------------------------------------
+
+TICKETS_SQL = """
+SELECT t.grid_code, g.community_code, t.micro_grid_code, t.category_code, t.state,
+       t.created_at, t.closed_at, t.closed_on_time, t.due_at, t.stage_due_at
+  FROM ticket t JOIN grid g ON g.code = t.grid_code AND g.valid_to IS NULL
+"""
+
+
+def _direct_counts(conn, tz, first, last, category, now, key="grid"):
+    """{unit: (created, closed, closed_on_time, open, overdue, past_due)} computed in Python
+    from the ticket rows, by the definitions of docs/measures.md: created and closed on the
+    local days first..last, open and overdue now, open past the handling due time at the
+    period's end (now when the period reaches today; voided and suspended tickets left out)."""
+    stop = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+    end = min(stop, now)
+    out: dict[str, list[int]] = {}
+    for (
+        grid,
+        community,
+        micro,
+        cat,
+        state,
+        created,
+        closed,
+        on_time,
+        due,
+        stage_due,
+    ) in conn.execute(TICKETS_SQL).fetchall():
+        if category and not cat.startswith(category):
+            continue
+        unit = {"grid": grid, "community": community, "micro": micro}[key]
+        if unit is None:
+            continue
+        c = out.setdefault(unit, [0] * 6)
+        if created <= now and first <= created.astimezone(tz).date() <= last:
+            c[0] += 1
+        if closed is not None and closed <= now and first <= closed.astimezone(tz).date() <= last:
+            c[1] += 1
+            c[2] += bool(on_time)
+        live = state not in ("closed", "surveyed", "rejected", "suspended")
+        c[3] += live
+        c[4] += live and stage_due is not None and stage_due < now
+        if state not in ("rejected", "suspended") and created < end and due and due < end:
+            c[5] += closed is None or closed >= end
+    return {u: tuple(v) for u, v in out.items() if any(v)}
+
+
+def _as_tuples(counts):
+    return {
+        code: (c.created, c.closed, c.closed_on_time, c.open, c.overdue, c.past_due)
+        for code, c in counts.items()
+        if (c.created, c.closed, c.closed_on_time, c.open, c.overdue, c.past_due) != (0,) * 6
+    }
+
+
+def _busy_minor(conn) -> str:
+    return conn.execute(
+        "SELECT category_code FROM ticket WHERE length(category_code) = 4"
+        " GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchone()[0]
+
+
+def test_grid_counts_for_a_period_and_a_category_equal_the_tickets(demo_db):
+    """Periods in the past (past-due at their end), reaching today (past-due now), one day;
+    every category, a major, a minor: each unit's counts equal a computation from the ticket
+    rows, at the grid, community and micro-grid levels."""
+    now, tz = DEMO_NOW, demo_db.tz
+    today = now.astimezone(tz).date()
+    with connect(demo_db) as conn:
+        minor = _busy_minor(conn)
+        periods = [
+            gm.Period(today - timedelta(days=120), today - timedelta(days=60)),  # historic
+            gm.Period(today - timedelta(days=20), today),  # reaches today
+            gm.Period(today - timedelta(days=3), today - timedelta(days=3)),  # one day
+            gm.Period(today - timedelta(days=400), today - timedelta(days=200)),  # before data
+        ]
+        checked = 0
+        for period in periods:
+            for category in (None, minor[:2], minor):
+                for level in ("grid", "community", "micro"):
+                    got = gm.unit_counts(
+                        conn, WHOLE, level, "today", now, tz, period=period, category=category
+                    )
+                    want = _direct_counts(
+                        conn, tz, period.first, period.last, category, now, key=level
+                    )
+                    assert _as_tuples(got) == want, (period, category, level)
+                    checked += sum(sum(v) for v in want.values())
+        assert checked > 1000  # the cases are not all empty
+        # the historic period's past-due term is its own, not today's
+        old = gm.unit_counts(conn, WHOLE, "grid", "today", now, tz, period=periods[0])
+        live = gm.unit_counts(conn, WHOLE, "grid", "30d", now, tz)
+        assert sum(c.past_due for c in old.values()) != sum(c.past_due for c in live.values())
+        # without the rates it is not counted (0), the other counts unchanged
+        bare = gm.unit_counts(
+            conn, WHOLE, "grid", "today", now, tz, period=periods[0], past_due=False
+        )
+        assert bare == {code: replace(c, past_due=0) for code, c in old.items()}
+        recent = gm.unit_counts(conn, WHOLE, "grid", "today", now, tz, period=periods[1])
+        assert recent == gm.unit_counts(
+            conn, WHOLE, "grid", "today", now, tz, period=periods[1], past_due=False
+        )  # a period reaching today counts it now anyway (the live scan is cheap)
+        # a town's scope keeps its own grids
+        town = _a_town(conn)
+        scoped = gm.unit_counts(conn, Scope(town), "grid", "today", now, tz, period=periods[1])
+        assert scoped and all(code.startswith(town) for code in scoped)
+
+
+def test_quick_windows_agree_with_their_period_twins(demo_db):
+    """The quick windows keep their own statements; the filtered twin over the same days and
+    every category gives the same counts at every level, and a category's counts add up to
+    no more than the whole."""
+    now, tz = DEMO_NOW, demo_db.tz
+    with connect(demo_db) as conn:
+        minor = _busy_minor(conn)
+        for window in gm.WINDOWS:
+            period = gm.Period(*gm.window_days(window, now, tz))
+            for level in ("county", "town", "community", "grid", "micro"):
+                quick = gm.unit_counts(conn, WHOLE, level, window, now, tz)
+                twin = gm.unit_counts(conn, WHOLE, level, window, now, tz, period=period)
+                assert quick == twin, (window, level)
+            whole = gm.unit_counts(conn, WHOLE, "grid", window, now, tz)
+            major = gm.unit_counts(conn, WHOLE, "grid", window, now, tz, category=minor[:2])
+            one = gm.unit_counts(conn, WHOLE, "grid", window, now, tz, category=minor)
+            for code, c in whole.items():
+                assert one[code].created <= major[code].created <= c.created
+                assert one[code].open <= major[code].open <= c.open
+                assert one[code].households == major[code].households == c.households
+
+
+def test_period_and_category_are_checked(demo_db):
+    """Bad periods and categories: the query refuses them (ValueError), the layer's options
+    say in Chinese what is wrong (OptionError), never a default chosen silently."""
+    spec = grids_layer.LAYER
+    assert gm.category_like(None) == "%" and gm.category_like("09") == "09%"
+    assert gm.category_like("0903") == "0903"
+    for bad in ("9", "090", "09%", "0903_", "ab", ""):
+        with pytest.raises(ValueError):
+            gm.category_like(bad)
+    with pytest.raises(ValueError):
+        gm.Period(date(2015, 7, 2), date(2015, 7, 1))
+    with pytest.raises(ValueError):
+        gm.Period(date(2015, 1, 1), date(2018, 1, 1))
+    assert gm.Period(date(2015, 1, 1), date(2017, 12, 31)).days == gm.MAX_PERIOD_DAYS
+    ok = {"window": "period", "from": "2015-07-01", "to": "2015-07-31", "category": "0903"}
+    got = spec.canonical_options(ok, {"level": "grid"}, WHOLE)
+    assert {k: got[k] for k in ok} == ok
+    # a quick window drops the dates (one cache entry per window, whatever the picker holds)
+    quick = spec.canonical_options({**ok, "window": "7d"}, {"level": "grid"}, WHOLE)
+    assert quick["from"] == quick["to"] == "" and quick["category"] == "0903"
+    cases = {
+        "结束日期 2015-06-30 早于开始日期 2015-07-01": {"to": "2015-06-30"},
+        "最长 3 年": {"from": "2012-01-01", "to": "2015-07-31"},
+        "2015-02-30 不是有效日期": {"from": "2015-02-30"},
+        "开始日期：'2015/07/01' 无效（应为 YYYY-MM-DD）": {"from": "2015/07/01"},
+        "结束日期：7 无效": {"to": 7},
+        "请选择开始日期和结束日期": {"to": ""},
+        "超出可选范围": {"from": "1900-01-01"},
+        "事项类别：'0977' 无效": {"category": "0977"},
+        "事项类别：'0903; DROP TABLE grid' 无效": {"category": "0903; DROP TABLE grid"},
+        "事项类别：['09'] 无效": {"category": ["09"]},
+    }
+    for message, change in cases.items():
+        with pytest.raises(OptionError) as err:
+            spec.canonical_options({**ok, **change}, {"level": "grid"}, WHOLE)
+        assert message in str(err.value), (change, str(err.value))
+    # 3 years exactly is allowed, one day more is not
+    spec.canonical_options({**ok, "from": "2015-01-01", "to": "2017-12-31"}, {}, WHOLE)
+    with pytest.raises(OptionError):
+        spec.canonical_options({**ok, "from": "2014-12-31", "to": "2017-12-31"}, {}, WHOLE)
+
+
+def test_grid_layer_payload_for_a_period_and_no_data(demo_db):
+    """The payload for a period and a category: its legend names both; a rate with nothing due
+    is no data (absent from the values, "missing": "nodata", a legend entry 无数据), never 0;
+    a real 0 % stays; a density without households travels as null."""
+    now, tz = DEMO_NOW, demo_db.tz
+    today = now.astimezone(tz).date()
+    first, last = today - timedelta(days=10), today - timedelta(days=8)
+    opts = {"level": "grid", "window": "period", "from": first.isoformat()}
+    opts |= {"to": last.isoformat(), "category": "09", "focus": ""}
+    with connect(demo_db) as conn:
+        out = grids_layer.fetch(conn, WHOLE, {**opts, "measure": "closure_rate"}, now, demo_db)
+        h = out["hideout"]
+        assert out["legend_title"] == (
+            f"网格 · 结案率 · 城市管理（{first.isoformat()} 至 {last.isoformat()}，%）"
+        )
+        assert "时段末" in out["note"]
+        assert h["missing"] == "nodata" and h["missing_label"] == h["nodata_label"] == "无数据"
+        direct = _direct_counts(conn, tz, first, last, "09", now)
+        grids = {r[0] for r in conn.execute("SELECT code FROM grid WHERE valid_to IS NULL")}
+        nodata = {g for g in grids if sum(direct.get(g, (0,) * 6)[i] for i in (1, 5)) == 0}
+        zero = {g for g in grids - nodata if direct[g][1] == 0}
+        assert nodata and grids - nodata, "the case needs grids with and without data"
+        assert set(h["values"]) == grids - nodata
+        assert None not in h["values"].values()
+        assert all(h["values"][g] == 0 for g in zero)
+        for g in grids - nodata:
+            _c, closed, _t, _o, _v, past_due = direct[g]
+            assert h["values"][g] == round(closed / (closed + past_due), 4)
+        # on-time rate: the same denominator, so the same units have no data
+        on_time = grids_layer.fetch(conn, WHOLE, {**opts, "measure": "on_time_rate"}, now, demo_db)
+        assert set(on_time["hideout"]["values"]) == grids - nodata
+        # a count has no "no data"; a density without households does, as null
+        created = grids_layer.fetch(conn, WHOLE, {**opts, "measure": "created"}, now, demo_db)
+        assert created["hideout"]["missing"] == "zero" and not created["hideout"]["has_nodata"]
+        empty = sorted(grids)[0]
+        conn.execute("UPDATE grid SET households = 0 WHERE code = %s", (empty,))
+        opts["measure"] = "per_1000_households"
+        density = grids_layer.fetch(conn, WHOLE, opts, now, demo_db)
+        assert density["hideout"]["values"][empty] is None and density["hideout"]["has_nodata"]
+        assert b'"%s":null' % empty.encode() in orjson.dumps(density)
+        conn.rollback()
+        # today's window: the old statement and legend, no period note
+        out = grids_layer.fetch(
+            conn, WHOLE, {"level": "grid", "measure": "closure_rate", "window": "7d"}, now, demo_db
+        )
+        assert out["legend_title"] == "网格 · 结案率（近7日，%）" and out["note"] == ""
+
+
+def test_refused_options_are_a_message_not_a_500(demo_db, redis_client):
+    """A period or category the layer refuses, through the map's own fetch callback: an answer
+    that keeps the map (no payload) and says why beside the selectors; a good choice clears
+    the message."""
+    from app import create_app
+    from tests.access import signed_in
+
+    app = create_app(demo_db)
+    client = signed_in(app, demo_db, "analyst")
+    output = "ana-layer-grids-payload.data"
+    cb = app.callback_map[output]
+    props = {"start_date": "from", "end_date": "to"}
+
+    def call(**values):
+        inputs = []
+        for spec in cb["inputs"]:
+            prop = spec["property"]
+            name = props.get(prop, spec["id"].rsplit("-", 1)[-1])
+            value = {"n_intervals": 1, "data": {"level": "grid", "focus": ""}}.get(prop)
+            inputs.append({"id": spec["id"], "property": prop, "value": values.get(name, value)})
+        body = {
+            "output": output,
+            "outputs": {"id": "ana-layer-grids-payload", "property": "data"},
+            "inputs": inputs,
+            "state": [],
+            "changedPropIds": ["ana-layer-grids-tick.n_intervals"],
+        }
+        resp = client.post("/_dash-update-component", json=body)
+        assert resp.status_code < 500, resp.get_data(as_text=True)[:500]
+        return resp.status_code, resp.get_json() or {}
+
+    def reason(got) -> str:
+        return got["sideUpdate"]["ana-layer-grids-error"]["children"]
+
+    base = {"level": "grid", "measure": "closure_rate", "category": "all"}
+    status, got = call(**base, window="period", **{"from": "2026-07-31", "to": "2026-07-01"})
+    assert "早于" in reason(got)
+    assert "ana-layer-grids-payload" not in got.get("response", {})  # the map keeps its data
+    for bad, word in (
+        ({"category": "0977"}, "事项类别"),
+        ({"category": {"x": 1}}, "事项类别"),
+        ({"from": "2026-7-1", "window": "period"}, "开始日期"),
+        ({"to": ["2026-07-01"], "window": "period"}, "结束日期"),
+        ({"window": "period"}, "请选择开始日期和结束日期"),
+    ):
+        status, got = call(**{**base, "window": "7d", **bad})
+        assert word in reason(got), (bad, got)
+    status, got = call(**base, window="period", **{"from": "2026-07-01", "to": "2026-07-31"})
+    assert status == 200 and reason(got) == ""
+    title = got["response"]["ana-layer-grids-payload"]["data"]["legend_title"]
+    assert "2026-07-01 至 2026-07-31" in title

@@ -87,17 +87,25 @@ def detail_body(click) -> dict:
     }
 
 
+# A date range holds two options of a layer (dashboard/map/controls.py option_input).
+DATE_ENDS = {"start_date": "from", "end_date": "to"}
+
+
 def layer_body(app, p: str, layer: str, options: dict, view) -> dict:
+    """The fetch callback's body with ``options`` for the inputs they name (the others None:
+    not given) and ``view``, in the callback's own input order."""
     output = f"{p}-layer-{layer}-payload.data"
     assert output in app.callback_map
+    inputs = []
+    for spec in app.callback_map[output]["inputs"]:
+        prop = spec["property"]
+        name = DATE_ENDS.get(prop, spec["id"].rsplit("-opt-", 1)[-1])
+        value = {"n_intervals": 1, "data": view}.get(prop, options.get(name))
+        inputs.append(_dep(spec["id"], prop, value))
     return {
         "output": output,
         "outputs": {"id": f"{p}-layer-{layer}-payload", "property": "data"},
-        "inputs": [
-            _dep(f"{p}-layer-{layer}-tick", "n_intervals", 1),
-            *(_dep(f"{p}-layer-{layer}-opt-{k}", "value", v) for k, v in options.items()),
-            _dep(f"{p}-layer-{layer}-view", "data", view),
-        ],
+        "inputs": inputs,
         "state": [],
         "changedPropIds": [f"{p}-layer-{layer}-tick.n_intervals"],
     }

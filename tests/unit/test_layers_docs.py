@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from layers import registry
-from layers.base import AUTO, LayerOption, LayerSpec
+from layers.base import AUTO, LayerOption, LayerSpec, OptionError
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "layers.md"
 
@@ -91,7 +91,15 @@ def test_options_parse_through_allowlists_and_auto_resolves_from_the_view():
     raw = {"level": "county; DROP TABLE grid", "measure": "closure_rate", "window": 7}
     opts = grids.parse_data_options(raw, {"focus": "../../etc", "level": "town"})
     # the bad level falls back to "auto", which the view resolves; the bad focus is dropped
-    assert opts == {"level": "town", "measure": "closure_rate", "window": "today", "focus": ""}
+    assert opts == {
+        "level": "town",
+        "measure": "closure_rate",
+        "window": "today",
+        "from": "",
+        "to": "",
+        "category": "all",
+        "focus": "",
+    }
     opts = grids.parse_data_options({"level": AUTO}, {"level": "community", "focus": "330402007"})
     assert opts["level"] == "community" and opts["focus"] == "330402007"
     opts = grids.parse_data_options({"level": AUTO}, {"level": "planet"})
@@ -100,9 +108,17 @@ def test_options_parse_through_allowlists_and_auto_resolves_from_the_view():
         "level": AUTO,
         "measure": "created",
         "window": "today",
+        "from": "",
+        "to": "",
+        "category": "all",
         "palette": "blues",
         "opacity": "0.82",
     }
+    # strict options refuse what they do not allow instead of using the default
+    with pytest.raises(OptionError, match="事项类别"):
+        grids.parse_data_options({"category": "0977"})
+    with pytest.raises(OptionError, match="YYYY-MM-DD"):
+        grids.parse_data_options({"from": "2015/07/01"})
 
 
 def test_specs_refuse_bad_ids_kinds_and_duplicate_options():
