@@ -70,12 +70,13 @@ def main() -> None:
         "layerslive",
         "access",
         "workersdelta",
+        "explore",
         "wall",
         "all",
     )
     if which not in known:
         print(
-            f"unknown benchmark {which!r}: choose load, feed, api, imports, layers,"
+            f"unknown benchmark {which!r}: choose load, feed, api, imports, layers, explore,"
             " layerslive, access, workersdelta, wall or all",
             file=sys.stderr,
         )

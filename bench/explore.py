@@ -78,7 +78,7 @@ def change(svc, query: str, now: datetime) -> tuple[float, int]:
     t = time.perf_counter()
     view = one_view(svc, query, now)
     s = data.summarize(svc, view)
-    data.page(svc, view, 0, 100)
+    data.rows_block(svc, view, 0, 100)
     return time.perf_counter() - t, s.total
 
 

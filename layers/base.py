@@ -75,9 +75,10 @@ class OptionError(ValueError):
 
 
 def _shown(value: Any) -> str:
-    """A browser value as it may appear in a message: short, never the whole payload."""
+    """A browser value as it may appear in a message: whole when short, else only its length
+    (a cut value could read as a different code, e.g. a prefix of another unit's code)."""
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
+    return text if len(text) <= 40 else f"（{len(text)} 个字符的值）"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from queries.explore.views import ViewError, delete_view, list_views, save_view
 
 from . import export, ids
 from .callbacks import clicked, viewer_services
+from .data import build_view
 
 
 @callback(
@@ -30,15 +31,23 @@ def views_cb(_save, _delete, _path, name, chosen, search):
     user_id = svc.viewer.id
     with svc.pool.connection() as conn:
         if ctx.triggered_id == ids.VIEW_SAVE and clicked():
-            f, _ = parse(search or "")
+            f, problems = parse(search if isinstance(search, str) else "")
+            # Saved as the page shows it: an area outside the jurisdiction is dropped.
+            f = build_view(svc, conn, f, problems).filters
+            title = name if isinstance(name, str) else ""
             try:
-                save_view(conn, user_id, str(name or ""), encode(f, drawer=False), svc.clock.now())
-                note = f"已保存“{str(name).strip()}”"
+                save_view(conn, user_id, title, encode(f, drawer=False), svc.clock.now())
+                note = f"已保存“{title.strip()}”"
             except ViewError as exc:
                 note = str(exc)
         elif ctx.triggered_id == ids.VIEW_DELETE and clicked():
-            views = {q: i for i, _n, q in list_views(conn, user_id)}
-            if chosen in views and delete_view(conn, user_id, views[chosen]):
+            # The drop-down's values are the views' query strings with their "?".
+            views = {f"?{q}" if q else "?": i for i, _n, q in list_views(conn, user_id)}
+            if (
+                isinstance(chosen, str)
+                and chosen in views
+                and delete_view(conn, user_id, views[chosen])
+            ):
                 note = "已删除所选视图"
             else:
                 note = "请先在“我的视图”中选择要删除的视图"
@@ -81,7 +90,7 @@ def export_start(_csv, _xlsx, search):
         return no_update, no_update, no_update
     fmt = "csv" if ctx.triggered_id == ids.EXPORT_CSV else "xlsx"
     try:
-        job = export.start(svc, search or "", fmt)
+        job = export.start(svc, search if isinstance(search, str) else "", fmt)
     except export.ExportError as exc:
         return None, True, str(exc)
     return job, False, "正在导出…"

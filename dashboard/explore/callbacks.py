@@ -36,7 +36,7 @@ from queries.services import current
 from queries.transient import TRANSIENT_DB_ERRORS, fault_name
 
 from . import charts, drawer, ids, navigate, render, table
-from .data import build_view, load, page
+from .data import build_view, load, rows_block
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +141,17 @@ def navigate_cb(*args):
     if svc is None or not ctx.triggered:
         return no_update
     search, start, end = args[-3], args[-2], args[-1]
-    f, _problems = parse(search or "")
-    trigger = ctx.triggered_id
+    search = search if isinstance(search, str) else ""
+    f, _problems = parse(search)
+    try:
+        trigger = ctx.triggered_id
+        hash(str(trigger))
+    except (TypeError, ValueError, KeyError):  # a forged prop id Dash cannot read back
+        return no_update
+    if not isinstance(trigger, str | dict) or (
+        isinstance(trigger, dict) and not all(isinstance(v, str | int) for v in trigger.values())
+    ):
+        return no_update
     prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1]
     value = ctx.triggered[0].get("value")
     if isinstance(trigger, dict) and not clicked():
@@ -155,7 +164,7 @@ def navigate_cb(*args):
         value = (start, end)
     nxt = next_filters(f, trigger, prop, value, svc)
     out = _search(nxt)
-    return no_update if out == (search or "") or out == _search(f) else out
+    return no_update if out == search or out == _search(f) else out
 
 
 # The table's row click arrives through AG Grid's cellClicked (the grid is re-created per
@@ -177,9 +186,16 @@ def table_click(_cells, search):
     return no_update if out == (search or "") else out
 
 
+def _level_name(res) -> str:
+    levels = {lv for _c, _n, lv, _k in res.children}
+    if len(levels) == 1:
+        return render.LEVEL_NAMES_ZH.get(levels.pop(), "") + " · "
+    return ""
+
+
 def _notice(message: str) -> tuple:
     """render_cb's outputs when the view could not be computed: only the notice changes."""
-    out: list[Any] = [no_update] * 20
+    out: list[Any] = [no_update] * 21
     out[9] = render.problems([Problem("", message)])
     return tuple(out)
 
@@ -205,13 +221,14 @@ def _notice(message: str) -> tuple:
     Output(ids.TABLE_NOTE, "children"),
     Output(ids.DRAWER, "children"),
     Output(ids.DRAWER, "hidden"),
+    Output(ids.LEGEND, "children"),
     Input(ids.URL, "search"),
     Input(ids.SCALE, "data"),
 )
 def render_cb(search, scale):
     svc = viewer_services()
-    if svc is None:
-        return (no_update,) * 20
+    if svc is None or scale is None:  # the page's scale arrives first (layout.SCALE)
+        return (no_update,) * 21
     f, problems = parse(search or "")
     try:
         res = load(svc, f, problems)
@@ -267,6 +284,7 @@ def render_cb(search, scale):
         note,
         drawer_children,
         hidden,
+        render.legend(hideout, _level_name(res)),
     )
 
 
@@ -292,8 +310,7 @@ def rows_cb(request, search):
         return {"rowData": [], "rowCount": table_q.MAX_OFFSET}
     with svc.read_pool.connection() as conn:
         view = build_view(svc, conn, f, problems)
-    raw = page(svc, view, start, limit)
-    data = table.rows(raw, svc.viewer.masker, svc.settings.tz)
+    data = rows_block(svc, view, start, limit)
     count = start + len(data) if len(data) < limit else None
     out: dict[str, Any] = {"rowData": data}
     if count is not None:

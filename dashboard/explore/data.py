@@ -117,6 +117,27 @@ def load(svc: Services, filters: Filters, problems: list[Problem]) -> Result:
     return res
 
 
+def rows_block(svc: Services, view: View, offset: int, limit: int) -> list[dict[str, Any]]:
+    """One block of the table as the grid shows it (masked for the viewer's tier), cached
+    like the summary: per view, sort, block, tier, data version and minute."""
+    from . import table
+
+    viewer = svc.viewer
+    assert viewer is not None
+    params = _summary_params(view) | {
+        "scope": view.scope.key,
+        "micro": view.micro_grid,
+        "sort": view.filters.sort,
+        "block": [offset, limit],
+        "tier": int(viewer.tier),
+    }
+
+    def compute(_conn, _version: int) -> list[dict[str, Any]]:
+        return table.rows(page(svc, view, offset, limit), viewer.masker, svc.settings.tz)
+
+    return orjson.loads(cached_payload(svc, "explore.rows", params, compute))
+
+
 def page(svc: Services, view: View, offset: int, limit: int) -> list[dict[str, Any]]:
     """Rows of the ticket table; the column store narrows the search when it can rank the
     view's sort (queries.explore.engine.candidates)."""

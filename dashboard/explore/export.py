@@ -27,7 +27,6 @@ from typing import Any
 import flask
 import orjson
 import redis
-import xlsxwriter
 
 from domain import disclosure as dis
 from domain.access import Action
@@ -41,6 +40,7 @@ from queries.services import Services
 from queries.viewer import Viewer
 
 from .data import build_view
+from .xlsx import Workbook
 
 log = logging.getLogger(__name__)
 
@@ -281,59 +281,41 @@ def write_file(rows, path: Path, fmt: str, masker, tz, sheet_lines, progress) ->
                 if n % PROGRESS_EVERY == 0:
                     progress(n)
         return n
-    wb = xlsxwriter.Workbook(
-        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    widths = (
+        22,
+        19,
+        8,
+        16,
+        16,
+        16,
+        18,
+        20,
+        20,
+        10,
+        8,
+        10,
+        8,
+        10,
+        19,
+        19,
+        19,
+        19,
+        8,
+        24,
+        10,
+        8,
+        8,
+        8,
+        8,
+        30,
+        11,
+        11,
     )
-    try:
-        head = wb.add_format({"bold": True, "bg_color": "#DCE6F1"})
-        ws = wb.add_worksheet("事件")
-        ws.write_row(0, 0, HEADER, head)
-        ws.freeze_panes(1, 0)
-        for i, width in enumerate(
-            (
-                22,
-                19,
-                8,
-                16,
-                16,
-                16,
-                18,
-                20,
-                20,
-                10,
-                8,
-                10,
-                8,
-                10,
-                19,
-                19,
-                19,
-                19,
-                8,
-                24,
-                10,
-                8,
-                8,
-                8,
-                8,
-                30,
-                11,
-                11,
-            )
-        ):
-            ws.set_column(i, i, width)
-        for r in rows:
-            n += 1
-            ws.write_row(n, 0, record(r, masker, tz))
-            if n % PROGRESS_EVERY == 0:
-                progress(n)
-        meta = wb.add_worksheet("筛选条件")
-        meta.set_column(0, 0, 14)
-        meta.set_column(1, 1, 80)
-        for i, line in enumerate(sheet_lines):
-            meta.write_row(i, 0, line)
-    finally:
-        wb.close()
+    with Workbook(path) as wb:
+        n = wb.sheet(
+            "事件", HEADER, (record(r, masker, tz) for r in rows), widths, progress, PROGRESS_EVERY
+        )
+        wb.sheet("筛选条件", (), sheet_lines, (14, 80))
     return n
 
 

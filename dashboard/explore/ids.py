@@ -47,3 +47,4 @@ CHILDREN = "exp-children"
 PERIODS = "exp-periods"
 FACETS = "exp-facets"
 SCALE = "exp-scale"  # the page's root font size over 16 px (plotly and AG Grid use pixels)
+LEGEND = "exp-legend"

@@ -139,7 +139,10 @@ def page(svc: Services) -> html.Div:
             ),
             html.Div(
                 [
-                    html.Div(_map(svc), className="exp-panel exp-panel--map"),
+                    html.Div(
+                        [_map(svc), html.Div(id=ids.LEGEND, className="exp-legend")],
+                        className="exp-panel exp-panel--map",
+                    ),
                     html.Div(
                         [
                             dcc.Graph(
@@ -188,7 +191,9 @@ def page(svc: Services) -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.EXPORT_JOB),
-            dcc.Store(id=ids.SCALE, data=1.0),
+            # Filled in the browser before the first render (callbacks.render_cb waits for
+            # it): a live AG Grid keeps its first column widths.
+            dcc.Store(id=ids.SCALE, data=None),
             dcc.Interval(id=ids.EXPORT_POLL, interval=700, disabled=True),
             header,
             html.Div(

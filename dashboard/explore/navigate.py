@@ -24,12 +24,11 @@ from domain.explore.filters import ring as closed_ring
 from domain.explore.periods import CUSTOM, DEFAULT_PERIOD, MAX_SPAN_DAYS, PERIODS
 from domain.vocabulary import SOURCES, URGENCIES
 
-NONE = "__none__"
+NONE = "__none__"  # a facet value that is NULL in the data (not selectable)
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit takes "０９" and "²"
 _CATEGORY = re.compile(r"[0-9]{2}([0-9]{2})?")
-_CODE = re.compile(
-    r"[0-9A-Za-z_-]{1,32}"
-)  # a facet value that is NULL in the data (not selectable)
+# The URL's area rule (domain.explore.filters): at least one letter or digit.
+_CODE = re.compile(r"(?=.*[0-9A-Za-z])[0-9A-Za-z_-]{1,32}")
 
 # Facet dimension -> (filter field, allowed values or None for "checked elsewhere").
 _FIELDS: dict[str, tuple[str, Any]] = {

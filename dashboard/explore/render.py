@@ -299,13 +299,24 @@ def kpis(res: Result) -> list[Any]:
     clock = s.facets.get("clock", {})
     on, late = clock.get("closed_on_time", 0), clock.get("closed_late", 0)
     rate = f"{on / (on + late) * 100:.1f}%" if on + late else "无数据"
+    # The wall's thresholds for 按期结案率 (DOMAIN.md §5): green from 90 %, amber from 70 %.
+    share = on / (on + late) if on + late else None
+    rate_cls = (
+        "is-none"
+        if share is None
+        else "is-good"
+        if share >= 0.9
+        else "is-warn"
+        if share >= 0.7
+        else "is-danger"
+    )
     reworked = s.facets.get("reworked", {}).get(True, 0)
     cells = (
         ("事件数", n_text(s.total), ""),
         ("超期在办", n_text(clock.get("overdue", 0)), "is-danger"),
         ("临期预警", n_text(clock.get("warning", 0)), "is-warn"),
         ("超期办结", n_text(late), "is-danger"),
-        ("按期办结率", rate, "is-good" if on + late else "is-none"),
+        ("按期办结率", rate, rate_cls),
         ("有返工", n_text(reworked), ""),
     )
     return [
@@ -332,4 +343,23 @@ def problems(items: list[Problem]) -> list[Any]:
             className="exp-problems-box",
             role="alert",
         )
+    ]
+
+
+def legend(hideout: dict[str, Any], level_name: str) -> list[Any]:
+    """The map's legend: the count scale of the units shown, and the no-ticket style."""
+    top = int(hideout.get("max") or 0)
+    return [
+        html.Div(f"{level_name}事件数", className="exp-legend-title"),
+        html.Div(
+            [
+                html.Span("1", className="exp-legend-lo"),
+                html.Span(className="exp-legend-ramp"),
+                html.Span(f"{top:,}", className="exp-legend-hi"),
+            ],
+            className="exp-legend-scale",
+        )
+        if top
+        else None,
+        html.Div([html.Span(className="exp-legend-none"), "无事件"], className="exp-legend-row"),
     ]

@@ -28,7 +28,7 @@ def theme(scale: float) -> str:
         "headerBackgroundColor: '#0a2248', borderColor: 'rgba(63,134,198,0.38)',"
         "fontFamily: 'Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif',"
         f"fontSize: {round(14 * scale)}, rowHeight: {round(34 * scale)},"
-        f" headerHeight: {round(36 * scale)}, spacing: {round(6 * scale)}}})"
+        f" headerHeight: {round(36 * scale)}}})"
     )
 
 
@@ -39,7 +39,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("ticket_no", "事件编号", 190),
     ("created_at", "上报时间", 150),
     ("category", "类别", 170),
-    ("grid", "网格", 190),
+    ("grid", "网格", 240),
     ("state", "状态", 90),
     ("clock", "时效", 100),
     ("stage_due_at", "环节期限", 150),
@@ -79,7 +79,7 @@ def grid(key: str, total: int, scale: float = 1.0) -> dag.AgGrid:
             {
                 "field": f,
                 "headerName": h,
-                "width": w,
+                "width": round(w * scale),
                 "sortable": f in SORT_COLUMNS,
                 "cellClass": f"exp-col-{f}",
             }

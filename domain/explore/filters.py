@@ -66,6 +66,7 @@ _CATEGORY = re.compile(r"^[0-9]{2}([0-9]{2})?$")
 MAX_VALUES = 50  # values of one multi-valued filter
 MAX_POLYGON_POINTS = 200
 MAX_TEXT = 200
+MAX_QUERY = 8000  # characters of a query string read (a URL longer than this is not ours)
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,20 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
     """``Filters`` from a query string (or a mapping of parameters), and the problems: values
     that are malformed, unknown or out of range are left out and named, never fatal."""
     if isinstance(query, str):
-        raw = parse_qs(query.lstrip("?"), keep_blank_values=False)
+        raw = parse_qs(query.lstrip("?")[:MAX_QUERY], keep_blank_values=False)
+    elif not isinstance(query, Mapping):  # a forged callback payload: nothing usable
+        return Filters(), [Problem("?", "查询参数格式不正确，已忽略")]
     else:
-        raw = {k: (v if isinstance(v, list) else [v]) for k, v in query.items() if v is not None}
-        raw = {k: [str(x) for x in v] for k, v in raw.items()}
+        raw = {
+            str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
+            for k, v in query.items()
+            if v is not None
+        }
     problems: list[Problem] = []
     got: dict[str, object] = {}
     known = {f.name for f in fields(Filters)} | {"from", "to"}
     for name in sorted(set(raw) - known):
-        problems.append(Problem(name[:40], "未知参数，已忽略"))
+        problems.append(Problem(name if len(name) <= 40 else "?", "未知参数，已忽略"))
 
     def bad(param: str, message: str) -> None:
         problems.append(Problem(param, message))
@@ -168,7 +174,7 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
         ok = [v for v in vals if v in (allowed or ())]
         for v in vals:
             if v not in (allowed or ()):
-                bad(name, f"未知取值 {v[:40]!r}")
+                bad(name, f"未知取值 {_shown(v)}")
         if len(ok) > MAX_VALUES:
             bad(name, f"取值过多（最多 {MAX_VALUES} 个）")
             ok = ok[:MAX_VALUES]
@@ -178,7 +184,7 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
     cats = _values(raw, "cat")
     for v in cats:
         if not _CATEGORY.fullmatch(v):
-            bad("cat", f"类别编码应为 2 位或 4 位数字：{v[:40]!r}")
+            bad("cat", f"类别编码应为 2 位或 4 位数字：{_shown(v)}")
     good_cats = [v for v in cats if _CATEGORY.fullmatch(v)][:MAX_VALUES]
     if good_cats:
         got["cat"] = _unique(good_cats)
@@ -196,7 +202,7 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
             try:
                 n = int(v)
             except ValueError:
-                bad(name, f"应为整数：{v[:40]!r}")
+                bad(name, f"应为整数：{_shown(v)}")
                 continue
             if name == "sup" and n not in SUPERVISION_NAMES_ZH:
                 bad(name, f"督办级别应为 0–3：{n}")
@@ -212,20 +218,20 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
         if _CODE.fullmatch(area):
             got["area"] = area
         else:
-            bad("area", f"不是区划或网格编码：{area[:40]!r}")
+            bad("area", f"不是区划或网格编码：{_shown(area)}")
 
     period = (raw.get("period") or [""])[-1].strip()
     start_text = (raw.get("from") or raw.get("start") or [""])[-1].strip()
     end_text = (raw.get("to") or raw.get("end") or [""])[-1].strip()
     if period and period not in PERIODS:
-        bad("period", f"未知时间范围 {period[:40]!r}，可选 {'、'.join(PERIODS)}")
+        bad("period", f"未知时间范围 {_shown(period)}，可选 {'、'.join(PERIODS)}")
         period = ""
     if start_text or end_text or period == CUSTOM:
         try:
             start = _parse_date(start_text) if start_text else None
             end = _parse_date(end_text) if end_text else None
         except ValueError:
-            bad("from", f"日期应为 YYYY-MM-DD：{start_text[:20]!r} – {end_text[:20]!r}")
+            bad("from", f"日期应为 YYYY-MM-DD：{_shown(start_text)} – {_shown(end_text)}")
         else:
             if start is None or end is None:
                 bad("from", "自定义时间范围需要起止日期（from 和 to）")
@@ -243,7 +249,7 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
         if basis in BASIS_NAMES_ZH:
             got["basis"] = basis
         else:
-            bad("basis", f"未知时间口径 {basis[:40]!r}")
+            bad("basis", f"未知时间口径 {_shown(basis)}")
 
     if raw.get("bbox"):
         try:
@@ -272,15 +278,21 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
         if sort.lstrip("-") in SORTS:
             got["sort"] = sort
         else:
-            bad("sort", f"不能按 {sort[:40]!r} 排序")
+            bad("sort", f"不能按 {_shown(sort)} 排序")
 
     ticket = (raw.get("ticket") or [""])[-1].strip()
     if ticket:
         if ticket.isdigit() and int(ticket) < 2**62:
             got["ticket"] = int(ticket)
         else:
-            bad("ticket", f"事件编号应为数字：{ticket[:40]!r}")
+            bad("ticket", f"事件编号应为数字：{_shown(ticket)}")
     return Filters(**got), problems  # type: ignore[arg-type]
+
+
+def _shown(value: str) -> str:
+    """A URL value as a problem may quote it: whole when short, else only its length (a cut
+    value could read as another, e.g. a prefix of another unit's code)."""
+    return repr(value) if len(value) <= 40 else f"（{len(value)} 个字符的值）"
 
 
 def ring(points) -> tuple[tuple[float, float], ...]:
@@ -297,7 +309,8 @@ def ring(points) -> tuple[tuple[float, float], ...]:
 
 
 def _num(v: float) -> str:
-    return f"{v:.6f}".rstrip("0").rstrip(".")
+    """The shortest text that reads back as the same float (a thin drawn box survives)."""
+    return repr(float(v))
 
 
 def encode(f: Filters, *, drawer: bool = True) -> str:

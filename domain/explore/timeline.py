@@ -18,6 +18,9 @@ from typing import Any
 from domain.workflow.clocks import Clocks
 from domain.workflow.rules import STAGE_NAMES_ZH, STAGE_OF_STATE, State
 
+# Actions after which the write path starts the same stage's clock again.
+RESTARTS = frozenset({"escalate"})
+
 
 @dataclass(frozen=True)
 class StageRun:
@@ -85,7 +88,9 @@ def stage_runs(
             current = (current[0], current[1], True)
             continue
         stage = _stage(to_state)
-        if current is not None and stage == current[0]:
+        # Escalating restarts the dispatch clock at the upper level (the write path starts T3
+        # afresh): a new run although the stage stays the same.
+        if current is not None and stage == current[0] and e.get("action") not in RESTARTS:
             continue
         close(e["at"])
         current = (stage, e["at"], False) if stage else None

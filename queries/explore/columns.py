@@ -126,6 +126,10 @@ class Snapshot:
     generation: Any  # what gridscope_meta said at load (a demo load changes it)
     version: int  # the data version it is current to
     built_at: float
+    # The last few selections (view -> rows, clocks): the summary and the table's first page
+    # of one filter change select the same rows. Never shared between snapshots (replace()
+    # in catch_up gives each snapshot its own).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rows(self) -> int:
@@ -249,7 +253,7 @@ def catch_up(conn: psycopg.Connection, snap: Snapshot, version: int) -> Snapshot
     )
     watermark = max(snap.watermark, _max_updated_since(conn, since, start))
     if table.num_rows == 0:
-        return replace(snap, version=version, watermark=watermark)
+        return replace(snap, version=version, watermark=watermark, memo={})
     dicts = snap.dicts  # dictionaries only grow: codes already handed out stay valid
     new = _encode(table, dicts)
     ids = snap.cols["id"]
@@ -266,7 +270,7 @@ def catch_up(conn: psycopg.Connection, snap: Snapshot, version: int) -> Snapshot
         if cols["id"].size > 1 and not np.all(cols["id"][:-1] < cols["id"][1:]):
             order = np.argsort(cols["id"], kind="stable")
             cols = {k: v[order] for k, v in cols.items()}
-    return replace(snap, cols=cols, watermark=watermark, version=version)
+    return replace(snap, cols=cols, watermark=watermark, version=version, memo={})
 
 
 def _max_updated_since(conn: psycopg.Connection, since: datetime, start: datetime) -> datetime:

@@ -10,6 +10,8 @@ filter states.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -75,8 +77,33 @@ def clock_codes(snap: Snapshot, idx: np.ndarray | None, now_s: int) -> np.ndarra
     return out
 
 
+MEMO_SIZE = 4
+
+
 def select(snap: Snapshot, view: View) -> tuple[np.ndarray | None, np.ndarray]:
-    """(row positions of ``view``'s tickets, or None for every row; their clock codes)."""
+    """(row positions of ``view``'s tickets, or None for every row; their clock codes),
+    remembered for the last few views (the sort and the drawer do not change the rows)."""
+    key = (
+        replace(view.filters, sort="", ticket=None),
+        view.scope,
+        view.micro_grid,
+        view.start,
+        view.end,
+        view.now,
+    )
+    hit = snap.memo.get(key)
+    if hit is None:
+        hit = _select(snap, view)
+        try:  # another request may be trimming it at the same moment: then it is trimmed
+            while len(snap.memo) >= MEMO_SIZE:
+                snap.memo.pop(next(iter(snap.memo)))
+        except (KeyError, RuntimeError, StopIteration):
+            pass
+        snap.memo[key] = hit
+    return hit
+
+
+def _select(snap: Snapshot, view: View) -> tuple[np.ndarray | None, np.ndarray]:
     f = view.filters
     c = snap.cols
     now_s = to_s(view.now)
@@ -180,10 +207,10 @@ def summarize(snap: Snapshot, view: View) -> Summary:
     out.facets["clock"] = {
         CLOCKS[k]: int(n) for k, n in enumerate(np.bincount(clocks, minlength=6)) if n
     }
-    for name in ("sup", "reworked", "returned"):
-        counts = np.bincount(col(name).astype(np.int64) + 1)  # -1 (NULL) at 0
+    for name in ("sup", "reworked", "returned"):  # NOT NULL columns: 0..3 and 0/1
+        counts = np.bincount(col(name).view(np.uint8))
         conv = int if name == "sup" else bool
-        out.facets[name] = {conv(k - 1): int(n) for k, n in enumerate(counts) if n and k}
+        out.facets[name] = {conv(k): int(n) for k, n in enumerate(counts) if n}
     gvals = snap.dicts["grid"].values
     grids = np.bincount(col("grid"), minlength=len(gvals))
     out.grids = {gvals[k]: int(grids[k]) for k in np.flatnonzero(grids)}
