@@ -87,7 +87,7 @@ def next_filters(f: Filters, trigger: Any, prop: str | None, value: Any, svc) ->
         return f.with_(basis=value) if value in ("created", "closed") else f
     if trigger == ids.AREA_SEARCH:
         return navigate.area(f, value) if value else f
-    if trigger == ids.UNITS:
+    if trigger in (ids.UNITS, ids.GRIDS):
         props = ((value or {}).get("properties") or {}) if isinstance(value, dict) else {}
         return navigate.area(f, props.get("code"))
     if trigger == ids.POINTS:
@@ -125,6 +125,7 @@ def next_filters(f: Filters, trigger: Any, prop: str | None, value: Any, svc) ->
     Input(ids.BASIS, "value"),
     Input(ids.AREA_SEARCH, "value"),
     Input(ids.UNITS, "clickData"),
+    Input(ids.GRIDS, "clickData"),
     Input(ids.POINTS, "clickData"),
     Input(ids.SERIES, "clickData"),
     Input(ids.CATS, "clickData"),
@@ -251,7 +252,11 @@ def render_cb(search, scale):
     counts = {c: n for c, _n, _l, n in res.children if n >= 0}
     if not res.children and f.area:
         counts = {f.area: res.summary.total}
-    hideout = {"counts": counts, "max": max(counts.values(), default=0)}
+    hideout = {
+        "counts": counts,
+        "max": max(counts.values(), default=0),
+        "level": _level_name(res),  # the legend's title, also when zooming back out
+    }
     for feat in shapes["features"]:  # the tooltip's count
         feat["properties"]["n"] = counts.get(feat["id"])
     # Display only (chart and grid pixel sizes): clamped, never used for data.
@@ -284,7 +289,7 @@ def render_cb(search, scale):
         note,
         drawer_children,
         hidden,
-        render.legend(hideout, _level_name(res)),
+        render.legend(hideout, hideout["level"]),
     )
 
 
@@ -347,3 +352,50 @@ clientside_callback(
     Output(ids.SCALE, "data"),
     Input(ids.URL, "pathname"),
 )
+
+
+# Zoomed in far enough, the map shows the grids in view instead of the units under the area
+# (the level that fits the zoom); zoomed back out, the units again.
+GRID_ZOOM = 14
+
+
+def _box(bounds: Any) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) from dash-leaflet's [[south, west], [north, east]]."""
+    try:
+        (s, w), (n, e) = bounds
+        box = (float(w), float(s), float(e), float(n))
+    except (TypeError, ValueError):
+        return None
+    ok = -180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90
+    return box if ok else None
+
+
+@callback(
+    Output(ids.GRIDS, "data"),
+    Output(ids.GRIDS, "hideout"),
+    Output(ids.LEGEND, "children", allow_duplicate=True),
+    Input(ids.MAP, "zoom"),
+    State(ids.MAP, "bounds"),
+    State(ids.URL, "search"),
+    State(ids.UNITS, "hideout"),
+    prevent_initial_call=True,
+)
+def zoom_cb(zoom, bounds, search, units_hideout):
+    svc = viewer_services()
+    box = _box(bounds)
+    if svc is None or not isinstance(zoom, int | float) or box is None:
+        return no_update, no_update, no_update
+    units = units_hideout if isinstance(units_hideout, dict) else {}
+    if zoom < GRID_ZOOM:  # the units under the area, as the page drew them
+        return None, {"counts": {}, "max": 0}, render.legend(units, units.get("level", ""))
+    f, problems = parse(search if isinstance(search, str) else "")
+    res = load(svc, f, problems)
+    with svc.read_pool.connection() as conn:
+        shapes = mapdata.grids_in(conn, res.view.scope, box)
+    if shapes is None:  # too many grids in view: stay on the units
+        return None, {"counts": {}, "max": 0}, no_update
+    counts = {feat["id"]: res.summary.grids.get(feat["id"], 0) for feat in shapes["features"]}
+    for feat in shapes["features"]:
+        feat["properties"]["n"] = counts[feat["id"]]
+    out = {"counts": counts, "max": max(counts.values(), default=0)}
+    return shapes, out, render.legend(out, "网格 · ")

@@ -48,3 +48,4 @@ PERIODS = "exp-periods"
 FACETS = "exp-facets"
 SCALE = "exp-scale"  # the page's root font size over 16 px (plotly and AG Grid use pixels)
 LEGEND = "exp-legend"
+GRIDS = "exp-grids"  # the grids in view when zoomed in (callbacks.zoom_cb)

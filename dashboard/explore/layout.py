@@ -34,6 +34,13 @@ def _map(svc: Services) -> dl.Map:
             zoomToBounds=True,
         ),
         dl.GeoJSON(
+            id=ids.GRIDS,
+            data=None,
+            style={"variable": "gsExplore.unitStyle"},
+            onEachFeature={"variable": "gsExplore.unitTooltip"},
+            hideout={"counts": {}, "max": 0},
+        ),
+        dl.GeoJSON(
             id=ids.POINTS,
             data=None,
             pointToLayer={"variable": "gsExplore.point"},

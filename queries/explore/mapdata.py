@@ -75,3 +75,53 @@ def points(conn: psycopg.Connection, view: View, limit: int = MAX_POINTS) -> dic
             for i, x, y, clock, cat in rows
         ],
     }
+
+
+MAX_GRIDS = 3000
+
+_GRIDS_IN_SQL = """
+SELECT g.code, g.name, 'grid',
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(g.geom, %(tol)s), 6)
+  FROM grid g
+ WHERE g.valid_to IS NULL AND g.code LIKE %(like)s
+   AND g.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)
+ ORDER BY g.code LIMIT %(limit)s
+"""
+
+
+def grids_in(
+    conn: psycopg.Connection,
+    scope: Scope,
+    box: tuple[float, float, float, float],
+    limit: int = MAX_GRIDS,
+) -> dict[str, Any] | None:
+    """The current grids in scope that the map's box (west, south, east, north) touches, as
+    a GeoJSON FeatureCollection; None when more than ``limit`` would be drawn (the map stays
+    on the coarser level)."""
+    w, s, e, n = box
+    rows = conn.execute(
+        _GRIDS_IN_SQL,
+        {
+            "like": scope.like,
+            "w": w,
+            "s": s,
+            "e": e,
+            "n": n,
+            "tol": SIMPLIFY_DEG / 4,
+            "limit": limit + 1,
+        },
+    ).fetchall()
+    if len(rows) > limit:
+        return None
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {"code": code, "name": name, "level": level},
+                "geometry": json.loads(geo),
+            }
+            for code, name, level, geo in rows
+        ],
+    }
