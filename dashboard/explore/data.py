@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from domain.explore.filters import Filters, Problem
+from domain.explore.filters import DEFAULT_SORT, Filters, Problem
 from queries.cache import cached_payload, data_version
 from queries.explore import reference
 from queries.explore import table as table_q
@@ -57,6 +57,9 @@ def build_view(svc: Services, conn, filters: Filters, problems: list[Problem]) -
     """The view of ``filters`` for the viewer; an area outside the jurisdiction is dropped
     and named among ``problems``."""
     now, tz = view_now(svc), svc.settings.tz
+    if filters.basis == "closed" and filters.sort == DEFAULT_SORT:
+        # Counting by closing time, the table lists the latest closures first.
+        filters = replace(filters, sort="-closed_at")
     try:
         return resolve(conn, filters, svc.scope, now, tz)
     except AreaError as exc:
