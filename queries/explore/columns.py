@@ -292,11 +292,17 @@ class ColumnStore:
     _snap: Snapshot | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _reloading: bool = False
+    # Set when a background load ends: a request that finds one under way waits for it
+    # rather than reading the whole year a second time (twice the memory, twice the time).
+    _loaded: threading.Event = field(default_factory=threading.Event)
 
     def current(self, pool, now: datetime, version: int) -> Snapshot:
         """The snapshot current to data ``version`` (loading it in this thread the first time
         and catching it up under a lock: one thread per process does the reading)."""
         snap = self._snap
+        if snap is None and self._reloading:
+            self._loaded.wait(timeout=300)
+            snap = self._snap
         if snap is None:
             with self._lock:
                 if self._snap is None:
@@ -332,6 +338,7 @@ class ColumnStore:
             if self._reloading:
                 return
             self._reloading = True
+            self._loaded.clear()
 
         def run() -> None:
             try:
@@ -346,6 +353,7 @@ class ColumnStore:
                 log.exception("explore column store: reload failed")
             finally:
                 self._reloading = False
+                self._loaded.set()
 
         threading.Thread(target=run, name="explore-columns", daemon=True).start()
 
