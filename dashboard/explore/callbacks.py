@@ -31,6 +31,7 @@ from domain.explore.filters import Filters, Problem, encode, parse
 from domain.explore.periods import CUSTOM, local_day, quick_range
 from queries.explore import mapdata, reference
 from queries.explore import table as table_q
+from queries.explore.summary import WEEKLY_AFTER_DAYS
 from queries.screen import jurisdiction_name
 from queries.services import current
 from queries.transient import TRANSIENT_DB_ERRORS, fault_name
@@ -93,15 +94,19 @@ def next_filters(f: Filters, trigger: Any, prop: str | None, value: Any, svc) ->
     if trigger == ids.POINTS:
         props = ((value or {}).get("properties") or {}) if isinstance(value, dict) else {}
         return navigate.ticket(f, props.get("id"))
-    if trigger == ids.SERIES:
-        pts = (value or {}).get("points") or [] if isinstance(value, dict) else []
-        if pts:
-            weekly = len(pts) and (pts[0].get("hovertemplate") or "").find("一周") >= 0
-            return navigate.chart_day(f, pts[0].get("x"), bool(weekly))
-        return f
-    if trigger == ids.CATS:
-        pts = (value or {}).get("points") or [] if isinstance(value, dict) else []
-        return navigate.toggle(f, "cat", pts[0].get("customdata")) if pts else f
+    if trigger in (ids.SERIES, ids.CATS):
+        pts = value.get("points") if isinstance(value, dict) else None
+        point = pts[0] if isinstance(pts, list) and pts and isinstance(pts[0], dict) else None
+        if point is None:
+            return f
+        if trigger == ids.CATS:
+            return navigate.toggle(f, "cat", point.get("customdata"))
+        # Bars are weeks when the period is longer than the chart's daily limit.
+        if f.period == CUSTOM and f.start and f.end:
+            first, last = f.start, f.end
+        else:
+            first, last = quick_range(f.period, local_day(svc.clock.now(), svc.settings.tz))
+        return navigate.chart_day(f, point.get("x"), (last - first).days + 1 > WEEKLY_AFTER_DAYS)
     if trigger == ids.DRAW:
         return navigate.drawn(f, value)
     if trigger == ids.RESET:
