@@ -4,7 +4,7 @@ exports (dashboard.explore)."""
 
 import dash
 
-from dashboard.explore import actions, callbacks  # noqa: F401  (register the callbacks)
+from dashboard.explore import actions, callbacks, mapzoom  # noqa: F401  (register callbacks)
 from dashboard.explore.layout import page
 from dashboard.forbidden import forbidden_notice
 from queries import services
