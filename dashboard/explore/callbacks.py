@@ -61,8 +61,8 @@ def clicked() -> bool:
     return bool(trig and trig.get("value"))
 
 
-def next_filters(f: Filters, trigger: Any, prop: str | None, value: Any, svc) -> Filters:
-    """The filters after ``trigger`` (a component id) changed ``prop`` to ``value``."""
+def next_filters(f: Filters, trigger: Any, value: Any, svc) -> Filters:
+    """The filters after ``trigger`` (a component id) changed to ``value``."""
     if isinstance(trigger, dict):
         kind = trigger.get("type")
         if kind == ids.FACET:
@@ -158,7 +158,6 @@ def navigate_cb(*args):
         isinstance(trigger, dict) and not all(isinstance(v, str | int) for v in trigger.values())
     ):
         return no_update
-    prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1]
     value = ctx.triggered[0].get("value")
     if isinstance(trigger, dict) and not clicked():
         return no_update
@@ -168,7 +167,7 @@ def navigate_cb(*args):
         if not (start and end):
             return no_update
         value = (start, end)
-    nxt = next_filters(f, trigger, prop, value, svc)
+    nxt = next_filters(f, trigger, value, svc)
     out = _search(nxt)
     return no_update if out == search or out == _search(f) else out
 

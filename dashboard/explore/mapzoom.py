@@ -13,7 +13,7 @@ from queries.explore import mapdata
 
 from . import ids, render
 from .callbacks import viewer_services
-from .data import load
+from .data import build_view, summarize
 
 # Zoomed in far enough, the map shows the grids in view instead of the units under the area
 # (the level that fits the zoom); zoomed back out, the units again.
@@ -50,12 +50,13 @@ def zoom_cb(zoom, bounds, search, units_hideout):
     if zoom < GRID_ZOOM:  # the units under the area, as the page drew them
         return None, {"counts": {}, "max": 0}, render.legend(units, units.get("level", ""))
     f, problems = parse(search if isinstance(search, str) else "")
-    res = load(svc, f, problems)
     with svc.read_pool.connection() as conn:
-        shapes = mapdata.grids_in(conn, res.view.scope, box)
+        view = build_view(svc, conn, f, problems)
+        shapes = mapdata.grids_in(conn, view.scope, box)
     if shapes is None:  # too many grids in view: stay on the units
         return None, {"counts": {}, "max": 0}, no_update
-    counts = {feat["id"]: res.summary.grids.get(feat["id"], 0) for feat in shapes["features"]}
+    grids = summarize(svc, view).grids  # cached with the page's own summary of this view
+    counts = {feat["id"]: grids.get(feat["id"], 0) for feat in shapes["features"]}
     for feat in shapes["features"]:
         feat["properties"]["n"] = counts[feat["id"]]
     out = {"counts": counts, "max": max(counts.values(), default=0)}

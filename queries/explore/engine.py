@@ -18,7 +18,7 @@ import shapely
 
 from domain.explore.filters import ring as closed
 from queries.explore.columns import EPOCH, NULL_T, Snapshot, to_s
-from queries.explore.summary import Summary, _series
+from queries.explore.summary import Summary, day_series
 from queries.explore.where import CLOSED_STATES, View
 
 CLOCKS = ("normal", "warning", "overdue", "closed_on_time", "closed_late", "none")
@@ -236,5 +236,5 @@ def summarize(snap: Snapshot, view: View) -> Summary:
         days = {d: int(n) for d, n in frame.groupby("day")["n"].sum().items()}
         for (dw, h), n in frame.groupby(["dow", "hour"])["n"].sum().items():
             out.pattern[(int(dw), int(h))] = int(n)
-    out.series, out.weekly = _series(days, view.first_day, view.last_day)
+    out.series, out.weekly = day_series(days, view.first_day, view.last_day)
     return out

@@ -122,11 +122,13 @@ def summary(conn: psycopg.Connection, view: View) -> Summary:
             out.grids[value] = n
         else:
             out.facets[name][value] = n
-    out.series, out.weekly = _series(days, view.first_day, view.last_day)
+    out.series, out.weekly = day_series(days, view.first_day, view.last_day)
     return out
 
 
-def _series(days: dict[date, int], first: date, last: date) -> tuple[list[tuple[date, int]], bool]:
+def day_series(
+    days: dict[date, int], first: date, last: date
+) -> tuple[list[tuple[date, int]], bool]:
     """Every day of [first, last] with its count (0 where none), or per ISO week (Monday) when
     the span is longer than WEEKLY_AFTER_DAYS."""
     span = (last - first).days + 1
