@@ -35,10 +35,14 @@ def apply_session_settings(conn: psycopg.Connection, settings: Settings) -> None
     magnitude, so PostgreSQL JIT-compiled them: 100 ms to seconds of compilation for queries
     that run in 5–120 ms (measured on the large demo: the worker layer's PostgreSQL fallback
     took 350 ms with JIT, 26 ms without). Nothing gridscope runs is long enough to repay it.
+
+    gridscope.timezone: the local time zone the database-side rollup triggers count days and
+    hours in (migration 0008_analytics_area.sql).
     """
     conn.execute(
-        "SELECT set_config('statement_timeout', %s, false), set_config('jit', 'off', false)",
-        (str(settings.statement_timeout_ms),),
+        "SELECT set_config('statement_timeout', %s, false), set_config('jit', 'off', false),"
+        " set_config('gridscope.timezone', %s, false)",
+        (str(settings.statement_timeout_ms), settings.timezone),
     )
 
 

@@ -15,10 +15,12 @@ PORT="${PORT:-8050}"
 HOST="${HOST:-127.0.0.1}"
 server_pid=""
 keeper_pid=""
+sweep_pid=""
 rc=0
 stop() {
   trap - INT TERM EXIT
   [ -n "$keeper_pid" ] && kill -TERM "$keeper_pid" 2>/dev/null
+  [ -n "$sweep_pid" ] && kill -TERM "$sweep_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
   wait 2>/dev/null
   echo; echo "gridscope demo stopped"
@@ -55,6 +57,11 @@ for _ in $(seq 1 60); do
 done
 keep_simulator &
 keeper_pid=$!
+# The sweep: supervision steps, the patrol rollups of the simulator's GPS fixes and the daily
+# open-past-due snapshots that /analytics reads (every 5 minutes; a failure is logged, the
+# next round retries).
+$GS sweep --every 300 &
+sweep_pid=$!
 echo
 echo "  gridscope is live:  http://$HOST:$PORT/login    (Ctrl-C stops the server and the simulator)"
 echo "  demo accounts: admin / Admin-demo-2026, leader, analyst, dispatcher, wall (see above or the"

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.vocabulary import ACTOR_KINDS, SATISFACTION, SOURCES, URGENCIES
 from domain.workflow.rules import Action, State
+from domain.workflow.survey import DEFAULT_SURVEY_CHANNEL, SURVEY_CHANNELS, SURVEY_COMMENT_MAX
 
 MAX_POSITIONS = 1000
 """Most worker fixes accepted in one POST /positions (larger batches: split them)."""
@@ -53,6 +54,7 @@ Source = Literal[SOURCES]  # type: ignore[valid-type]
 Urgency = Literal[URGENCIES]  # type: ignore[valid-type]
 ActorKind = Literal[ACTOR_KINDS]  # type: ignore[valid-type]
 Satisfaction = Literal[SATISFACTION]  # type: ignore[valid-type]
+SurveyChannel = Literal[SURVEY_CHANNELS]  # type: ignore[valid-type]
 ActionName = Literal[tuple(a.value for a in Action)]  # type: ignore[valid-type]
 StateName = Literal[tuple(s.value for s in State)]  # type: ignore[valid-type]
 
@@ -113,7 +115,11 @@ class TransitionCreate(BaseModel):
         description="When it happened (default: now); not before the ticket was created "
         "and not in the future.",
     )
-    comment: text(2000) | None = None
+    comment: text(SURVEY_COMMENT_MAX) | None = Field(
+        None,
+        description="Free text kept with the step; on a survey, the party's comment (recorded"
+        f" with the survey, at most {SURVEY_COMMENT_MAX} characters).",
+    )
     department_id: Id | None = Field(None, description="dispatch: the lead department.")
     assist_department_ids: list[Id] = Field(
         default_factory=list, max_length=20, description="dispatch: assisting departments."
@@ -122,6 +128,12 @@ class TransitionCreate(BaseModel):
         None, description="approve_extension: the new handling due time."
     )
     satisfaction: Satisfaction | None = Field(None, description="survey: the party's answer.")
+    channel: SurveyChannel | None = Field(
+        None,
+        description=f"survey: how the party was asked ({', '.join(SURVEY_CHANNELS)}; default"
+        f" '{DEFAULT_SURVEY_CHANNEL}'). A ticket is surveyed once: the same survey sent again is"
+        " answered as applied, a different one is 409.",
+    )
     override: bool = Field(False, description="Lead feedback before the assisting tasks.")
 
 

@@ -53,6 +53,7 @@ def post_transition(ticket_id: int) -> flask.Response:
             assist_department_ids=tuple(body.assist_department_ids),
             new_due_at=body.new_due_at,
             satisfaction=body.satisfaction,
+            channel=body.channel,
             override=body.override,
         )
 

@@ -1,5 +1,8 @@
-"""`gridscope sweep`: record the supervision steps reached (reminder, yellow, red card), and
-purge what is past retention (audit rows, worker GPS tracks) once a day."""
+"""`gridscope sweep`: record the supervision steps reached (reminder, yellow, red card), roll
+up what reads worker tracks (patrol coverage, online time) for yesterday and today, and purge
+what is past retention (audit rows, worker GPS tracks) once a day. ``purge_expired`` runs the
+rollups itself before it deletes a single fix, so no day is lost to retention; between purges
+the rollups run hourly so that today's figures stay current."""
 
 from __future__ import annotations
 
@@ -11,15 +14,23 @@ from .common import AppContext, fail, main, pass_app
 
 # With --every, retention purges run at most this often (the settings speak in days).
 PURGE_EVERY = timedelta(days=1)
+# With --every, the rollups of yesterday and today run this often between purges: today's
+# patrol coverage and online rate on /analytics are at most this old.
+ROLLUP_EVERY = timedelta(hours=1)
 
 
 def purge_expired(conn, app: AppContext, now: datetime) -> tuple[int, int]:
-    """Delete audit rows older than ``audit_retention_days`` and worker GPS fixes older than
-    ``track_retention_days`` (by ``now``) and commit; returns (audit rows, fixes)."""
+    """Roll up what reads worker tracks (``rollup.run_rollups``: yesterday, today and any day
+    not rolled up yet) and commit, then delete audit rows older than ``audit_retention_days``
+    and worker GPS fixes older than ``track_retention_days`` (by ``now``) and commit; returns
+    (audit rows, fixes). A rollup that fails raises before anything is purged."""
     from queries.retention import purge_tracks
 
     from .audit import purge_audit
+    from .rollup import run_rollups
 
+    for line in run_rollups(conn, app, now):
+        click.echo(line)
     audit_n = purge_audit(conn, app, now)
     tracks_n = purge_tracks(conn, now - timedelta(days=app.settings.track_retention_days))
     conn.commit()
@@ -36,17 +47,21 @@ def purge_expired(conn, app: AppContext, now: datetime) -> tuple[int, int]:
 @pass_app
 def sweep_cmd(app: AppContext, every: float | None) -> None:
     """Record supervision steps (reminder, yellow card, red card) reached since the last sweep;
-    purge audit rows and worker tracks past their retention (settings audit_retention_days,
-    track_retention_days; daily with --every)."""
+    roll up patrol coverage and online time of yesterday and today from the worker positions
+    (hourly with --every); then purge audit rows and worker tracks past their retention
+    (settings audit_retention_days, track_retention_days; daily with --every)."""
     import time
 
     from queries.db import DatabaseUnavailable, connect
     from queries.scope import Scope
     from queries.supervision import sweep
 
+    from .rollup import run_rollups
+
     clock = app.clock
     settings = app.settings
     last_purge: datetime | None = None
+    last_rollup: datetime | None = None
     try:
         with connect(settings) as conn:
             while True:
@@ -54,13 +69,17 @@ def sweep_cmd(app: AppContext, every: float | None) -> None:
                 n = sweep(conn, Scope(settings.jurisdiction), now)
                 click.echo(f"sweep: {n} supervision step(s) recorded")
                 if last_purge is None or now - last_purge >= PURGE_EVERY:
-                    audit_n, tracks_n = purge_expired(conn, app, now)
-                    last_purge = now
+                    audit_n, tracks_n = purge_expired(conn, app, now)  # rolls up first
+                    last_purge = last_rollup = now
                     click.echo(
                         f"retention: {audit_n} audit row(s) older than "
                         f"{settings.audit_retention_days} days, {tracks_n} worker position(s) "
                         f"older than {settings.track_retention_days} days purged"
                     )
+                elif last_rollup is None or now - last_rollup >= ROLLUP_EVERY:
+                    for line in run_rollups(conn, app, now):
+                        click.echo(line)
+                    last_rollup = now
                 if every is None:
                     return
                 time.sleep(every)

@@ -25,6 +25,7 @@ from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
 from domain.vocabulary import FIELD_SOURCES, SATISFACTION, URGENCIES
 from domain.workflow.rules import Action, State
+from gridscope.demo.surveys import draw_channel, draw_comment
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,25 @@ def next_action(state: str, rng: np.random.Generator) -> tuple[Action, dict] | N
     if s == State.VERIFYING:
         return (Action.VERIFY_FAIL, {}) if rng.random() < 0.04 else (Action.VERIFY_PASS, {})
     if s == State.CLOSED:
-        sat = rng.choice(list(SATISFACTION_P), p=list(SATISFACTION_P.values()))
-        return Action.SURVEY, {"satisfaction": str(sat)}
+        sat = str(rng.choice(list(SATISFACTION_P), p=list(SATISFACTION_P.values())))
+        # Asked through the demo's channel mix; the unsatisfied say why.
+        survey = {"satisfaction": sat, "channel": draw_channel(rng)}
+        return Action.SURVEY, {**survey, "comment": draw_comment(rng, sat)}
     return None
+
+
+# Who takes each step (the centre for the rest); a worker's step names one of the ticket's
+# grid workers, so the per-worker rollups see it.
+STEP_ACTORS = {
+    Action.SELF_RESOLVE: "worker",
+    Action.REPORT: "worker",
+    Action.START_VERIFY: "worker",
+    Action.VERIFY_PASS: "worker",
+    Action.VERIFY_FAIL: "worker",
+    Action.SIGN: "department",
+    Action.FEEDBACK: "department",
+    Action.RETURN: "department",
+}
 
 
 def on_duty_share(local_hour: float) -> float:
@@ -122,7 +139,13 @@ class _World:
     cat_codes: list[str]
     cat_p: np.ndarray
     pos: dict[int, list[float]]  # staff id -> [lon, lat, home lon, home lat]
+    workers: dict[str, list[int]]  # grid code -> staff ids of its workers
     next_ping: dict[int, float]  # staff id -> monotonic time of its next fix
+
+    def worker_of(self, grid_code: str | None, rng: np.random.Generator) -> int | None:
+        """One of the grid's workers (None when the grid has none)."""
+        ids = self.workers.get(grid_code or "")
+        return int(rng.choice(ids)) if ids else None
 
 
 def run_live(
@@ -257,8 +280,11 @@ def _load_world(
         ]
         for w in workers
     }
+    by_grid: dict[str, list[int]] = {}
+    for w in workers:
+        by_grid.setdefault(w["grid_code"], []).append(w["staff_id"])
     next_ping = {sid: time.monotonic() + rng.uniform(0, ping_interval_s) for sid in pos}
-    return _World(clocks, leads, cat_codes, cat_p, pos, next_ping)
+    return _World(clocks, leads, cat_codes, cat_p, pos, by_grid, next_ping)
 
 
 def _tick(
@@ -275,12 +301,21 @@ def _tick(
     """One tick: new tickets, workflow steps, GPS fixes, all stamped ``now``."""
     from queries import live as q
     from queries.positions import record_positions
-    from queries.tickets import NewTicket, TicketError, Transition, apply_transition, create_ticket
+    from queries.tickets import (
+        NewTicket,
+        TicketError,
+        Transition,
+        apply_transition,
+        create_ticket,
+        get_ticket,
+    )
 
     n_new = int(rng.poisson(pace.rate_per_min * pace.tick_s / 60.0))
     if n_new:
         for p in q.random_points(conn, scope, n_new, int(rng.integers(1 << 30))):
             cat = str(rng.choice(world.cat_codes, p=world.cat_p))
+            source = str(rng.choice(list(SOURCE_P), p=list(SOURCE_P.values())))
+            finder = world.worker_of(p["grid_code"], rng) if source == "patrol" else None
             try:
                 create_ticket(
                     conn,
@@ -291,9 +326,10 @@ def _tick(
                         lon=p["lon"],
                         lat=p["lat"],
                         grid_code=p["grid_code"],
-                        source=str(rng.choice(list(SOURCE_P), p=list(SOURCE_P.values()))),
+                        source=source,
                         urgency=URGENCIES[1] if rng.random() < URGENT_P else URGENCIES[0],
                         description=DESCRIPTIONS.get(cat, "事项"),
+                        actor_id=finder,
                     ),
                     now=now,
                 )
@@ -316,14 +352,11 @@ def _tick(
                 if not depts:
                     continue
                 tr.department_id = int(rng.choice(depts))
-            tr.actor_kind = {
-                Action.SELF_RESOLVE: "worker",
-                Action.REPORT: "worker",
-                Action.SIGN: "department",
-                Action.FEEDBACK: "department",
-                Action.RETURN: "department",
-            }.get(action, "centre")
+            tr.actor_kind = STEP_ACTORS.get(action, "centre")
             try:
+                if tr.actor_kind == "worker":
+                    row = get_ticket(conn, scope, t["id"])
+                    tr.actor_id = world.worker_of(row and row["grid_code"], rng)
                 apply_transition(conn, world.clocks, scope, t["id"], tr, now=now)
                 stats.advanced += 1
             except TicketError as exc:

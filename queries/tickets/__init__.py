@@ -1,11 +1,14 @@
 """The ticket write path: create tickets and apply transitions, transactionally.
 
-Every change writes the ticket row, appends to the event log and updates the ``stat_daily``
-rollup in one transaction; the data version is bumped after commit so cached screens refresh.
+Every change writes the ticket row, appends to the event log and updates the rollups
+(``stat_daily``; per department ``stat_task_daily``, per worker ``stat_worker_daily``) and, for a
+survey, the ``survey`` record in one transaction; the data version is bumped after commit so
+cached screens refresh.
 The rules themselves are pure: the transitions in ``domain.workflow.rules``, what each step
 changes in ``domain.workflow.lifecycle``, the on-time judgements in
 ``domain.workflow.timeliness``. Modules: ``create`` (new tickets), ``transition`` (steps),
-``tasks`` (department tasks), ``events`` (the log), ``rollup`` (stat_daily), ``read``.
+``tasks`` (department tasks), ``events`` (the log), ``rollup`` (the daily rollups), ``survey``
+(survey records), ``read``.
 """
 
 from __future__ import annotations

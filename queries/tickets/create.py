@@ -1,5 +1,6 @@
 """Creating a ticket: checks, the grid lookup and one INSERT round trip for the ticket, its
-external id, its 'create' event and its rollup counts."""
+external id, its 'create' event and its rollup counts (stat_daily, and stat_worker_daily for a
+worker's discovery)."""
 
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def _box_deg(lat: float, tolerance_m: float) -> float:
     return min(360.0, max(dlat, dlat / cos)) + 1e-9
 
 
-# One round trip writes the ticket, its external id, its 'create' event and its rollup count.
+# One round trip writes the ticket, its external id, its 'create' event and its rollup counts.
 _CREATE_SQL = """
 WITH n AS (SELECT nextval('ticket_id_seq') AS id),
 t AS (
@@ -220,6 +221,15 @@ s AS (
      SET created = stat_daily.created + EXCLUDED.created,
          reported = stat_daily.reported + EXCLUDED.reported,
          reported_on_time = stat_daily.reported_on_time + EXCLUDED.reported_on_time
+),
+-- A worker who finds a problem on patrol (actor 'worker' with a staff id) discovered it: the
+-- per-worker rollup (rules: queries/sql/rebuild_stat_worker_daily.sql).
+w AS (
+  INSERT INTO stat_worker_daily (day, staff_id, grid_code, discovered)
+  SELECT %(local_day)s, %(actor_id)s, %(grid)s, 1
+   WHERE %(actor_kind)s = 'worker' AND %(actor_id)s::bigint IS NOT NULL
+  ON CONFLICT (day, staff_id, grid_code) DO UPDATE
+     SET discovered = stat_worker_daily.discovered + 1
 )
 SELECT id, ticket_no FROM t
 """

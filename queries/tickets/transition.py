@@ -1,5 +1,7 @@
 """Apply one step of the closed loop to a ticket: the rules of ``domain.workflow.lifecycle``
-written to the ticket row, its tasks, the event log and the rollup in one transaction."""
+written to the ticket row, its tasks, the event log, the survey record and the rollups
+(``stat_daily``, per department ``stat_task_daily``, per worker ``stat_worker_daily``) in one
+transaction."""
 
 from __future__ import annotations
 
@@ -15,15 +17,17 @@ from domain.vocabulary import ACTOR_KINDS
 from domain.workflow import lifecycle as lc
 from domain.workflow import rules
 from domain.workflow.clocks import Clocks
-from domain.workflow.rules import Action
+from domain.workflow.rules import Action, State
+from domain.workflow.survey import SURVEY_COMMENT_MAX
 
 from ..cache import commit_and_bump
 from ..scope import Scope
 from .errors import TicketError
 from .events import append_event
 from .read import get_ticket
-from .rollup import stat_upsert
-from .tasks import apply_task_ops, open_task_of, open_tasks
+from .rollup import stat_upsert, task_upsert, worker_step_counts, worker_upsert
+from .survey import checked_channel, insert_survey, retried_survey
+from .tasks import TaskChanges, apply_task_ops, latest_lead, open_task_of, open_tasks
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Transition:
     assist_department_ids: tuple[int, ...] = ()
     new_due_at: datetime | None = None  # approve_extension
     satisfaction: str | None = None  # survey
+    channel: str | None = None  # survey: how the party was asked (phone when not given)
     override: bool = False  # lead feedback before the assisting tasks (recorded in the log)
 
 
@@ -90,7 +95,7 @@ def apply_transition(
             task = open_task_of(conn, ticket_id, tr.department_id)
         try:
             if task is not None and task.role == "assist":
-                result = _assist_step(conn, t, task, action, at, tr)
+                result = _assist_step(conn, clocks, t, task, action, at, tr)
             else:
                 result = _ticket_step(conn, clocks, t, action, at, tr, now)
         except lc.Refused as exc:
@@ -101,6 +106,7 @@ def apply_transition(
 
 def _assist_step(
     conn: psycopg.Connection,
+    clocks: Clocks,
     t: dict[str, Any],
     task: lc.OpenTask,
     action: Action,
@@ -109,8 +115,9 @@ def _assist_step(
 ) -> dict[str, Any]:
     """An assisting department signs, feeds back or returns its own task (ticket unchanged)."""
     op = lc.assist_step(task, action, at)
-    apply_task_ops(conn, t["id"], t["created_at"], [op])
+    changes = apply_task_ops(conn, t["id"], t["created_at"], [op])
     with conn.cursor() as cur:
+        _count_tasks(cur, clocks, t, changes)
         append_event(
             cur,
             t["id"],
@@ -143,7 +150,19 @@ def _ticket_step(
     tr: Transition,
     now: datetime,
 ) -> dict[str, Any]:
-    """A transition of the ticket itself: tasks, row, event and rollup."""
+    """A transition of the ticket itself: tasks, row, event, survey record and rollups."""
+    channel = None
+    if action == Action.SURVEY:
+        channel = checked_channel(tr.channel)
+        if tr.comment is not None and len(tr.comment) > SURVEY_COMMENT_MAX:
+            raise TicketError(
+                "comment", f"a survey comment has at most {SURVEY_COMMENT_MAX} characters"
+            )
+        if t["state"] == State.SURVEYED.value and retried_survey(
+            conn, t["id"], tr.satisfaction, channel, tr.comment
+        ):
+            # The same survey again (a retry): answered as applied, nothing written twice.
+            return {"id": t["id"], "state": t["state"], "stage": t["stage"]}
     try:
         new_state = rules.next_state(t["state"], action)
     except rules.IllegalTransition as exc:
@@ -153,7 +172,8 @@ def _ticket_step(
     fx = lc.ticket_step(
         lc.TicketFacts.from_row(t), action, new_state, at, tr, clocks, open_tasks=tasks
     )
-    task_id = apply_task_ops(conn, t["id"], t["created_at"], fx.tasks)
+    tasks_done = apply_task_ops(conn, t["id"], t["created_at"], fx.tasks)
+    data = {**fx.data, "channel": channel} if channel is not None else fx.data
     changes = {**fx.changes, "updated_at": now}
     # Column names come from the lifecycle's fixed set of ticket columns, never from input.
     sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes)
@@ -172,11 +192,34 @@ def _ticket_step(
             new_state.value,
             tr.actor_kind,
             tr.actor_id,
-            task_id,
+            tasks_done.lead_id,
             tr.comment,
-            fx.data,
+            data,
         )
-        stat_upsert(
-            cur, at.astimezone(clocks.tz).date(), t["grid_code"], t["category_code"], fx.counts
-        )
+        day = at.astimezone(clocks.tz).date()
+        stat_upsert(cur, day, t["grid_code"], t["category_code"], fx.counts)
+        _count_tasks(cur, clocks, t, tasks_done)
+        if fx.counts.get("reworked"):
+            # The rework is held against the lead task it reopens (that of the last dispatch
+            # when none was fed back), on the day of the failed verification.
+            lead = tasks_done.lead or latest_lead(conn, t["id"], at)
+            if lead is not None:
+                task_upsert(cur, day, lead[1], t["grid_code"], {"reworked": fx.counts["reworked"]})
+        worker = worker_step_counts(tr.actor_kind, tr.actor_id, fx.counts)
+        if worker and tr.actor_id is not None:
+            worker_upsert(cur, day, tr.actor_id, t["grid_code"], worker)
+        if channel is not None and tr.satisfaction is not None:
+            insert_survey(
+                cur, t, at, tr.satisfaction, channel, tr.comment, tr.actor_kind, tr.actor_id
+            )
     return {"id": t["id"], "state": new_state.value, "stage": changes.get("stage", t["stage"])}
+
+
+def _count_tasks(
+    cur: psycopg.Cursor, clocks: Clocks, t: dict[str, Any], changes: TaskChanges
+) -> None:
+    """The department rollup counts of the task operations, on their local days."""
+    for instant, department_id, counts in changes.counts:
+        task_upsert(
+            cur, instant.astimezone(clocks.tz).date(), department_id, t["grid_code"], counts
+        )
