@@ -61,6 +61,7 @@ PAGES: tuple[Page, ...] = (
     Page("/screen", "指挥中心大屏"),
     Page("/map", "网格地图"),
     Page("/explore", "事件分析"),
+    Page("/analytics", "态势分析"),
     Page("/admin/users", "用户管理", admin=True),
     Page("/admin/walls", "大屏链接", admin=True),
     Page("/admin/audit", "审计日志", admin=True),
@@ -85,7 +86,7 @@ class RolePolicy:
 
 
 _ALL_LAYERS = frozenset(LAYER_IDS)
-_WORK_PAGES = frozenset({"/", "/screen", "/map", "/explore"})
+_WORK_PAGES = frozenset({"/", "/screen", "/map", "/explore", "/analytics"})
 
 POLICY: dict[Role, RolePolicy] = {
     p.role: p

@@ -167,11 +167,71 @@ class Settings(BaseSettings):
     frame_ancestors: str = Field(
         "", description="Origins allowed to frame the pages (CSP frame-ancestors); empty = none."
     )
+    ranking_weights: tuple[float, float, float] = Field(
+        (0.4, 0.5, 0.1),
+        description="综合指标值 weights of closure rate, on-time rate and (1 − rework rate), as"
+        " DOMAIN.md §5 sets them by default; they must add up to 1.",
+    )
+    worker_ranking_weights: tuple[float, float, float] = Field(
+        (0.4, 0.3, 0.3),
+        description="Grid workers' score weights of on-time reporting, on-time verification and"
+        " self-resolution (the measures a worker answers for); they must add up to 1.",
+    )
+    analytics_targets: dict[str, float] = Field(
+        {
+            "closure_rate": 0.95,
+            "on_time_rate": 0.90,
+            "report_on_time_rate": 0.95,
+            "verify_on_time_rate": 0.95,
+            "satisfaction_rate": 0.90,
+            "patrol_coverage": 0.90,
+        },
+        description="Target of a measure drawn as a line on its card (measure key = fraction);"
+        " leave a measure out for no target.",
+    )
+    hotspot_alpha: float = Field(
+        0.001,
+        gt=0,
+        lt=0.5,
+        description="A grid is a hotspot when a Poisson test puts its period count above its own"
+        " baseline at this significance (one-sided, per grid).",
+    )
+    hotspot_baseline_periods: int = Field(
+        6, ge=2, le=24, description="Earlier periods of the same length a grid's baseline averages."
+    )
+    recurring_radius_m: float = Field(
+        50.0, ge=5, le=500, description="Tickets this close with the same category recur."
+    )
+    recurring_days: int = Field(
+        90, ge=7, le=366, description="Window in which same-place same-category tickets recur."
+    )
+    recurring_min: int = Field(
+        3, ge=2, le=50, description="Tickets at one place that make a recurring problem."
+    )
     fixed_now: datetime | None = Field(
         None,
         description="Freeze the server's clock at this instant (ISO 8601 with a UTC offset), for"
         " tests and for replaying a past moment of a demo; empty = the system clock.",
     )
+
+    @field_validator("ranking_weights", "worker_ranking_weights")
+    @classmethod
+    def _weights(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(w < 0 for w in value) or abs(sum(value) - 1.0) > 1e-6:
+            raise ValueError(f"weights must be ≥ 0 and add up to 1 (got {value})")
+        return value
+
+    @field_validator("analytics_targets")
+    @classmethod
+    def _targets(cls, value: dict[str, float]) -> dict[str, float]:
+        from domain.measures import MEASURES
+
+        for key, target in value.items():
+            if key not in MEASURES:
+                raise ValueError(f"no measure {key!r} (one of {', '.join(MEASURES)})")
+            if MEASURES[key].kind == "rate" and not 0 <= target <= 1:
+                raise ValueError(f"target of {key} must be a fraction 0–1 (got {target})")
+        return value
 
     @field_validator("timezone")
     @classmethod

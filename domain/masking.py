@@ -107,3 +107,47 @@ class Masker:
             if key in out:
                 out[key] = self.field(field, out[key])
         return out
+
+
+# Personal columns of the analytics tables (/analytics exports, the monthly report) by column
+# key, and the field whose tier rule masks them; a personal column of no known field is hidden
+# below L3 (free text such as survey comments).
+TABLE_FIELDS = {
+    "name": "staff.name",
+    "worker": "staff.name",
+    "phone": "staff.phone",
+    "address": "ticket.address",
+}
+
+
+def table_personal_fields(table: dict[str, Any]) -> dict[str, str]:
+    """{column key: masking field ('' = hidden below L3)} of a table's personal columns;
+    ``table["personal"]`` is a list of keys or a {key: field} dict."""
+    personal = table.get("personal") or []
+    if isinstance(personal, dict):
+        return {str(k): str(v) for k, v in personal.items()}
+    return {str(k): TABLE_FIELDS.get(str(k), "") for k in personal}
+
+
+def mask_cell(field: str, value: Any, tier: Tier) -> Any:
+    """One personal cell as a reader of ``tier`` may see it (see ``table_personal_fields``)."""
+    if value is None:
+        return None
+    if field:
+        return mask(field, value, tier)
+    return value if tier >= Tier.L3 else ID_HIDDEN
+
+
+def mask_table_rows(table: dict[str, Any], tier: Tier) -> list[list[Any]]:
+    """The rows of an analytics table with its personal columns masked for ``tier``."""
+    fields = table_personal_fields(table)
+    keys = [c[0] for c in table.get("columns") or []]
+    idx = [(i, fields[k]) for i, k in enumerate(keys) if k in fields]
+    rows = []
+    for row in table.get("rows") or []:
+        row = list(row)
+        for i, field in idx:
+            if i < len(row):
+                row[i] = mask_cell(field, row[i], tier)
+        rows.append(row)
+    return rows

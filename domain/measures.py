@@ -15,6 +15,10 @@ class Measure:
     name_zh: str
     formula_zh: str
     formula_en: str
+    # Colour of a change: a rise is good for closure, bad for rework and returns.
+    higher_is_better: bool = True
+    # "rate" (fraction 0–1), "count" or "score" (0–100).
+    kind: str = "rate"
 
 
 MEASURES: dict[str, Measure] = {
@@ -25,6 +29,7 @@ MEASURES: dict[str, Measure] = {
             "应结案数",
             "期内结案数 + 超过处置时限仍未结案数（不含挂账）",
             "closed in the period + open past their handling due time (suspended excluded)",
+            kind="count",
         ),
         Measure("closure_rate", "结案率", "结案数 ÷ 应结案数", "closed / due-to-close"),
         Measure(
@@ -33,8 +38,8 @@ MEASURES: dict[str, Measure] = {
             "按（原）时限办结数 ÷ 应结案数",
             "closed by the (original) due time / due-to-close",
         ),
-        Measure("rework_rate", "返工率", "返工数 ÷ 结案数", "reworked / closed"),
-        Measure("return_rate", "退回率", "退回数 ÷ 分办数", "returned / dispatched"),
+        Measure("rework_rate", "返工率", "返工数 ÷ 结案数", "reworked / closed", False),
+        Measure("return_rate", "退回率", "退回数 ÷ 分办数", "returned / dispatched", False),
         Measure(
             "verify_on_time_rate",
             "按时核查率",
@@ -60,10 +65,23 @@ MEASURES: dict[str, Measure] = {
             "(satisfied + basically satisfied) / valid surveys",
         ),
         Measure(
+            "patrol_coverage",
+            "巡查覆盖率",
+            "期内有网格员巡查到访的微网格数 ÷ 微网格总数",
+            "micro-grids visited by the grid's workers in the period / all micro-grids",
+        ),
+        Measure(
+            "online_rate",
+            "在线率",
+            "在岗在线分钟数 ÷ 排班分钟数",
+            "minutes online on duty / scheduled minutes",
+        ),
+        Measure(
             "composite",
             "综合指标值",
             "100 ×（0.4 结案率 + 0.5 按期结案率 + 0.1（1 − 返工率））",
             "100 × (0.4 closure + 0.5 on-time + 0.1 (1 − rework))",
+            kind="score",
         ),
     )
 }
@@ -97,3 +115,77 @@ def composite_score(
         return None
     w_close, w_on_time, w_rework = weights
     return 100.0 * (w_close * closure + w_on_time * on_time + w_rework * (1.0 - (rework or 0.0)))
+
+
+# The raw counts a jurisdiction's measures are derived from: the stat_daily sums of a period,
+# the tickets open past their handling due time at its end, and the patrol rollups.
+COUNT_KEYS: tuple[str, ...] = (
+    "created",
+    "self_resolved",
+    "reported",
+    "reported_on_time",
+    "dispatched",
+    "returned",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "verify_due",
+    "verified_on_time",
+    "surveyed",
+    "satisfied",
+    "open_past_due",
+    "micro_grids_visited",
+    "micro_grids",
+    "online_minutes",
+    "scheduled_minutes",
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One measure of one period: the value (None when nothing was due) and what it is made of."""
+
+    key: str
+    value: float | None
+    numerator: float
+    denominator: float | None
+
+
+def derive(
+    counts: dict[str, float], weights: tuple[float, float, float] = DEFAULT_WEIGHTS
+) -> dict[str, Value]:
+    """Every measure of MEASURES from raw counts (COUNT_KEYS; missing counts are 0): the one
+    place the formulas of DOMAIN.md §5 are applied for pages, reports and exports."""
+    c = {k: counts.get(k) or 0 for k in COUNT_KEYS}
+    due = c["closed"] + c["open_past_due"]
+    parts = {
+        "closure_rate": (c["closed"], due),
+        "on_time_rate": (c["closed_on_time"], due),
+        "rework_rate": (c["reworked"], c["closed"]),
+        "return_rate": (c["returned"], c["dispatched"]),
+        "verify_on_time_rate": (c["verified_on_time"], c["verify_due"]),
+        "report_on_time_rate": (c["reported_on_time"], c["reported"]),
+        "self_resolution_rate": (c["self_resolved"], c["self_resolved"] + c["reported"]),
+        "satisfaction_rate": (c["satisfied"], c["surveyed"]),
+        "patrol_coverage": (c["micro_grids_visited"], c["micro_grids"]),
+        "online_rate": (c["online_minutes"], c["scheduled_minutes"]),
+    }
+    out = {"due_to_close": Value("due_to_close", float(due), due, None)}
+    for key, (num, den) in parts.items():
+        out[key] = Value(key, rate(num, den), num, den)
+    score = composite_score(
+        out["closure_rate"].value, out["on_time_rate"].value, out["rework_rate"].value, weights
+    )
+    out["composite"] = Value("composite", score, score or 0.0, None)
+    return out
+
+
+def change(current: float | None, before: float | None, kind: str) -> float | None:
+    """环比/同比 of one measure: for rates and scores the difference in points (fraction or
+    score units), for counts the relative change; None when either side is undefined (or a
+    count's base is 0)."""
+    if current is None or before is None:
+        return None
+    if kind == "count":
+        return None if not before else (current - before) / before
+    return current - before

@@ -282,7 +282,8 @@ def parse(query: str | Mapping[str, str | list[str]]) -> tuple[Filters, list[Pro
 
     ticket = (raw.get("ticket") or [""])[-1].strip()
     if ticket:
-        if ticket.isdigit() and int(ticket) < 2**62:
+        # isascii: str.isdigit() accepts digits int() refuses (superscripts such as '¹').
+        if ticket.isascii() and ticket.isdigit() and int(ticket) < 2**62:
             got["ticket"] = int(ticket)
         else:
             bad("ticket", f"事件编号应为数字：{_shown(ticket)}")

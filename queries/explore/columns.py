@@ -326,6 +326,10 @@ class ColumnStore:
         assert snap is not None
         return snap
 
+    def ready(self) -> bool:
+        """True when a snapshot is loaded (``current`` then only catches it up)."""
+        return self._snap is not None
+
     def warm(self, pool, now: datetime) -> None:
         """Start loading in the background if nothing is loaded yet (the workbench's page
         calls it, so the columns are on their way before its first callback asks)."""
