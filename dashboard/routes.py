@@ -10,6 +10,8 @@ import re
 import flask
 
 from dashboard import export, feed_routes
+from dashboard.analytics import exports as analytics_exports
+from dashboard.analytics import report_route as analytics_report
 from dashboard.explore import export as explore_export
 from dashboard.health import healthz
 from layers.grid_geometry import UnknownUnit, level_geometry
@@ -70,3 +72,5 @@ def register_routes(server: flask.Flask) -> None:
     feed_routes.register(server)
     export.register(server)
     explore_export.register(server)
+    analytics_exports.register(server)
+    analytics_report.register(server)

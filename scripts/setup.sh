@@ -2,8 +2,9 @@
 # Everything `make demo` and `make test` need on a fresh Debian machine, idempotent.
 #   scripts/setup.sh [--browser]
 # Creates .venv, installs gridscope, makes sure PostgreSQL (with PostGIS) and Redis answer,
-# starting them when they are installed but stopped, and installs PostGIS (and, with --browser,
-# Debian's chromium + chromium-driver) with apt when missing and we are root.
+# starting them when they are installed but stopped, and installs PostGIS, Debian's chromium and
+# fonts-noto-cjk (the monthly report's PDF) and, with --browser, chromium-driver and
+# poppler-utils (the tests) with apt when missing and we are root.
 # Fails with one message saying exactly what to install or set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,6 +99,18 @@ if ! redis_up; then
     for _ in $(seq 1 20); do redis_up && break; sleep 0.25; done
   fi
   redis_up || die "Redis does not answer at $REDIS_URL: install it (apt-get install redis-server) or set REDIS_URL"
+fi
+
+# --- Monthly report (gridscope report): headless chromium prints the A4 HTML with CJK fonts ----
+if ! command -v chromium >/dev/null; then
+  apt_install chromium
+fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q 'Noto Sans CJK SC'; then
+  apt_install fonts-noto-cjk
+fi
+# The report test reads the PDF's text back with pdftotext (poppler-utils).
+if [ "$want_browser" = 1 ] && ! command -v pdftotext >/dev/null; then
+  apt_install poppler-utils
 fi
 
 # --- Browser (tests only) ---------------------------------------------------------------------

@@ -41,6 +41,8 @@ ACTION_NAMES = {
     "wall_revoke": "吊销大屏链接",
     "audit_search": "查询审计日志",
     "explore_ticket_read": "查看事件详情（个人信息）",
+    "analytics_export": "导出态势分析表格",
+    "analytics_report": "生成运行分析报告",
     "audit_purge": "清理审计日志",
     "demo_account": "演示账号",
 }

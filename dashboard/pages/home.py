@@ -13,6 +13,7 @@ dash.register_page(__name__, path="/", title="网格化服务管理", name="首�
 DESCRIPTIONS = {
     "/screen": "/screen · 1920×1080 起，适配 4K 与 32:9 拼接屏",
     "/map": "/map · 区县—镇街—社区—网格—微网格，指标设色与网格信息卡",
+    "/analytics": "/analytics · 各项指标环比同比、排名、热点、满意度、巡查与月度报告",
     "/explore": "/explore · 按区域、类别、时间、状态与时效筛选到单件，可分享链接与导出",
     "/admin/users": "账号、角色与辖区；停用、启用、重置密码",
     "/admin/walls": "大屏链接：创建、吊销、查看最近刷新",

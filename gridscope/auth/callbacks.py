@@ -20,6 +20,7 @@ COMPONENT_PAGES: dict[str, str | None] = {
     "scr-": "/screen",  # the wall's map
     "ana-": "/map",  # the analyst map
     "exp-": "/explore",  # the analyst workbench
+    "sit-": "/analytics",  # leadership analytics (态势分析)
     "home-": "/",
     "adm-users-": "/admin/users",
     "adm-walls-": "/admin/walls",

@@ -7,7 +7,20 @@ settings and the command's clock. Importing this package registers every command
 
 from __future__ import annotations
 
-from . import audit, db, demo, docs, imports, serve, sweep, token, user, wall  # noqa: F401
+from . import (  # noqa: F401
+    audit,
+    db,
+    demo,
+    docs,
+    imports,
+    report,
+    rollup,
+    serve,
+    sweep,
+    token,
+    user,
+    wall,
+)
 from .common import AppContext, fail, main, pass_app
 
 __all__ = ["AppContext", "fail", "main", "pass_app"]

@@ -49,6 +49,8 @@ AUDIT_ACTIONS = {
     "api_ticket_list": "API 列表中返回精确位置（L3） / API: exact points in a list",
     "explore_ticket_read": "事件分析页打开单件事件，显示地址或精确位置（L3） / the workbench"
     " drawer showed a ticket's personal fields",
+    "analytics_export": "态势分析页导出表格（CSV/xlsx） / a table of /analytics exported",
+    "analytics_report": "生成月度运行分析报告（页面下载或命令行） / a situation report made",
     "user_add": "新建用户 / account created",
     "user_passwd": "修改密码 / password changed",
     "user_enable": "启用用户 / account enabled",
