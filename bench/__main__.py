@@ -1,4 +1,5 @@
-"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|explore|wall|all]
+"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|explore|analytics|
+wall|all]
 [options];
 see each module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash
 callbacks to the feeds, issue #10; bench/feed.py measures both paths).
@@ -32,6 +33,14 @@ def main() -> None:
         from bench import feed
 
         feed.main(rest if which in ("feed", "screen") else [])
+    if which == "report":
+        from bench import report
+
+        report.main(rest)
+    if which == "analytics":
+        from bench import analytics
+
+        analytics.main(rest)
     if which == "explore":
         from bench import explore
 
@@ -71,13 +80,15 @@ def main() -> None:
         "access",
         "workersdelta",
         "explore",
+        "analytics",
+        "report",
         "wall",
         "all",
     )
     if which not in known:
         print(
             f"unknown benchmark {which!r}: choose load, feed, api, imports, layers, explore,"
-            " layerslive, access, workersdelta, wall or all",
+            " analytics, report, layerslive, access, workersdelta, wall or all",
             file=sys.stderr,
         )
         sys.exit(2)

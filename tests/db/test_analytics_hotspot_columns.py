@@ -1,0 +1,55 @@
+"""The hotspot panel answered from the in-memory ticket columns (a loaded server process) is the
+panel answered by SQL, to the last field, for every scope and several periods of the small demo
+with its planted hotspot."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from domain.analytics.periods import parse_period
+from queries.analytics import hotspots
+from queries.analytics.query import Query
+from queries.cache import data_version
+from queries.db import connect
+from queries.explore.columns import load
+from queries.scope import Scope
+from tests.conftest import DEMO_NOW, database_copy, settings_for
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def conn(small_demo_template):
+    with database_copy(small_demo_template) as s, connect(s) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    "period", ["2026-11", "2026-10", "2026-W40", "2026-Q3", "2026-02-01..2026-03-15"]
+)
+def test_the_columns_give_the_sql_answer(conn, period):
+    settings = settings_for(conn.info.dbname)
+    snap = load(conn, DEMO_NOW, 400, data_version(conn))
+    codes = [
+        "",
+        *[
+            r[0]
+            for r in conn.execute(
+                "SELECT code FROM region WHERE valid_to IS NULL AND level IN ('town', 'community')"
+                " ORDER BY code LIMIT 4"
+            ).fetchall()
+        ],
+    ]
+    flagged = 0
+    for code in codes:
+        p = parse_period(period).cut(DEMO_NOW, settings.tz)
+        q = Query(Scope(code), p, DEMO_NOW, settings.tz, settings)
+        by_sql = hotspots.compute(conn, q)
+        by_columns = hotspots.compute(
+            conn, Query(Scope(code), p, DEMO_NOW, settings.tz, settings, columns=snap)
+        )
+        assert orjson.dumps(by_columns) == orjson.dumps(by_sql), (code, period)
+        flagged += by_sql["hotspots"]["total"] + by_sql["recurring"]["total"]
+    if period in ("2026-11", "2026-10"):
+        assert flagged > 0  # the planted hotspot: the comparison is not between empty panels
