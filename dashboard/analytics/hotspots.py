@@ -55,7 +55,6 @@ def _tier(view: dict) -> Tier:
 def _message(text: str) -> html.Div:
     return html.Div(
         [
-            html.H3("热点与重复问题", className="sit-hs-title"),
             html.P(text, className="sit-hs-note"),
         ],
         id=PREFIX + "panel",
@@ -368,7 +367,7 @@ def render(data: dict, view: dict) -> html.Div:
     rec = data["recurring"]
     return html.Div(
         [
-            html.H3("热点与重复问题", className="sit-hs-title"),
+            # The page's section carries the title.
             html.P(_hint(data["rule"], data["hotspots"], window), className="sit-hs-hint"),
             html.Div(
                 [

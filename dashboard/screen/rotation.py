@@ -132,7 +132,11 @@ def expand(
             # Reserved for the analytics highlights: the wall cannot show a page that does not
             # exist, and has no way yet to show one that does.
             missing = ANALYTICS_PATH not in PAGE_PATHS
-            why = "分析要点页面（/analytics）尚未提供" if missing else "大屏暂不支持显示分析要点"
+            why = (
+                "分析要点页面（/analytics）尚未提供"
+                if missing
+                else "大屏暂不支持轮播分析要点（请在 /analytics 态势分析页查看）"
+            )
             notes.append(f"{where}：{why}，已跳过")
     return views, notes
 

@@ -146,7 +146,9 @@ def test_panels_link_to_the_workbench_with_the_same_view(live_server, leader):
     assert len(hrefs) >= 10
     for href in hrefs:
         args = parse_qs(urlsplit(href).query)
-        assert args["from"] == ["2026-10-01"] and args["to"] == ["2026-10-31"], href
+        # The period's days; a recurring problem links to its 90-day window ending with them.
+        assert args["to"] == ["2026-10-31"], href
+        assert args["from"][0] in ("2026-10-01", "2026-08-03"), href
     page.click("#sit-card-on_time_rate .sit-card-link")
     page.wait_for_url("**/explore?**", timeout=WAIT_MS)
     assert "clock=closed_on_time" in page.url
