@@ -140,6 +140,15 @@ def catch_up(conn: psycopg.Connection, tz: tzinfo, now: datetime, since: date) -
     return (last - first).days + 1
 
 
+def forget_from(conn: psycopg.Connection, first: date) -> int:
+    """Drop the snapshots of ``first`` and every later day (tickets imported into the past
+    change what was open then): those days are counted directly until the sweep's catch_up
+    takes them again, in the caller's transaction; returns the days dropped."""
+    conn.execute("DELETE FROM stat_backlog_daily WHERE day >= %s", (first,))
+    conn.execute("DELETE FROM stat_task_backlog_daily WHERE day >= %s", (first,))
+    return conn.execute("DELETE FROM stat_backlog_day WHERE day >= %s", (first,)).rowcount
+
+
 def _taken(conn: psycopg.Connection, days: Sequence[date]) -> set[date]:
     rows = conn.execute(
         "SELECT day FROM stat_backlog_day WHERE day = ANY(%s)", (list(days),)

@@ -287,3 +287,21 @@ def test_the_coarse_rollups_follow_every_write_to_stat_daily(constructed):
         ).fetchall()
     )
     assert by_cat == {"0101": 50 + 49 + 79 + 5, "0202": 7}
+
+
+def test_an_import_into_the_past_drops_the_snapshots_it_makes_stale(constructed):
+    """Snapshots of days from the earliest imported ticket on are dropped (counted directly,
+    then retaken by the sweep's catch_up), so the stock stays right after an import."""
+    conn = constructed
+    s = settings_for(conn.info.dbname)
+    q = Query(Scope(""), parse_period("2026-10").cut(NOW, TZ), NOW, TZ, s)
+    before = analytics.period_counts(conn, q, [q.period])[0]["open_past_due"]
+    # A late ticket "imported" into October (as the import's COPY would add it) …
+    at = datetime(2026, 10, 3, 9, tzinfo=TZ)
+    _ticket(conn, "IMPORTED", at, at + timedelta(days=2), None)
+    assert analytics.period_counts(conn, q, [q.period])[0]["open_past_due"] == before  # stale
+    dropped = backlog.forget_from(conn, at.date())
+    assert dropped > 0
+    assert analytics.period_counts(conn, q, [q.period])[0]["open_past_due"] == before + 1
+    assert backlog.catch_up(conn, TZ, NOW, date(2025, 9, 1)) == dropped
+    assert analytics.period_counts(conn, q, [q.period])[0]["open_past_due"] == before + 1

@@ -68,6 +68,7 @@ def import_tickets(
     from tqdm import tqdm
 
     from queries import imports as q
+    from queries.analytics import backlog
     from queries.cache import bump_data_version
     from queries.db import connect
     from queries.item_list import known_categories, seed_defaults
@@ -204,6 +205,10 @@ def import_tickets(
                 report.seconds["copy"] = time.perf_counter() - t
                 t = time.perf_counter()
                 q.add_stat_daily(conn, stat_counts(tables["ticket"], settings.timezone))
+                # Imported tickets may have been open past due on days already snapshotted.
+                first = pc.min(tables["ticket"].column("created_at")).as_py()
+                if first is not None:
+                    backlog.forget_from(conn, first.astimezone(settings.tz).date())
                 report.seconds["rollup"] = time.perf_counter() - t
             if dry_run or not len(idx):
                 conn.rollback()
