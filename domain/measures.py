@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.workflow.timeliness import STAT_COUNTS
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -120,19 +122,7 @@ def composite_score(
 # The raw counts a jurisdiction's measures are derived from: the stat_daily sums of a period,
 # the tickets open past their handling due time at its end, and the patrol rollups.
 COUNT_KEYS: tuple[str, ...] = (
-    "created",
-    "self_resolved",
-    "reported",
-    "reported_on_time",
-    "dispatched",
-    "returned",
-    "closed",
-    "closed_on_time",
-    "reworked",
-    "verify_due",
-    "verified_on_time",
-    "surveyed",
-    "satisfied",
+    *STAT_COUNTS,
     "open_past_due",
     "micro_grids_visited",
     "micro_grids",

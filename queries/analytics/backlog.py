@@ -123,7 +123,7 @@ def take_snapshots(
     cur = conn.execute(_SNAPSHOT_SQL, params)
     from . import task_backlog  # the departments' stock is taken with the tickets'
 
-    tasks = task_backlog.take_snapshots(conn, first, last, tz, now)
+    tasks = task_backlog.write_snapshots(conn, params)
     conn.execute(_TAKEN_SQL, params)
     return cur.rowcount + tasks
 

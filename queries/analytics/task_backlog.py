@@ -76,23 +76,13 @@ SELECT department_id, sum(open_past_due)::int FROM stat_task_backlog_daily
 """
 
 
-def take_snapshots(
-    conn: psycopg.Connection, first: date, last: date, tz: tzinfo, now: datetime
-) -> int:
-    """(Re)take the task snapshots of local days ``first``..``last`` (ended by ``now``), in the
-    caller's transaction (``backlog.take_snapshots`` calls this and marks the days taken)."""
-    if last < first:
-        return 0
-    if day_end(last, tz) > now:
-        raise ValueError(f"day {last} has not ended at {now.isoformat()}: no snapshot yet")
-    conn.execute("DELETE FROM stat_task_backlog_daily WHERE day BETWEEN %s AND %s", (first, last))
-    params = {
-        "first": first,
-        "last": last,
-        "first_end": day_end(first, tz),
-        "last_end": day_end(last, tz),
-        "tz": str(tz),
-    }
+def write_snapshots(conn: psycopg.Connection, params: dict) -> int:
+    """(Re)write the task snapshots of the days ``backlog.take_snapshots`` checked and
+    described in ``params`` (first, last, their end instants, tz), in the caller's
+    transaction; returns the rows written."""
+    conn.execute(
+        "DELETE FROM stat_task_backlog_daily WHERE day BETWEEN %(first)s AND %(last)s", params
+    )
     return conn.execute(_SNAPSHOT_SQL, params).rowcount
 
 

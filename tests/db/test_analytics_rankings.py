@@ -415,8 +415,7 @@ def test_tasks_open_past_due_now_agree_with_the_span_count(data):
         live = dict(conn.execute(task_backlog._LIVE_SQL, p).fetchall())
         # The daily snapshot of a day that ended agrees with the count at its end instant.
         day = date(2026, 11, 20)
-        task_backlog.take_snapshots(conn, day, day, TZ, DEMO_NOW)
-        conn.execute("INSERT INTO stat_backlog_day VALUES (%s, %s)", (day, DEMO_NOW))
+        backlog.take_snapshots(conn, day, day, TZ, DEMO_NOW)
         snap = task_backlog.open_past_due_by_department(conn, Scope("330402"), day, DEMO_NOW, TZ)
         at = dict(conn.execute(task_backlog._AT_SQL, {**p, "at": backlog.day_end(day, TZ)}))
     assert live == span == {depts["D1"]: 1, depts["D2"]: 1}
