@@ -65,6 +65,9 @@ PAGES: tuple[Page, ...] = (
     Page("/admin/users", "用户管理", admin=True),
     Page("/admin/walls", "大屏链接", admin=True),
     Page("/admin/audit", "审计日志", admin=True),
+    Page("/admin/data", "基础数据", admin=True),
+    Page("/admin/items", "事项清单", admin=True),
+    Page("/admin/calendar", "工作日历", admin=True),
 )
 PAGE_PATHS = frozenset(p.path for p in PAGES)
 

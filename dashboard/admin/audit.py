@@ -45,6 +45,16 @@ ACTION_NAMES = {
     "analytics_report": "生成运行分析报告",
     "audit_purge": "清理审计日志",
     "demo_account": "演示账号",
+    "grid_import": "导入网格",
+    "micro_grid_import": "导入微网格",
+    "staff_import": "导入人员",
+    "department_import": "导入部门",
+    "item_admit": "事项纳入清单",
+    "item_amend": "调整清单事项",
+    "item_withdraw": "事项退出清单",
+    "item_refused": "拒绝纳入事项",
+    "calendar_change": "修改工作日历",
+    "calendar_confirm": "确认年度工作日历",
 }
 ROLE_VALUES = frozenset(r.value for r in Role)
 KIND_NAMES = {

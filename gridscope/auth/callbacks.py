@@ -25,6 +25,9 @@ COMPONENT_PAGES: dict[str, str | None] = {
     "adm-users-": "/admin/users",
     "adm-walls-": "/admin/walls",
     "adm-audit-": "/admin/audit",
+    "adm-data-": "/admin/data",
+    "adm-items-": "/admin/items",
+    "adm-cal-": "/admin/calendar",
 }
 _PREFIXES = sorted(COMPONENT_PAGES, key=len, reverse=True)
 

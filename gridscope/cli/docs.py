@@ -62,6 +62,16 @@ AUDIT_ACTIONS = {
     "demo_account": "演示账号创建或重置 / demo account created or reset",
     "audit_search": "查询审计日志 / the audit trail searched",
     "audit_purge": "按保留期清理审计记录 / audit rows past retention purged",
+    "grid_import": "导入网格边界（含调整决定文号与生效日期） / grids imported (boundary decision)",
+    "micro_grid_import": "导入微网格 / micro-grids imported",
+    "staff_import": "导入网格人员及其网格分配 / staff and assignments imported",
+    "department_import": "导入部门及其牵头/协办事项 / departments imported",
+    "item_admit": "事项纳入清单（决定文号、生效日期） / an item admitted to the list",
+    "item_amend": "调整清单事项 / an item of the list amended",
+    "item_withdraw": "事项退出清单 / an item withdrawn from the list",
+    "item_refused": "拒绝纳入行政许可、处罚、强制事项 / an item refused by the guard",
+    "calendar_change": "修改工作日历（节假日、调休），重算在办事件期限 / calendar days changed",
+    "calendar_confirm": "确认年度工作日历 / a calendar year confirmed",
 }
 
 # (field, sample value) for the masking examples.
