@@ -68,3 +68,9 @@ def load_clocks(conn: psycopg.Connection, settings: Any) -> Clocks:
     clocks; the API keeps its own copy for a minute, gridscope.api.state)."""
     calendar = WorkCalendar(tz=settings.timezone, overrides=load_calendar_overrides(conn))
     return Clocks(calendar, load_limits(conn), settings.tz)
+
+
+def refresh_in_force(conn: psycopg.Connection, today: date) -> int:
+    """Set category.admitted to what the decisions effective on ``today`` say; returns the
+    entries whose flag changed. Placeholder until issue #13's item list lands."""
+    return 0

@@ -1,7 +1,10 @@
 """The `gridscope` command. Usage errors exit with 2; operational errors print one line, exit 1.
 
 One module per command group: ``db``, ``demo``, ``serve``, ``sweep``, ``token``, ``imports``
-(`gridscope import`), ``user``, ``wall``, ``audit``; ``common`` holds the ``main`` group, the
+(`gridscope import grids|tickets`), ``import_roster`` (`gridscope import staff|departments|
+template`), ``import_micro`` (`gridscope import micro-grids`), ``items`` (the item list),
+``calendar`` (the work calendar), ``check`` (`gridscope check staffing`), ``user``, ``wall``,
+``audit``; ``common`` holds the ``main`` group, the
 settings and the command's clock. Importing this package registers every command on ``main``.
 """
 
@@ -9,10 +12,15 @@ from __future__ import annotations
 
 from . import (  # noqa: F401
     audit,
+    calendar,
+    check,
     db,
     demo,
     docs,
+    import_micro,
+    import_roster,
     imports,
+    items,
     report,
     rollup,
     serve,

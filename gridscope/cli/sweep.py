@@ -37,6 +37,21 @@ def purge_expired(conn, app: AppContext, now: datetime) -> tuple[int, int]:
     return audit_n, tracks_n
 
 
+def onboarding_sweep(conn, app: AppContext, now: datetime) -> list[str]:
+    """Close the staff assignments whose end date has come and bring the item list's in-force
+    flags (category.admitted) to the decisions effective today; commit. One line per change."""
+    from queries import item_list, roster
+
+    today = now.astimezone(app.settings.tz).date()
+    lines = []
+    if n := roster.close_ended(conn, today, app.settings.tz):
+        lines.append(f"staff: {n} assignment(s) reached their end date and were closed")
+    if n := item_list.refresh_in_force(conn, today):
+        lines.append(f"item list: {n} entr(y/ies) came into or went out of force today")
+    conn.commit()
+    return lines
+
+
 @main.command("sweep")
 @click.option(
     "--every",
@@ -68,6 +83,8 @@ def sweep_cmd(app: AppContext, every: float | None) -> None:
                 now = clock.now()
                 n = sweep(conn, Scope(settings.jurisdiction), now)
                 click.echo(f"sweep: {n} supervision step(s) recorded")
+                for line in onboarding_sweep(conn, app, now):
+                    click.echo(line)
                 if last_purge is None or now - last_purge >= PURGE_EVERY:
                     audit_n, tracks_n = purge_expired(conn, app, now)  # rolls up first
                     last_purge = last_rollup = now

@@ -28,8 +28,11 @@ CREATE INDEX staff_phone ON staff (phone);
 
 -- Assignments keep their history: one person holds one role in one (micro-)grid at most once at
 -- any instant, so a re-run of the same file cannot add a second copy.
+-- An end date still to come is kept in ends_on (the assignment stays current, valid_to NULL,
+-- so every "current" query keeps its partial index); the sweep closes it when the day comes.
 ALTER TABLE staff_assignment
     ADD COLUMN import_run_id bigint,
+    ADD COLUMN ends_on       date,
     ADD CONSTRAINT staff_assignment_no_overlap EXCLUDE USING gist (
         staff_id WITH =, grid_code WITH =, (coalesce(micro_grid_code, '')) WITH =, role WITH =,
         tstzrange(valid_from, valid_to) WITH &&);

@@ -1,0 +1,1 @@
+"""Placeholder (issue #13): filled in by its owner."""
