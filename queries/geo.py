@@ -59,6 +59,23 @@ SELECT m.code, m.name, m.grid_code, ST_AsBinary(m.geom)
  ORDER BY m.code
 """
 
+# The same as of a past instant: the micro-grids' grids are the versions in force then (a grid
+# retired or redrawn since still holds its micro-grids of that time). Kept apart so that the
+# current map's query, joined on the current grids' unique index, is unchanged.
+_MICRO_ASOF_SQL = """
+SELECT m.code, m.name, m.grid_code, ST_AsBinary(m.geom)
+  FROM micro_grid m
+  JOIN grid g ON g.code = m.grid_code
+             AND g.valid_from <= %(now)s AND (g.valid_to IS NULL OR g.valid_to > %(now)s)
+  LEFT JOIN region c ON c.code = g.community_code AND c.valid_to IS NULL
+  LEFT JOIN region t ON t.code = c.parent_code AND t.valid_to IS NULL
+ WHERE m.grid_code LIKE %(like)s
+   AND m.valid_from <= %(now)s AND (m.valid_to IS NULL OR m.valid_to > %(now)s)
+   AND (%(within)s::text IS NULL
+        OR %(within)s IN (g.code, g.community_code, c.parent_code, t.parent_code))
+ ORDER BY m.code
+"""
+
 _SIGNATURE_SQL = {
     "region": """
 SELECT count(*), max(id), max(valid_from), max(valid_to) FROM region
@@ -127,10 +144,14 @@ def level_units(
     level: str,
     now: datetime,
     within: str | None = None,
+    *,
+    historical: bool = False,
 ) -> list[Unit]:
     """The units of ``level`` in scope valid at ``now``, ordered by code, with their parent's
     code and geometry as WKB (EPSG:4326 lon/lat degrees). ``within`` (micro level only) keeps
-    the micro-grids under that grid/community/town/county; it must lie inside ``scope``."""
+    the micro-grids under that grid/community/town/county; it must lie inside ``scope``.
+    ``historical`` (a past ``now``, the map as of a date): micro-grids hang on the grid
+    versions in force at ``now`` rather than the current ones."""
     _check_level(level)
     p = {"like": scope.like, "now": now, "level": level}
     if level in REGION_LEVELS:
@@ -140,7 +161,8 @@ def level_units(
     else:
         if within is not None and not scope.contains(within):
             raise ValueError(f"{within!r} is outside the jurisdiction")
-        rows = conn.execute(_MICRO_SQL, {**p, "within": within}).fetchall()
+        query = _MICRO_ASOF_SQL if historical else _MICRO_SQL
+        rows = conn.execute(query, {**p, "within": within}).fetchall()
     return [Unit(code, name, parent, bytes(wkb)) for code, name, parent, wkb in rows]
 
 

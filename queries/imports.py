@@ -1,4 +1,5 @@
-"""SQL of the file imports (``gridscope import grids|tickets``): every statement they run.
+"""SQL of the file imports (``gridscope import grids|tickets``): every statement they run
+(the micro-grid import's own statements are in ``queries.micro_grids``).
 
 Geometries go in and out as WKB in EPSG:4326 (lon/lat degrees); timestamps are timestamptz.
 The callers hold one transaction for a whole import and commit it themselves; nothing here
@@ -107,17 +108,19 @@ def close_grid_version(conn: psycopg.Connection, code: str, at: datetime) -> int
 
 
 def insert_grid(conn: psycopg.Connection, row: dict[str, Any], valid_from: datetime | None) -> None:
-    """Insert one grid version; ``row['wkb']`` is a (Multi)Polygon in EPSG:4326.
+    """Insert one grid version; ``row['wkb']`` is a (Multi)Polygon in EPSG:4326 and
+    ``row.get('decision_no')`` the decision that drew it (None: none given).
 
     valid_from None uses the schema default (the code's first version is valid "since always").
     """
     query = sql.SQL(
         "INSERT INTO grid (code, name, community_code, grid_type, exclusive_kind, households,"
-        " population, area_m2, geom, valid_from) VALUES (%(code)s, %(name)s, %(community_code)s,"
-        " %(grid_type)s, %(exclusive_kind)s, %(households)s, %(population)s, %(area_m2)s,"
-        " ST_Multi(ST_GeomFromWKB(%(wkb)s, 4326)), {})"
+        " population, area_m2, geom, decision_no, valid_from) VALUES (%(code)s, %(name)s,"
+        " %(community_code)s, %(grid_type)s, %(exclusive_kind)s, %(households)s,"
+        " %(population)s, %(area_m2)s, ST_Multi(ST_GeomFromWKB(%(wkb)s, 4326)),"
+        " %(decision_no)s, {})"
     ).format(sql.DEFAULT if valid_from is None else sql.Placeholder("valid_from"))
-    conn.execute(query, {**row, "valid_from": valid_from})
+    conn.execute(query, {"decision_no": None, **row, "valid_from": valid_from})
 
 
 def issue_codes(conn: psycopg.Connection, codes: Sequence[str], kind: str) -> int:

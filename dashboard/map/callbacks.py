@@ -41,7 +41,9 @@ from queries.geo import unit_of
 from queries.grid_card import grid_card
 from queries.transient import TRANSIENT_DB_ERRORS
 
+from . import asof as asof_callbacks
 from . import ids
+from .asof import boundary_day
 from .card import mask_card, render_grid_card, render_unit_card
 from .controls import option_input, shown_data_options
 from .inputs import click_code, click_id, mapping
@@ -49,16 +51,20 @@ from .payload import layer_payload
 from .profiles import MapProfile
 
 
-def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
+def fetch_now(layer_id: str, raw: Any, view: Any, asof: Any = None) -> Any:
     """The payload of ``layer_id`` for the options the browser sent, or no_update (the map
-    keeps the last data) when the viewer may not mount the layer or the database fails."""
+    keeps the last data) when the viewer may not mount the layer or the database fails.
+    ``asof`` (the map's boundary date, primary layer of a ``boundary_asof`` map) draws the
+    boundaries in force on that day; OptionError when it is not a day."""
     services = services_mod.current()
     viewer = services.viewer
     if viewer is None or not viewer.may_mount(layer_id):
         return no_update
     spec = registry.get(layer_id)
+    now = services.clock.now()
+    day = boundary_day(asof, now, services.settings.tz)
     try:
-        body = layer_payload(services, spec, mapping(raw), mapping(view), services.clock.now())
+        body = layer_payload(services, spec, mapping(raw), mapping(view), now, asof=day)
     except TRANSIENT_DB_ERRORS as exc:  # the primary: queries.cache.cached_payload reads it
         services.faults.failed("postgres", exc)
         return no_update
@@ -66,11 +72,11 @@ def fetch_now(layer_id: str, raw: Any, view: Any) -> Any:
     return json.loads(body)
 
 
-def fetch_checked(layer_id: str, raw: Any, view: Any) -> tuple[Any, str]:
+def fetch_checked(layer_id: str, raw: Any, view: Any, asof: Any = None) -> tuple[Any, str]:
     """(payload, "") as ``fetch_now`` gives it, or (no_update, the reason) when the layer
     refuses the options (OptionError): the map keeps its data and shows the reason."""
     try:
-        return fetch_now(layer_id, raw, view), ""
+        return fetch_now(layer_id, raw, view, asof), ""
     except OptionError as exc:
         return no_update, str(exc)
 
@@ -146,20 +152,24 @@ def _register_fetch(profile: MapProfile, layer: LayerSpec) -> None:
     p, lid = profile.prefix, layer.id
     shown = shown_data_options(layer)
     data_names = [o.name for o in shown]
+    # The primary layer of a map with a boundary date also follows the date picker.
+    asof = profile.boundary_asof and bool(layer.extra.get("primary"))
 
     @callback(
         Output(ids.store(p, lid), "data"),
         Input(ids.tick(p, lid), "n_intervals"),
         *[Input(*option_input(profile, layer, o)) for o in shown],
         Input(ids.view(p, lid), "data"),
+        *([Input(ids.asof(p), "date")] if asof else []),
     )
     def fetch_layer(_n: Any, *args: Any) -> Any:
-        *values, view = args
+        day = args[-1] if asof else None
+        *values, view = args[:-1] if asof else args
         raw = dict(zip(data_names, values, strict=True))
         view = mapping(view)
         if any(v == AUTO and n not in view for n, v in raw.items()):
             return no_update  # wait for the view to resolve "auto" (e.g. from the zoom)
-        payload, refused = fetch_checked(lid, raw, view)
+        payload, refused = fetch_checked(lid, raw, view, day)
         # The reason goes beside the selectors as a side update, so the callback keeps its
         # one output (the payload store) and a refused choice leaves the map's data alone.
         set_props(ids.error(p, lid), {"children": refused})
@@ -280,7 +290,9 @@ def _register_primary(profile: MapProfile, layer: LayerSpec) -> None:
 
 
 def register(profile: MapProfile) -> None:
-    """Register the callbacks of every layer the profile mounts."""
+    """Register the callbacks of every layer the profile mounts (and of its boundary date)."""
+    if profile.boundary_asof:
+        asof_callbacks.register(profile)
     for layer in profile.layers():
         _register_layer(profile, layer)
         if layer.extra.get("primary"):

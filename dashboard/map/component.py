@@ -18,12 +18,14 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from domain.geo.display import lonlat_to_display
-from layers.base import LayerSpec
+from layers.base import LayerSpec, OptionError
+from layers.grid_geometry import as_of_instant
 from queries.geo import extent, level_counts
 from queries.services import Services
 from queries.transient import TRANSIENT_DB_ERRORS
 
 from . import ids
+from .asof import asof_control, boundary_day
 from .controls import layer_panel
 from .profiles import MapProfile
 
@@ -186,13 +188,26 @@ def mounted_layers(profile: MapProfile, services: Services) -> tuple[LayerSpec, 
     return tuple(x for x in profile.layers() if viewer.may_mount(x.id))
 
 
-def map_component(profile: MapProfile, services: Services, now: datetime | None = None) -> html.Div:
+def map_component(
+    profile: MapProfile,
+    services: Services,
+    now: datetime | None = None,
+    asof: object = None,
+) -> html.Div:
     """The whole map for ``profile`` in the caller's scope at ``now`` (default: the services'
-    clock), with the layers the caller may mount."""
+    clock), with the layers the caller may mount. ``asof`` (a profile with ``boundary_asof``:
+    the page's ``?asof=YYYY-MM-DD``) starts the map with the boundaries of that day; a bad
+    value is said under the picker and the map starts current."""
     settings = services.settings
     now = now or services.clock.now()
     p = profile.prefix
-    bounds, counts = _bounds(services, now)
+    day, refused = None, ""
+    if profile.boundary_asof:
+        try:
+            day = boundary_day(asof, now, settings.tz)
+        except OptionError as exc:
+            refused = str(exc)
+    bounds, counts = _bounds(services, as_of_instant(day, settings.tz) if day else now)
     layers = mounted_layers(profile, services)
     children: list = []
     if settings.basemap_url:
@@ -218,7 +233,8 @@ def map_component(profile: MapProfile, services: Services, now: datetime | None 
     )
     stores = [s for x in layers for s in layer_stores(profile, x, settings, counts, bounds)]
     panel = html.Div(
-        [layer_panel(profile, x) for x in layers],
+        ([asof_control(profile, day, refused)] if profile.boundary_asof else [])
+        + [layer_panel(profile, x) for x in layers],
         className=f"gs-mapctl gs-mapctl--{profile.name}",
     )
     card = html.Aside(

@@ -63,3 +63,13 @@ def period(p: str, layer_id: str) -> str:
 def error(p: str, layer_id: str) -> str:
     """Where the map says why it refused the layer's options (layers.base.OptionError)."""
     return f"{p}-layer-{layer_id}-error"
+
+
+def asof(p: str) -> str:
+    """The date the map's boundaries are drawn as of (a DatePickerSingle; empty: now)."""
+    return f"{p}-asof"
+
+
+def asof_badge(p: str) -> str:
+    """The badge naming the boundary version shown (边界版本：当前 / 2025-06-30)."""
+    return f"{p}-asof-badge"

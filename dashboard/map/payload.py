@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -19,6 +19,7 @@ import psycopg
 from domain.config import Settings
 from domain.geo.display import geojson_to_display
 from layers.base import Access, LayerSpec
+from layers.grid_geometry import as_of_url
 from queries.cache import cached_payload
 from queries.geo import unit_of
 from queries.scope import Scope
@@ -86,6 +87,7 @@ def layer_payload(
     raw_options: Mapping[str, Any],
     view: Mapping[str, Any] | None,
     now: datetime,
+    asof: date | None = None,
 ) -> bytes:
     """The layer's payload as UTF-8 JSON at ``now`` floored to the layer's refresh interval,
     for the caller of ``services`` (its scope and ``Access.of(services.viewer)``), cached
@@ -93,7 +95,11 @@ def layer_payload(
     format, access}, scope). Browser values (``raw_options``, ``view``) go through the
     layer's allowlists and ``normalise`` first; anything else in them is ignored. orjson
     encodes it: the layers' payloads run to megabytes (thousands of features), where the
-    standard library's encoder took 30 ms of a 140 ms overdue layer."""
+    standard library's encoder took 30 ms of a 140 ms overdue layer.
+
+    ``asof`` (a checked local day; None: now) redraws the payload's geometry URL as of that day
+    (layers.grid_geometry.as_of_url: the boundaries in force then) and says so in
+    "boundary_asof"; the day is part of the cache key. The values are the layer's own."""
     settings = services.settings
     options = spec.canonical_options(raw_options, view, services.scope)
     if options.get("focus"):
@@ -105,12 +111,21 @@ def layer_payload(
     refresh_s = spec.refresh_s(settings)
     bucket = floor_time(now, refresh_s)
     access = Access.of(getattr(services, "viewer", None))
+    params = {**payload_params(options, settings, access), "bucket": bucket.isoformat()}
+    if asof is not None:  # the current map's key stays as it was
+        params["asof"] = asof.isoformat()
+
+    def compute(conn: psycopg.Connection, _version: int) -> dict[str, Any]:
+        body = layer_body(conn, spec, services.scope, options, bucket, settings, access)
+        if asof is not None:
+            body["url"] = as_of_url(conn, services.scope, body["url"], asof, settings.basemap_crs)
+            body["boundary_asof"] = asof.isoformat()
+        return body
+
     return cached_payload(
         services,
         f"layer-{spec.id}",
-        {**payload_params(options, settings, access), "bucket": bucket.isoformat()},
-        lambda conn, _version: layer_body(
-            conn, spec, services.scope, options, bucket, settings, access
-        ),
+        params,
+        compute,
         ttl_s=min(settings.cache_ttl_s, max(MIN_TTL_S, 2 * refresh_s)),
     )

@@ -19,7 +19,9 @@ class MapProfile:
     option selectors (hidden ones keep their defaults); ``defaults`` overrides option defaults
     per layer id, e.g. the wall pins the grid level. ``feed``: the layers' data comes from the
     wall's feeds (``GET /feed/layer-<id>``, polled by assets/30_wall.js into each layer's
-    payload store) instead of a server callback and an interval per layer."""
+    payload store) instead of a server callback and an interval per layer.
+    ``boundary_asof``: the map offers a date to draw the grid system as of (the boundaries in
+    force then; ``?asof=YYYY-MM-DD`` on the page), with a badge saying which."""
 
     name: str
     prefix: str
@@ -28,6 +30,7 @@ class MapProfile:
     defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     zoom_control: bool = True
     feed: bool = False
+    boundary_asof: bool = False
 
     def layers(self) -> tuple[LayerSpec, ...]:
         """The registered layers this map mounts, in registry order."""
@@ -57,6 +60,10 @@ PROFILES: dict[str, MapProfile] = {
         feed=True,
     ),
     "analyst": MapProfile(
-        name="analyst", prefix="ana", sensitivities=("L1", "L2"), show_options=True
+        name="analyst",
+        prefix="ana",
+        sensitivities=("L1", "L2"),
+        show_options=True,
+        boundary_asof=True,
     ),
 }

@@ -1,5 +1,6 @@
 """The analyst map (/map): the full-window map with layer toggles, legends, level, measure and
-time-window selectors, and the grid card."""
+time-window selectors, the grid card, and the date the boundaries are drawn as of
+(``/map?asof=YYYY-MM-DD``, dashboard/map/asof.py)."""
 
 import dash
 from dash import dcc, html
@@ -15,9 +16,10 @@ dash.register_page(__name__, path="/map", title="网格地图", name="地图")
 map_callbacks.register(PROFILES["analyst"])
 
 
-def layout(**_query: str):
-    """The map in the caller's jurisdiction (query-string arguments are ignored); roles that
-    may export get a link to this month's per-grid CSV."""
+def layout(asof: str | None = None, **_query: str):
+    """The map in the caller's jurisdiction; ``asof`` (the query string's YYYY-MM-DD, checked
+    on the server) starts it with the boundaries in force on that day, other query-string
+    arguments are ignored. Roles that may export get a link to this month's per-grid CSV."""
     svc = services.current()
     viewer = svc.viewer
     if viewer is None or not viewer.may_open("/map"):
@@ -45,7 +47,7 @@ def layout(**_query: str):
                 ],
                 className="gs-analyst-bar",
             ),
-            map_component(PROFILES["analyst"], svc),
+            map_component(PROFILES["analyst"], svc, asof=asof),
         ],
         className="gs-analyst",
     )

@@ -2,10 +2,11 @@
 
 One module per command group: ``db``, ``demo``, ``serve``, ``sweep``, ``token``, ``imports``
 (`gridscope import grids|tickets`), ``import_roster`` (`gridscope import staff|departments|
-template`), ``import_micro`` (`gridscope import micro-grids`), ``items`` (the item list),
-``calendar`` (the work calendar), ``check`` (`gridscope check staffing`), ``user``, ``wall``,
-``audit``; ``common`` holds the ``main`` group, the
-settings and the command's clock. Importing this package registers every command on ``main``.
+template`), ``import_micro`` (`gridscope import micro-grids`), ``grids`` (`gridscope grids
+history`: boundary decisions), ``items`` (the item list), ``calendar`` (the work calendar),
+``check`` (`gridscope check staffing`), ``user``, ``wall``, ``audit``; ``common`` holds the
+``main`` group, the settings and the command's clock. Importing this package registers every
+command on ``main``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from . import (  # noqa: F401
     db,
     demo,
     docs,
+    grids,
     import_micro,
     import_roster,
     imports,

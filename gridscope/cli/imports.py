@@ -9,6 +9,7 @@ import click
 from domain.codes import CODE_RULES, REGION_LEVELS
 
 from .common import AppContext, fail, main, pass_app
+from .user import cli_actor
 
 
 @main.group("import")
@@ -92,8 +93,15 @@ def _parent_option(value: str | None) -> tuple[str, str] | None:
 @click.option(
     "--valid-from",
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Start of the new versions, local time (default: now; first versions of "
-    "new codes: since always).",
+    help="Start of the new versions (the decision's effective date), local time (default: "
+    "now; first versions of new codes: since always); not after now.",
+)
+@click.option(
+    "--decision",
+    "decision_no",
+    metavar="NO",
+    help="Number of the decision (决定文号) approving the adjustment: required when a current"
+    " grid changes; stored on every version this import creates.",
 )
 @click.option(
     "--min-area",
@@ -114,7 +122,10 @@ def _parent_option(value: str | None) -> tuple[str, str] | None:
 def import_grids_cmd(
     app: AppContext, file: Path, mapping_file: Path | None, report_path: Path | None, **options
 ) -> None:
-    """Import grid boundaries from a GeoJSON, Shapefile or GeoPackage FILE."""
+    """Import grid boundaries from a GeoJSON, Shapefile or GeoPackage FILE.
+
+    Changing a current grid (boundary or any attribute) is a boundary adjustment: it needs
+    --decision (and usually --valid-from, the decision's effective date)."""
     import json
 
     from gridscope.imports import ImportRefused
@@ -145,7 +156,9 @@ def import_grids_cmd(
         values["valid_from"] = values["valid_from"].replace(tzinfo=settings.tz)
     try:
         opts = GridImportOptions(**values)
-        report = import_grids(settings, file, opts, echo=click.echo)
+        report = import_grids(
+            settings, file, opts, echo=click.echo, now=app.clock.now(), actor=cli_actor(app)
+        )
     except (ImportRefused, DatabaseUnavailable) as exc:
         fail(str(exc))
     for line in format_report(report):

@@ -335,7 +335,9 @@ def test_changed_boundary_gets_a_new_version(fresh_db, tmp_path):
     grid_frame({code(1): cell(0, 0, grow_east=-STEP / 2), code(2): cell(1, 0)}).to_file(
         v2, driver="GeoJSON"
     )
-    second = import_grids(fresh_db, v2, opts(), echo=lambda _m: None)
+    second = import_grids(
+        fresh_db, v2, opts(decision_no="南湖网格〔2026〕1号"), echo=lambda _m: None
+    )
     assert second.new_versions == [code(1)] and second.unchanged == [code(2)]
     assert second.inserted == []
     rows = sql(

@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,13 @@ GRID_TYPES = {
 EXCLUSIVE_KINDS: tuple[str, ...] = tuple(EXCLUSIVE_KIND_NAMES_ZH)
 
 
+class Findings(Protocol):
+    """What the shared checks add to: an import report's refused and repaired features."""
+
+    rejected: list[dict[str, Any]]
+    repaired: list[dict[str, Any]]
+
+
 @dataclass
 class Feature:
     index: int  # 0-based position in the layer
@@ -39,7 +46,7 @@ class Feature:
     geom: Any
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     """An attribute as text: integral floats lose their '.0', missing values become ''."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -50,9 +57,9 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _count(value: Any) -> int | None:
+def count_of(value: Any) -> int | None:
     """A non-negative integer attribute (households, population); None when it is not one."""
-    text = _text(value)
+    text = text_of(value)
     if text == "":
         return 0
     try:
@@ -90,7 +97,7 @@ def build_features(
     features: list[Feature] = []
     for i in range(len(frame)):
         rec = frame.iloc[i]
-        raw_code = _text(rec[opts.code_field]) if opts.code_field else ""
+        raw_code = text_of(rec[opts.code_field]) if opts.code_field else ""
 
         def reject(reason: str, code: str = raw_code, i: int = i) -> None:
             report.rejected.append({"feature": i + 1, "code": code, "reason": reason})
@@ -104,7 +111,7 @@ def build_features(
         if opts.community:
             community = opts.community
         elif opts.community_field:
-            community = _text(rec[opts.community_field])
+            community = text_of(rec[opts.community_field])
         else:
             community = code[:-3] if opts.code_rule == "national" else ""
         if not community:
@@ -113,10 +120,10 @@ def build_features(
         if (err := rule.validate_grid(code, community)) is not None:
             reject(err, code)
             continue
-        name = opts.name_prefix + (_text(rec[opts.name_field]) if opts.name_field else code)
+        name = opts.name_prefix + (text_of(rec[opts.name_field]) if opts.name_field else code)
         grid_type = opts.grid_type
         if opts.type_field:
-            value = _text(rec[opts.type_field])
+            value = text_of(rec[opts.type_field])
             if value:
                 if value.lower() not in GRID_TYPES and value not in GRID_TYPES:
                     reject(
@@ -126,7 +133,7 @@ def build_features(
                 grid_type = GRID_TYPES.get(value.lower(), GRID_TYPES.get(value, grid_type))
         kind = None
         if grid_type == "exclusive":
-            kind = _text(rec[opts.exclusive_kind_field]) if opts.exclusive_kind_field else ""
+            kind = text_of(rec[opts.exclusive_kind_field]) if opts.exclusive_kind_field else ""
             if kind not in EXCLUSIVE_KINDS:
                 if kind:
                     report.warnings.append(
@@ -135,7 +142,7 @@ def build_features(
                     )
                 kind = "other"
         counts = {
-            key: (_count(rec[fld]) if fld else 0)
+            key: (count_of(rec[fld]) if fld else 0)
             for key, fld in (
                 ("households", opts.households_field),
                 ("population", opts.population_field),
@@ -144,7 +151,7 @@ def build_features(
         bad = [k for k, v in counts.items() if v is None]
         if bad:
             fld = opts.households_field if bad[0] == "households" else opts.population_field
-            reject(f"{bad[0]} must be a non-negative integer, got {_text(rec[fld])!r}", code)
+            reject(f"{bad[0]} must be a non-negative integer, got {text_of(rec[fld])!r}", code)
             continue
         geom = geoms[i]
         if geom is None or shapely.is_empty(geom):
@@ -165,7 +172,9 @@ def build_features(
     return features
 
 
-def repair_all(features: list[Feature], report: GridImportReport, metric: Any) -> list[Feature]:
+def repair_all(features: list[Any], report: Findings, metric: Any) -> list[Any]:
+    """Make each feature's geometry valid (polygonal parts kept); repairs are reported, a
+    feature with no area left is refused."""
     kept = []
     for f in features:
         geom, rep = topology.repair(f.geom, metric)
@@ -193,7 +202,8 @@ def repair_all(features: list[Feature], report: GridImportReport, metric: Any) -
     return kept
 
 
-def drop_duplicates(features: list[Feature], report: GridImportReport) -> list[Feature]:
+def drop_duplicates(features: list[Any], report: Findings) -> list[Any]:
+    """The features whose code is unique in the file; every copy of a duplicate is refused."""
     seen: dict[str, list[int]] = defaultdict(list)
     for f in features:
         seen[f.code].append(f.index + 1)

@@ -30,6 +30,7 @@ class GridImportOptions:
     gcj02: bool = False
     layer: str | None = None
     valid_from: datetime | None = None
+    decision_no: str | None = None  # 决定文号: required to change a current grid
     min_area_m2: float = 1.0
     dry_run: bool = False
     strict: bool = False
@@ -56,6 +57,12 @@ class GridImportReport:
     communities: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     created_parent: str | None = None
+    decision_no: str | None = None
+    valid_from: str | None = None  # the effective date of new versions (ISO), None: now
+    # Dry run only: the changed grids a real run would refuse to change without --decision.
+    needs_decision: list[str] = field(default_factory=list)
+    # Current micro-grids of the changed grids that stick out of the new boundary (m²).
+    micro_grids_outside: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     import_run_id: int | None = None
 

@@ -57,6 +57,27 @@ def format_report(r: GridImportReport) -> list[str]:
             lines.append(
                 f"    {out['count']} part(s) outside the parent, {out['total_m2']:,.1f} m²"
             )
+    if r.decision_no:
+        lines.append(
+            f"  decision {r.decision_no}, effective {r.valid_from or 'now'}: stored on"
+            f" {len(r.inserted) + len(r.new_versions)} new version(s)"
+        )
+    if r.micro_grids_outside:
+        shown = ", ".join(
+            f"{m['micro_grid']} {m['outside_m2']:,.1f} m²" for m in r.micro_grids_outside[:5]
+        )
+        more = " …" if len(r.micro_grids_outside) > 5 else ""
+        lines.append(
+            f"  warning: {len(r.micro_grids_outside)} micro-grid(s) stick out of their changed"
+            f" grid ({shown}{more}): adjust them with `gridscope import micro-grids` under the"
+            f" same decision"
+        )
+    if r.needs_decision:
+        lines.append(
+            f"  a real run would be refused: {len(r.needs_decision)} current grid(s) change"
+            f" ({', '.join(r.needs_decision[:5])}{' …' if len(r.needs_decision) > 5 else ''});"
+            f" give --decision NO and --valid-from DATE"
+        )
     lines.append(
         f"{'dry run: ' if r.dry_run else ''}{len(r.inserted)} new, {len(r.new_versions)} changed"
         f" (old version closed, new version added), {len(r.unchanged)} unchanged,"

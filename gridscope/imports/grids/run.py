@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +15,13 @@ from domain.clock.now import clock_for
 from domain.codes import REGION_LEVELS, get_code_rule
 from domain.config import Settings
 from domain.geo.gcj02 import geometries_gcj02_to_wgs84, in_china
+from queries.admin import Actor
+from queries.scope import Scope
 
 from .. import topology
 from ..errors import ImportRefused
 from ..geofile import read_geofile
+from .decision import check_effective_date, decision_number, require_decision
 from .features import Feature, build_features, check_fields, drop_duplicates, repair_all, same
 from .options import GridImportOptions, GridImportReport
 
@@ -29,14 +33,19 @@ def import_grids(
     echo: Callable[[str], None] = print,
     *,
     now: datetime | None = None,
+    actor: Actor | None = None,
 ) -> GridImportReport:
     """Import (or with ``opts.dry_run`` only check) the grids of ``path``; see
     ``gridscope.imports.grids``.
 
     ``now`` (aware; default: the settings' clock, ``fixed_now`` or the system clock) is the
     instant a changed grid's old version ends and its new one starts (unless
-    ``opts.valid_from`` says otherwise) and the import run's start.
+    ``opts.valid_from`` says otherwise) and the import run's start. Changing a current grid
+    needs ``opts.decision_no`` (ImportRefused otherwise, nothing written); an effective date
+    after ``now`` is refused. ``actor`` (default: the command line) signs the audit event
+    ``grid_import`` written in the import's transaction.
     """
+    from queries import audit
     from queries import imports as q
     from queries.cache import bump_data_version
     from queries.db import connect
@@ -58,22 +67,22 @@ def import_grids(
         raise ImportRefused(f"--community: {err}")
 
     now = now or clock_for(settings.fixed_now).now()
+    opts.decision_no = decision_number(opts.decision_no)
+    check_effective_date(opts.valid_from, now)
     gf = read_geofile(path, layer=opts.layer, crs=opts.crs)
     frame = gf.frame
     check_fields(frame, opts, path)
-    report = GridImportReport(file=str(path), features=len(frame), dry_run=opts.dry_run)
+    report = GridImportReport(
+        file=str(path),
+        features=len(frame),
+        dry_run=opts.dry_run,
+        decision_no=opts.decision_no,
+        valid_from=opts.valid_from.isoformat() if opts.valid_from else None,
+    )
     report.crs = {"file": gf.file_crs, "used": gf.used_crs, "notes": gf.notes}
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if opts.gcj02:
-        c = shapely.centroid(geoms[~shapely.is_empty(geoms) & (geoms != None)])  # noqa: E711
-        outside = int((~in_china(shapely.get_x(c), shapely.get_y(c))).sum())
-        if outside:
-            report.warnings.append(
-                f"--gcj02: {outside} feature(s) lie outside China, where"
-                f" GCJ-02 equals WGS84; left unchanged"
-            )
-        geoms = geometries_gcj02_to_wgs84(geoms)
-        report.crs["notes"].append("GCJ-02 vertices converted to WGS84")
+        geoms = from_gcj02(geoms, report.warnings, report.crs["notes"])
 
     features = build_features(frame, geoms, opts, report)
     if not features:
@@ -161,9 +170,17 @@ def import_grids(
                 raise ImportRefused(f"{path}: {len(report.rejected)} feature(s) refused (--strict)")
             report.inserted = [f.code for f in to_insert]
             report.new_versions = [f.code for f in to_version]
+            report.micro_grids_outside = _micro_grids_outside(
+                conn, to_version, metric, opts.min_area_m2
+            )
             if opts.dry_run:
+                if not opts.decision_no:
+                    report.needs_decision = list(report.new_versions)
                 conn.rollback()
                 return report
+            require_decision(path, "grid", report.new_versions, opts.decision_no)
+            for f in to_version + to_insert:
+                f.row["decision_no"] = opts.decision_no
             for f in to_version:
                 q.close_grid_version(conn, f.code, change_at)
                 q.insert_grid(conn, f.row, change_at)
@@ -174,7 +191,7 @@ def import_grids(
                 conn,
                 kind="grids",
                 file_name=path.name,
-                file_sha256=_sha256(path),
+                file_sha256=file_sha256(path),
                 options=opts.as_json(),
                 started_at=started,
                 rows_total=report.features,
@@ -183,6 +200,25 @@ def import_grids(
                 rows_rejected=len(report.rejected),
                 report=report.as_json(),
             )
+            who = actor or Actor.command_line("cli", Scope(settings.jurisdiction))
+            event = who.event(
+                "grid_import",
+                os.path.commonprefix(communities),
+                object="grid",
+                object_ids=report.inserted + report.new_versions,
+                count=len(report.inserted) + len(report.new_versions),
+                detail={
+                    "file": path.name,
+                    "import_run_id": report.import_run_id,
+                    "inserted": len(report.inserted),
+                    "new_versions": len(report.new_versions),
+                    "unchanged": len(report.unchanged),
+                    "rejected": len(report.rejected),
+                    "decision_no": opts.decision_no,
+                    "valid_from": report.valid_from,
+                },
+            )
+            audit.write(conn, event, now, commit=False)
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -190,6 +226,49 @@ def import_grids(
         bump_data_version(conn)
         conn.commit()
     return report
+
+
+def from_gcj02(geoms: np.ndarray, warnings: list[str], notes: list[str]) -> np.ndarray:
+    """GCJ-02 vertices (AutoNavi/Tencent web maps) converted to WGS84; features outside
+    China (where GCJ-02 equals WGS84) are left as they are and counted in ``warnings``."""
+    c = shapely.centroid(geoms[~shapely.is_empty(geoms) & (geoms != None)])  # noqa: E711
+    outside = int((~in_china(shapely.get_x(c), shapely.get_y(c))).sum())
+    if outside:
+        warnings.append(
+            f"--gcj02: {outside} feature(s) lie outside China, where GCJ-02 equals WGS84;"
+            f" left unchanged"
+        )
+    notes.append("GCJ-02 vertices converted to WGS84")
+    return geometries_gcj02_to_wgs84(geoms)
+
+
+def _micro_grids_outside(
+    conn: Any, changed: list[Feature], metric: Any, min_area: float
+) -> list[dict[str, Any]]:
+    """The current micro-grids of the changed grids that stick out of the new boundary by at
+    least ``min_area`` m², largest first: {"micro_grid", "grid", "outside_m2", "share"}. They
+    are reported, not changed: their own adjustment is a micro-grid import."""
+    from queries import micro_grids as qm
+
+    new = {f.code: f.geom for f in changed}
+    rows = qm.current_micro_grids(conn, (), sorted(new)) if new else []
+    if not rows:
+        return []
+    geoms = shapely.from_wkb(np.array([bytes(r["wkb"]) for r in rows], dtype=object))
+    parents = np.array([new[r["grid_code"]] for r in rows], dtype=object)
+    outside = topology.areas_m2(shapely.difference(geoms, parents), metric)
+    own = topology.areas_m2(geoms, metric)
+    out = [
+        {
+            "micro_grid": r["code"],
+            "grid": r["grid_code"],
+            "outside_m2": round(float(o), 1),
+            "share": round(float(o / a), 6) if a > 0 else 0.0,
+        }
+        for r, o, a in zip(rows, outside, own, strict=True)
+        if o >= max(min_area, 1e-6)
+    ]
+    return sorted(out, key=lambda d: -d["outside_m2"])
 
 
 def _check_topology(
@@ -222,7 +301,8 @@ def _check_topology(
     report.communities[community] = result
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file (hex), read in 1 MiB chunks."""
     import hashlib
 
     h = hashlib.sha256()

@@ -79,3 +79,8 @@ CREATE TABLE calendar_year (
     confirmed_by text NOT NULL,
     source       text
 );
+
+-- The onboarding imports record their runs like the grid and ticket imports.
+ALTER TABLE import_run DROP CONSTRAINT import_run_kind_check;
+ALTER TABLE import_run ADD CONSTRAINT import_run_kind_check
+    CHECK (kind IN ('grids', 'tickets', 'micro_grids', 'staff', 'departments', 'items'));
