@@ -1,5 +1,5 @@
-"""python -m bench [load|feed|api|imports|layers|layerslive|access|workersdelta|explore|analytics|
-wall|all]
+"""python -m bench [load|feed|api|imports|roster|layers|layerslive|access|workersdelta|explore|
+analytics|wall|all]
 [options];
 see each module. ``screen`` is another name for ``feed`` (the wall's refresh went from Dash
 callbacks to the feeds, issue #10; bench/feed.py measures both paths).
@@ -45,6 +45,10 @@ def main() -> None:
         from bench import explore
 
         explore.main(rest)
+    if which == "roster":
+        from bench import roster
+
+        roster.main(rest)
     if which == "workersdelta":
         from bench import workers_delta
 
@@ -82,13 +86,14 @@ def main() -> None:
         "explore",
         "analytics",
         "report",
+        "roster",
         "wall",
         "all",
     )
     if which not in known:
         print(
             f"unknown benchmark {which!r}: choose load, feed, api, imports, layers, explore,"
-            " analytics, report, layerslive, access, workersdelta, wall or all",
+            " analytics, report, roster, layerslive, access, workersdelta, wall or all",
             file=sys.stderr,
         )
         sys.exit(2)

@@ -1,5 +1,6 @@
 """Plain Flask routes next to the Dash app: health check, the map's per-level geometry
-(gzipped geobuf), the wall's feeds (dashboard/feed_routes.py) and the exports."""
+(gzipped geobuf), the wall's feeds (dashboard/feed_routes.py), the exports and the onboarding
+files' xlsx templates (administrators only)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from dashboard.analytics import exports as analytics_exports
 from dashboard.analytics import report_route as analytics_report
 from dashboard.explore import export as explore_export
 from dashboard.health import healthz
+from domain.access import Action
+from domain.onboarding.columns import KINDS
+from domain.onboarding.templates import template_bytes, template_filename
 from layers.grid_geometry import UnknownUnit, level_geometry
 from queries import services
 from queries.geo import LEVELS
@@ -33,16 +37,18 @@ def unit_geometry(level: str) -> flask.Response:
     code, name, parent; display datum per settings.basemap_crs). ``?v=`` pins a version:
     the current one is served immutable for GEO_MAX_AGE_S; ``?within=`` (micro level) limits
     it to one unit's micro-grids: 404 unless that unit exists in the caller's scope (checked
-    before the cache, so random values add no Redis key), 400 on other levels.
+    before the cache, so random values add no Redis key), 400 on other levels. ``?asof=``
+    (YYYY-MM-DD) draws the versions in force at the end of that local day; 400 when malformed.
     ETag/If-None-Match answer 304 without a body."""
     if level not in LEVELS:
         flask.abort(404)
     within = flask.request.args.get("within") or None
     if within is not None and not _CODE.fullmatch(within):
         flask.abort(400)
+    asof = flask.request.args.get("asof") or None  # a local day: boundaries as of then
     try:
         svc = services.current()
-        geo = level_geometry(svc, level, svc.clock.now(), within)
+        geo = level_geometry(svc, level, svc.clock.now(), within, asof=asof)
     except UnknownUnit as exc:
         return flask.Response(str(exc), status=404, mimetype="text/plain")
     except ValueError as exc:
@@ -65,6 +71,26 @@ def unit_geometry(level: str) -> flask.Response:
     return resp
 
 
+def import_template(kind: str) -> flask.Response:
+    """The xlsx template of an onboarding file (staff, departments, micro-grids, items) for a
+    viewer who may administer (checked here, on the server): 401 without a session, 403 for
+    any other role, 404 for an unknown kind. The template holds no data, only headings, an
+    example and notes (domain.onboarding.templates)."""
+    viewer = services.current().viewer
+    if viewer is None:  # the gate refuses anonymous callers first; fail closed all the same
+        return flask.Response("401 未登录：请先登录（/login）\n", status=401, mimetype="text/plain")
+    if not viewer.may(Action.ADMINISTER):
+        return flask.Response("403 无权下载导入模板\n", status=403, mimetype="text/plain")
+    if kind not in KINDS:
+        flask.abort(404)
+    resp = flask.Response(
+        template_bytes(kind),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp.headers["Content-Disposition"] = f'attachment; filename="{template_filename(kind)}"'
+    return resp
+
+
 def register_routes(server: flask.Flask) -> None:
     """Add the routes to the Flask server of a Dash app."""
     server.add_url_rule("/healthz", "healthz", healthz)
@@ -74,3 +100,4 @@ def register_routes(server: flask.Flask) -> None:
     explore_export.register(server)
     analytics_exports.register(server)
     analytics_report.register(server)
+    server.add_url_rule("/admin/templates/<kind>.xlsx", "import_template", import_template)

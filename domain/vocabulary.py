@@ -58,6 +58,15 @@ OFFICE_ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
     {"centre_operator": "指挥中心值班员", "department_officer": "部门联络员"}
 )
 OFFICE_ROLES: tuple[str, ...] = tuple(OFFICE_ROLE_NAMES_ZH)
+# The leader of a household group (联户长, 联户单位: JX 6, AR 11), below the micro-grid chief: grid
+# staff that only the staff import creates so far. Kept out of STAFF_ROLES, whose five roles the
+# demo generator names one by one (gridscope/demo/people.py).
+HOUSEHOLD_ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType({"household_leader": "联户长"})
+HOUSEHOLD_ROLES: tuple[str, ...] = tuple(HOUSEHOLD_ROLE_NAMES_ZH)
+# Every role a staff row may hold (the staff table's CHECK), named: what the staff import reads.
+ROLE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
+    {**STAFF_ROLE_NAMES_ZH, **HOUSEHOLD_ROLE_NAMES_ZH, **OFFICE_ROLE_NAMES_ZH}
+)
 
 # Grid types (综合网格 / 专属网格: ZJ 9, PY 8, YZ 6, AR 10).
 GRID_TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from domain.categories import MAJOR_CODES, MAJOR_NAMES_ZH
 from domain.supervision import STEP_NAMES_ZH
-from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH, GRID_TYPE_NAMES_ZH, STAFF_ROLE_NAMES_ZH
+from domain.vocabulary import EXCLUSIVE_KIND_NAMES_ZH, GRID_TYPE_NAMES_ZH, ROLE_NAMES_ZH
 from domain.workflow.rules import STAGE_NAMES_ZH, STATE_NAMES_ZH
 
 ALL_ZH = "全部"
@@ -19,7 +19,7 @@ def category_label(major: str, minor: str) -> str:
 
 def role_name(role: str) -> str:
     """The Chinese name of a staff role (the code when unknown)."""
-    return STAFF_ROLE_NAMES_ZH.get(role, role)
+    return ROLE_NAMES_ZH.get(role, role)
 
 
 def kind_name(kind: str | None) -> str:

@@ -60,10 +60,13 @@ def tickets_to_advance(
 
 
 def lead_departments(conn: psycopg.Connection) -> dict[str, list[int]]:
-    """{major category code: department ids that lead on it}."""
+    """{category code: department ids that lead on it} (the demo's are major codes; an
+    imported department may lead a minor one). Departments that only assist
+    (category_department.duty 'assist', migration 0009) are not leads."""
     out: dict[str, list[int]] = {}
     for code, dept in conn.execute(
-        "SELECT category_code, department_id FROM category_department ORDER BY 1, 2"
+        "SELECT category_code, department_id FROM category_department WHERE duty = 'lead'"
+        " ORDER BY 1, 2"
     ).fetchall():
         out.setdefault(code, []).append(dept)
     return out

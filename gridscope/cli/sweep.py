@@ -41,6 +41,7 @@ def onboarding_sweep(conn, app: AppContext, now: datetime) -> list[str]:
     """Close the staff assignments whose end date has come and bring the item list's in-force
     flags (category.admitted) to the decisions effective today; commit. One line per change."""
     from queries import item_list, roster
+    from queries.cache import bump_data_version
 
     today = now.astimezone(app.settings.tz).date()
     lines = []
@@ -49,6 +50,9 @@ def onboarding_sweep(conn, app: AppContext, now: datetime) -> list[str]:
     if n := item_list.refresh_in_force(conn, today):
         lines.append(f"item list: {n} entr(y/ies) came into or went out of force today")
     conn.commit()
+    if lines:  # grid cards, the worker layer and the category lists are cached per version
+        bump_data_version(conn)
+        conn.commit()
     return lines
 
 
