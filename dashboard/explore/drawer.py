@@ -47,6 +47,7 @@ ACTION_NAMES_ZH = {
     "survey": "回访",
     "supervise": "督办",
     "comment": "备注",
+    "retime": "期限重算（工作日历调整）",
 }
 ACTOR_NAMES_ZH = {
     "worker": "网格员",

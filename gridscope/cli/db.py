@@ -36,13 +36,26 @@ def db_migrate(app: AppContext, create: bool) -> None:
 @db.command("check")
 @pass_app
 def db_check(app: AppContext) -> None:
-    """Check that the database is reachable and at this version's schema."""
+    """Check that the database is reachable and at this version's schema; warn when the work
+    calendar of the next 60 days is not confirmed (docs/calendar.md)."""
+    from queries.calendar import unconfirmed_years
     from queries.db import DatabaseUnavailable, connect
     from queries.migrate import SchemaMismatch, check_schema
 
+    today = app.clock.now().astimezone(app.settings.tz).date()
     try:
         with connect(app.settings) as conn:
             check_schema(conn)
+            pending = unconfirmed_years(conn, today)
     except (DatabaseUnavailable, SchemaMismatch) as exc:
         fail(str(exc))
     click.echo("database ok")
+    # A warning, not a failure: deadlines are still computed (Monday–Friday), and scripts that
+    # gate deployments on this check should not stop over a calendar an administrator enters.
+    for year in pending:
+        click.echo(
+            f"warning: work calendar {year} not confirmed and within 60 days: Monday–Friday is"
+            f" assumed; enter the State Council's schedule and run `gridscope calendar confirm"
+            f" {year}` (docs/calendar.md)",
+            err=True,
+        )
