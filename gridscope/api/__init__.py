@@ -3,7 +3,8 @@
     register(server)   # in app.create_app, after the Services are attached
 
 Modules: ``endpoints`` (the one endpoint registry), the views by concern (``tickets``: create,
-list, detail; ``transitions``; ``positions``; ``reference``: services, documents, index),
+list, detail; ``transitions``; ``positions``; ``reference``: services, documents, index;
+``items``: the item list, its history and its decisions, their models in ``item_models``),
 ``context`` (the app's clock, the caller, instants checked against "now"), ``idempotency``
 (Idempotency-Key replay), ``models`` (pydantic request and response models), ``parsing`` (body
 and query validation), ``tokens`` (API tokens), ``errors`` (the JSON error shape), ``openapi``

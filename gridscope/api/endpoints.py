@@ -12,8 +12,10 @@ from typing import Any
 import flask
 from pydantic import BaseModel
 
+from . import item_models as im
 from . import models as m
 from .context import PREFIX
+from .items import get_item_history, list_items, post_item_decision
 from .positions import post_positions
 from .reference import get_docs, get_index, get_openapi, list_services
 from .tickets import get_ticket, list_tickets, post_ticket
@@ -210,6 +212,67 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(_E401, _E403R),
         tags=("services",),
         alias_of="list_services",
+    ),
+    Endpoint(
+        "list_items",
+        "GET",
+        "/items",
+        list_items,
+        "The item list in force on a day",
+        "read",
+        query=im.ItemQuery,
+        ok=((200, "The entries in force on the day, by code.", im.ItemList),),
+        errors=(_E401, _E403R, _E422),
+        tags=("items",),
+        description="The item list (事项清单) as its decisions leave it on the local day `on` "
+        "(default today): codes, names, limits (一般时限 and 紧急时限, the T5 handling "
+        "limits), matter, and the decision number and effective date of each entry's version "
+        "(null for entries of the list from before decisions were recorded).",
+    ),
+    Endpoint(
+        "get_item_history",
+        "GET",
+        "/items/<code>/history",
+        get_item_history,
+        "The decisions of one entry",
+        "read",
+        ok=((200, "The entry's decisions in effective order.", im.ItemHistory),),
+        errors=(_E401, _E403R, (404, "No such entry in the item list.")),
+        tags=("items",),
+    ),
+    Endpoint(
+        "create_item_decision",
+        "POST",
+        "/items/decisions",
+        post_item_decision,
+        "Admit, amend or withdraw an entry",
+        "write",
+        body=im.ItemDecisionCreate,
+        ok=(
+            (201, "Recorded.", im.ItemDecisionResult),
+            (200, "The same decision was recorded before: nothing changed.", im.ItemDecisionResult),
+        ),
+        errors=(
+            _E400,
+            _E401,
+            (
+                403,
+                "Not a read-write token of the admin role whose jurisdiction holds the whole "
+                "deployment.",
+            ),
+            (409, "The decision number is already used for another decision of this entry."),
+            _E413,
+            _E415,
+            (
+                422,
+                "Invalid field(s), a decision the list's history refuses, or a licensing, "
+                "penalty or enforcement matter (the message quotes PY 14 and JX 12).",
+            ),
+        ),
+        tags=("items",),
+        description="Decisions take effect on their effective date (today or earlier: at once). "
+        "Withdrawing a major withdraws its minors in force that day. Audited (item_admit, "
+        "item_amend, item_withdraw; a guarded matter: item_refused).",
     ),
     Endpoint(
         "openapi",

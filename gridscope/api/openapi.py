@@ -49,10 +49,16 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return out
 
 
+# Path parameters that are not integers, by name: what the view accepts (anything else is 404).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "code": {"type": "string", "pattern": "^[0-9]{2}([0-9]{2})?$"},  # an item-list entry
+}
+
+
 def _path_parameters(rule: str) -> list[dict[str, Any]]:
     out = []
     for conv, name in _PARAM.findall(rule):
-        schema: dict[str, Any] = {"type": "string"}
+        schema: dict[str, Any] = dict(_PATH_SCHEMAS.get(name, {"type": "string"}))
         if conv == "int":
             schema = {"type": "integer", "minimum": 1, "maximum": m.BIGINT_MAX}
         out.append({"name": name, "in": "path", "required": True, "schema": schema})

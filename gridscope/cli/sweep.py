@@ -47,7 +47,7 @@ def onboarding_sweep(conn, app: AppContext, now: datetime) -> list[str]:
     lines = []
     if n := roster.close_ended(conn, today, app.settings.tz):
         lines.append(f"staff: {n} assignment(s) reached their end date and were closed")
-    if n := item_list.refresh_in_force(conn, today):
+    if n := item_list.refresh_in_force(conn, today, app.settings.tz):
         lines.append(f"item list: {n} entr(y/ies) came into or went out of force today")
     conn.commit()
     if lines:  # grid cards, the worker layer and the category lists are cached per version

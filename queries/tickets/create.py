@@ -22,6 +22,7 @@ from domain.workflow.clocks import Clocks
 
 from ..cache import commit_and_bump
 from ..db import one
+from ..item_list import refusal_on
 from ..scope import Scope
 from .errors import TicketError
 
@@ -76,7 +77,10 @@ def create_ticket(
     error; setting ``point_tolerance_m``), else 422 ``lat/long``; a given ``grid_code`` must be
     a grid of the jurisdiction (403) that holds the point within the same tolerance (else 422
     ``grid_code``). Without ``grid_code`` the grid covering the point is used, or the nearest
-    one within the tolerance. ``now`` (aware UTC; callers pass their clock's instant, the
+    one within the tolerance. The category must be in force on the ticket's local day
+    (``created_at`` in ``clocks.tz``) by the item list's decisions (docs/item-list.md), else
+    422 ``service_code`` naming the decision that withdrew it or the day it comes into force.
+    ``now`` (aware UTC; callers pass their clock's instant, the
     system clock is the fallback) stamps ``updated_at`` and is the creation time when
     ``new.created_at`` is not given. Returns id, ticket_no, state, grid_code, created_at.
     """
@@ -137,14 +141,27 @@ def _existing(scope: Scope, row: Sequence[Any]) -> dict[str, Any]:
     return {**dict(zip(_EXISTING_KEYS, row, strict=True)), "created": False}
 
 
-# Category, located grid and micro-grid, whether the point lies near the given grid, and the
+# Whether the category is in force on the ticket's local day (the item list's latest decision
+# effective on or before it; a code without decisions as its admitted flag says, since always;
+# NULL for an unknown code: one probe of category_decision_code in the same round trip, so a
+# decision applies to the next request, with no copy to go stale), located grid and
+# micro-grid, whether the point lies near the given grid, and the
 # ticket already created for the external id if any (the columns of find_external): one round
 # trip. The located grid is the grid of the jurisdiction that covers the point, else the nearest
 # one within the tolerance (GPS error at a boundary); none when the point lies farther than the
 # tolerance from every grid of the jurisdiction. Distances are metres on the spheroid
 # (geography); the ``&&`` box in degrees (``_box_deg``) only lets the spatial index prefilter.
 _LOOKUP_SQL = """
-SELECT (SELECT admitted FROM category WHERE code = %(category)s),
+SELECT (SELECT CASE WHEN d.action IS NOT NULL THEN d.action <> 'withdraw'
+                    WHEN EXISTS (SELECT 1 FROM category_decision x WHERE x.code = c.code)
+                    THEN false
+                    ELSE c.admitted END
+          FROM category c
+          LEFT JOIN LATERAL (
+               SELECT d.action FROM category_decision d
+                WHERE d.code = c.code AND d.effective_on <= %(day)s
+                ORDER BY d.effective_on DESC, d.id DESC LIMIT 1) d ON true
+         WHERE c.code = %(category)s),
        g.code, g.micro,
        (SELECT ST_Covers(gg.geom, p.pt)
                OR ST_DWithin(gg.geom::geography, p.pt::geography, %(tol)s)
@@ -251,11 +268,13 @@ def _create(
         raise ValueError(f"tolerance_m must be a distance in metres, not {tolerance_m!r}")
     if new.grid_code is not None and not scope.contains(new.grid_code):
         raise TicketError("grid_code", "outside your jurisdiction", status=403)
+    local_day = created_at.astimezone(clocks.tz).date()
     admitted, located, micro, given_near, *existing = one(
         conn.execute(
             _LOOKUP_SQL,
             {
                 "category": new.category_code,
+                "day": local_day,
                 "given": new.grid_code,
                 "lon": new.lon,
                 "lat": new.lat,
@@ -272,9 +291,9 @@ def _create(
     if admitted is None:
         raise TicketError("service_code", f"unknown category {new.category_code!r}")
     if not admitted:
-        raise TicketError(
-            "service_code", f"category {new.category_code!r} is withdrawn from the item list"
-        )
+        # The error path only: the decision that withdrew it, or when it comes into force.
+        why = refusal_on(conn, new.category_code, local_day)
+        raise TicketError("service_code", why or f"category {new.category_code!r} is not in force")
     if located is None:
         raise TicketError(
             "lat/long",
@@ -293,7 +312,6 @@ def _create(
         micro = micro if located == grid_code else None
 
     start = lc.created(new.source, created_at, new.category_code, new.urgency, clocks)
-    local_day = created_at.astimezone(clocks.tz).date()
     ticket_id, number = one(
         conn.execute(
             _CREATE_SQL,

@@ -19,10 +19,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from domain.config import Settings
+from domain.item_history import ItemTimeline
+
 from ..mapping import ISO8601, TicketMapping
 from .report import TicketImportReport
 
 TS = pa.timestamp("us", tz="UTC")
+# The deployment's time zone when the caller gives none (the setting's default, declared once).
+DEFAULT_TZ: str = Settings.model_fields["timezone"].default
 # Reject reasons, in the order rows are checked (a row gets the first it fails).
 REASONS = (
     "missing external id",
@@ -33,6 +38,7 @@ REASONS = (
     "invalid coordinates",
     "geocoder placeholder point",
     "unknown category",
+    "category not in force",
     "unknown status",
     "closed without a closing time",
     "closed before opened",
@@ -179,10 +185,47 @@ def _translate(tbl: pa.Table, rule: Any) -> pa.Array:
     )
 
 
+def not_in_force(
+    rows: Rows, category: pa.Array, created: np.ndarray, items: ItemTimeline, tz: str
+) -> None:
+    """Flag the rows whose category is not in force on their local day (``created`` naive UTC
+    read in ``tz``, the deployment's zone) by the item list's decisions; the reason names the
+    decision that withdrew it or when it comes into force. One check per distinct (category,
+    day) pair, joined back to the rows."""
+    sel = np.flatnonzero(rows.ok)
+    if not len(sel):
+        return
+    local = pd.Series(created[sel]).dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+    frame = pd.DataFrame(
+        {
+            "code": category.take(pa.array(sel, pa.int64())).to_numpy(zero_copy_only=False),
+            "day": local.to_numpy().astype("datetime64[D]"),
+        }
+    )
+    pairs = frame.drop_duplicates().reset_index(drop=True)
+    why = []
+    for code, day in zip(pairs["code"], pairs["day"], strict=True):
+        d = pd.Timestamp(day).date()
+        reason = items.refusal(code, d)
+        why.append(f"{reason} (the ticket opened on {d})" if reason else "")
+    pairs["why"] = why
+    reasons = np.full(len(rows.ok), "", dtype=object)
+    reasons[sel] = frame.merge(pairs, on=["code", "day"], how="left")["why"].to_numpy()
+    rows.flag(reasons != "", "category not in force", lambda r: list(reasons[r]))
+
+
 def parse(
-    tbl: pa.Table, m: TicketMapping, known: set[str], rows: Rows, report: TicketImportReport
+    tbl: pa.Table,
+    m: TicketMapping,
+    known: set[str],
+    rows: Rows,
+    report: TicketImportReport,
+    items: ItemTimeline | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> Parsed:
-    """Map and check every row; bad rows are flagged in ``rows`` with their first reason."""
+    """Map and check every row; bad rows are flagged in ``rows`` with their first reason.
+    With ``items`` (the item list through time) a row whose category is not in force on its
+    local day in ``tz`` (the deployment's time zone) is refused (``not_in_force``)."""
     cols = m.columns
     n = tbl.num_rows
     ext_arr = _text(tbl, cols["external_id"])
@@ -259,6 +302,9 @@ def parse(
             for vals in zip(*(_quoted(_text(tbl, c), r) for c in m.category.columns), strict=True)
         ],
     )
+
+    if items is not None:
+        not_in_force(rows, category, dates["created_at"], items, tz)
 
     st = m.state
     closed_at = dates["closed_at"]

@@ -71,7 +71,7 @@ def import_tickets(
     from queries.analytics import backlog
     from queries.cache import bump_data_version
     from queries.db import connect
-    from queries.item_list import known_categories, seed_defaults
+    from queries.item_list import known_categories, load_timeline, seed_defaults
     from queries.scope import Scope
 
     t0 = time.perf_counter()
@@ -87,6 +87,9 @@ def import_tickets(
     with connect(settings) as conn:
         known = set(known_categories(conn))
         seed_items = not known
+        # The item list through time: a row whose category is not in force on its local day
+        # is refused (none when the defaults are about to be seeded: all in force).
+        items = None if seed_items else load_timeline(conn)
         if seed_items:
             # An empty item list (a database that never loaded the demo): the defaults of
             # DOMAIN.md §3 are seeded in the import's transaction, and the report says so.
@@ -122,7 +125,7 @@ def import_tickets(
 
     t = time.perf_counter()
     rows = Rows(n)
-    parsed = parse(csv.table, mapping, known, rows, report)
+    parsed = parse(csv.table, mapping, known, rows, report, items, settings.timezone)
     report.seconds["parse"] = time.perf_counter() - t
 
     with connect(settings) as conn:
