@@ -131,7 +131,7 @@ def controls_to_url(area, kind, period, start, end, search, state):
             except PeriodError:
                 return no_update
             key = f"{p.start.isoformat()}..{p.full_end.isoformat()}"
-    elif kind in CHOICES and not _is_kind(key, kind):
+    elif isinstance(kind, str) and kind in CHOICES and not _is_kind(key, kind):
         svc = services.current()
         key = containing(kind, svc.clock.now().astimezone(svc.settings.tz).date()).key
     new = _search(area if isinstance(area, str) else "", key)
