@@ -3,7 +3,8 @@
  * (dashboard/screen/layout.py). Used by 30_wall.js, which polls; nothing here asks the server.
  *
  *   gridscope.wallPanels.counters(data, label)  KPI cards (filled in place by data-key), basic
- *       data, categories, trend, ranking; `label` overrides the jurisdiction's name
+ *       data (with the 配备缺口 card and the work-calendar notice), categories, trend, ranking;
+ *       `label` overrides the jurisdiction's name
  *   gridscope.wallPanels.ticker(data)          the ticker (two runs: a seamless CSS loop)
  *   gridscope.wallPanels.trend(trend)          the chart again (the scale changed)
  *   gridscope.wallPanels.trendFigure(trend, scale)  the Plotly figure (text 16 px × scale)
@@ -55,15 +56,40 @@
   }
 
   function stat(s) {
-    var d = h("div", "gs-stat" + (s.main ? " gs-stat--main" : ""), null, { title: s.title });
+    var cls = "gs-stat" + (s.main ? " gs-stat--main" : "") + (s.tone ? " gs-stat--" + s.tone : "");
+    var d = h("div", cls, null, { title: s.title });
     d.append(h("div", "gs-stat-value", s.value), h("div", "gs-stat-label", s.label));
     return d;
   }
+
+  /* The wall never scrolls: the basic panel takes the height of its rows and the category
+   * panel below it the rest of the column (00_screen.css .gs-col--left). When either
+   * overflows (more roles, the calendar notice), the basic panel's rows are tightened in
+   * steps (01_screen_basic.css), largest spacing first. */
+  var FIT_STEPS = ["gs-basic--tight", "gs-basic--tighter"];
+
+  function overflows(el) { return !!el && el.scrollHeight > el.clientHeight + 1; }
+
+  function fitBasic() {
+    var el = byId("gs-basic"), below = byId("gs-categories");
+    if (!el || !el.firstChild) { return; }
+    FIT_STEPS.forEach(function (c) { el.classList.remove(c); });
+    for (var i = 0; i < FIT_STEPS.length && (overflows(el) || overflows(below)); i++) {
+      el.classList.add(FIT_STEPS[i]);
+    }
+  }
+
+  var fitTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(fitTimer);
+    fitTimer = setTimeout(fitBasic, 200);
+  });
 
   function drawBasic(b) {
     var el = byId("gs-basic");
     if (!el || !b) { return; }
     var stats = h("div", "gs-stats"), small = h("div", "gs-stats gs-stats--small");
+    if (b.small.length === 4) { small.classList.add("gs-stats--four"); }
     b.stats.forEach(function (s) { stats.append(stat(s)); });
     b.small.forEach(function (s) { small.append(stat(s)); });
     var staff = h("div", "gs-staff-list");
@@ -80,7 +106,11 @@
     track.append(fill);
     online.append(h("span", "gs-online-label", "网格员在线"), track,
                   h("span", "gs-online-num", b.online.text));
-    el.replaceChildren(stats, small, staff, online);
+    var rows = [stats, small, staff, online];
+    (b.notices || []).forEach(function (n) {
+      rows.push(h("div", "gs-basic-notice", n.text, { title: n.title, role: "status" }));
+    });
+    el.replaceChildren.apply(el, rows);
   }
 
   function drawCategories(rows) {
@@ -162,6 +192,7 @@
     drawCategories(d.categories);
     drawTrend(d.trend);
     drawRanking(d.ranking);
+    fitBasic();
   }
 
   function tick(item) {

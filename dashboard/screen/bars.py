@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.measures import MEASURES
-from layers.labels import grid_type_name, kind_name, role_name
+from domain.staffing import RULES, VIOLATION, role_name
+from layers.labels import grid_type_name, kind_name
 from queries.screen import RANKING_MAX_ROWS
 
 from .theme import fmt_int, fmt_pct
@@ -80,10 +81,61 @@ def _stat(label: str, value: Any, main: bool = False, title: str = "") -> dict[s
     return {"label": label, "value": fmt_int(value), "main": main, "title": title}
 
 
+def _small(label: str, value: Any) -> dict[str, Any]:
+    # Exact counts in the tooltip when the card shows 万.
+    shown = compact_int(value)
+    title = f"{label} {fmt_int(value)}" if shown != fmt_int(value) else ""
+    return {"label": label, "value": shown, "main": False, "title": title}
+
+
+def compact_int(n: int | None) -> str:
+    """A count for a quarter-width card: '27,470' below 100,000, else in 万 ('181.2万')."""
+    if n is None or n < 100_000:
+        return fmt_int(n)
+    return f"{n / 10_000:.1f}万"
+
+
+def staffing_stat(staffing: dict[str, Any]) -> dict[str, Any]:
+    """The 配备缺口 card: the jurisdiction's staffing violations (domain.staffing), red when
+    there are any; the title names the rules broken and the notices."""
+    by_rule = staffing.get("by_rule", {})
+    n = int(staffing.get("violations", 0))
+    parts = [
+        f"{r.name_zh} {by_rule[r.id]}"
+        for r in RULES
+        if r.severity == VIOLATION and by_rule.get(r.id)
+    ]
+    title = f"违反配备规定 {n} 项" + (f"：{'，'.join(parts)}" if parts else "")
+    title += f"；提示 {int(staffing.get('notices', 0))} 项。明细见 系统管理 › 基础数据"
+    return {
+        "label": "配备缺口",
+        "value": fmt_int(n),
+        "main": False,
+        "title": title,
+        "tone": "alert" if n > 0 else "ok",
+    }
+
+
+def calendar_notices(years: list[int]) -> list[dict[str, str]]:
+    """The line shown when the work calendar of the next 60 days has unconfirmed years."""
+    if not years:
+        return []
+    names = "、".join(str(y) for y in years)
+    return [
+        {
+            "text": f"{names}年工作日历未确认",
+            "title": f"{names}年的法定节假日与调休安排尚未录入确认，工作日暂按周一至周五计算，"
+            "办理期限可能不准。请在 系统管理 › 工作日历 录入并确认。",
+        }
+    ]
+
+
 def basic_view(basic: dict[str, Any]) -> dict[str, Any]:
     """The basic-data panel (queries.screen.basic_data): {"stats": grids by type, "small":
-    households, population, micro-grids, "staff": [{"name", "num", "online"}] by role,
-    "online": {"share" (css width), "text" ("n/m"), "title"}}; roles and kinds named."""
+    households, population, micro-grids and the 配备缺口 card (when basic has "staffing"),
+    "staff": [{"name", "num", "online"}] by role, "online": {"share" (css width), "text"
+    ("n/m"), "title"}, "notices": [{"text", "title"}] (the work calendar)}; roles and kinds
+    named."""
     g = basic.get("grids", {})
     by_role = basic.get("online", {}).get("by_role", {})
     staff = basic.get("staff", [])
@@ -104,9 +156,10 @@ def basic_view(basic: dict[str, Any]) -> dict[str, Any]:
             ),
         ],
         "small": [
-            _stat("户数", basic.get("households")),
-            _stat("人口", basic.get("population")),
-            _stat("微网格", basic.get("micro_grids")),
+            _small("户数", basic.get("households")),
+            _small("人口", basic.get("population")),
+            _small("微网格", basic.get("micro_grids")),
+            *([staffing_stat(basic["staffing"])] if "staffing" in basic else []),
         ],
         "staff": [
             {
@@ -123,4 +176,5 @@ def basic_view(basic: dict[str, Any]) -> dict[str, Any]:
             "text": f"{fmt_int(online_workers)}/{fmt_int(workers)}",
             "title": "最近10分钟内有定位且在岗的专职、兼职网格员 / 在册专职、兼职网格员",
         },
+        "notices": calendar_notices(basic.get("calendar_unconfirmed", [])),
     }

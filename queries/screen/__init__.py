@@ -73,7 +73,7 @@ def build_screen(
         "trend": trend(conn, scope, now, tz, days=30),
         "categories": category_mix(conn, scope, now, tz, days=30),
         "ranking": town_ranking(conn, scope, now, tz),
-        "basic": basic_data(conn, scope, now),
+        "basic": basic_data(conn, scope, now, tz),
     }
 
 

@@ -1,17 +1,20 @@
-"""The big screen's basic-data panel (grids, households, staff, online) and the name of the
-jurisdiction. Codes and counts only: the dashboard names roles and grid kinds."""
+"""The big screen's basic-data panel (grids, households, staff, online, staffing gaps, the work
+calendar's notice) and the name of the jurisdiction. Codes and counts only: the dashboard names
+roles, grid kinds and rules."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import psycopg
 
 from domain.vocabulary import STAFF_ROLES
 
+from ..calendar import unconfirmed_years
 from ..db import one
 from ..scope import Scope
+from ..staffing import staffing_counts
 from .kpis import ONLINE_WINDOW
 
 _GRIDS_BY_TYPE_SQL = """
@@ -46,12 +49,34 @@ SELECT s.role, count(*)::int
 """
 
 
-def basic_data(conn: psycopg.Connection, scope: Scope, now: datetime) -> dict[str, Any]:
+# The local day of an instant in the session's zone (queries.db sets gridscope.timezone from
+# the setting ``timezone`` on every connection), for callers that do not pass the zone.
+_LOCAL_DAY_SQL = """
+SELECT (%(now)s::timestamptz AT TIME ZONE coalesce(
+           nullif(current_setting('gridscope.timezone', true), ''),
+           current_setting('TimeZone')))::date
+"""
+
+
+def local_day(conn: psycopg.Connection, now: datetime, tz: tzinfo | None) -> date:
+    """The local date of ``now``: in ``tz`` when given, else in the session's gridscope zone."""
+    if tz is not None:
+        return now.astimezone(tz).date()
+    return one(conn.execute(_LOCAL_DAY_SQL, {"now": now}).fetchone())[0]
+
+
+def basic_data(
+    conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo | None = None
+) -> dict[str, Any]:
     """Counts for the basic-data panel (L1 aggregates only):
     {"grids": {"comprehensive": n, "exclusive": n, "total": n, "exclusive_kinds": [{"kind",
     "count"}] (largest first)}, "micro_grids": n, "households": n, "population": n,
     "staff": [{"role", "count"}] (people assigned to current grids, by assignment role, in
-    STAFF_ROLES order), "online": {"total": n, "by_role": {role: n}}}."""
+    STAFF_ROLES order), "online": {"total": n, "by_role": {role: n}}, "staffing":
+    {"violations": n, "notices": n, "by_rule": {rule id: n}} (queries.staffing, one statement;
+    the hotline setting is not the jurisdiction's and is left out), "calendar_unconfirmed":
+    [year] (work-calendar years of the next 60 days nobody confirmed)}. Days are local to
+    ``tz`` (default: the session's zone, the setting ``timezone``)."""
     p = {"like": scope.like, "now": now, "since": now - ONLINE_WINDOW}
     grids = {"comprehensive": 0, "exclusive": 0, "total": 0}
     kinds: dict[str, int] = {}
@@ -82,6 +107,24 @@ def basic_data(conn: psycopg.Connection, scope: Scope, now: datetime) -> dict[st
         "population": int(population),
         "staff": [{"role": r, "count": staff[r]} for r in roles],
         "online": {"total": sum(online.values()), "by_role": online},
+        **notices(conn, scope, now, tz),
+    }
+
+
+def notices(
+    conn: psycopg.Connection, scope: Scope, now: datetime, tz: tzinfo | None = None
+) -> dict[str, Any]:
+    """The panel's alerts: {"staffing": {"violations", "notices", "by_rule"},
+    "calendar_unconfirmed": [year]} (see basic_data)."""
+    today = local_day(conn, now, tz)
+    summary = staffing_counts(conn, scope, now, today)
+    return {
+        "staffing": {
+            "violations": summary.violations,
+            "notices": summary.notices,
+            "by_rule": dict(summary.by_rule),
+        },
+        "calendar_unconfirmed": unconfirmed_years(conn, today),
     }
 
 
