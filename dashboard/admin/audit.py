@@ -45,6 +45,7 @@ ACTION_NAMES = {
     "analytics_report": "生成运行分析报告",
     "audit_purge": "清理审计日志",
     "demo_account": "演示账号",
+    "ticket_import": "导入事件",
     "grid_import": "导入网格",
     "micro_grid_import": "导入微网格",
     "staff_import": "导入人员",

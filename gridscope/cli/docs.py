@@ -62,6 +62,7 @@ AUDIT_ACTIONS = {
     "demo_account": "演示账号创建或重置 / demo account created or reset",
     "audit_search": "查询审计日志 / the audit trail searched",
     "audit_purge": "按保留期清理审计记录 / audit rows past retention purged",
+    "ticket_import": "导入事件文件 / tickets imported from a file",
     "grid_import": "导入网格边界（含调整决定文号与生效日期） / grids imported (boundary decision)",
     "micro_grid_import": "导入微网格 / micro-grids imported",
     "staff_import": "导入网格人员及其网格分配 / staff and assignments imported",

@@ -284,6 +284,21 @@ def test_dry_run_writes_nothing(boston, boston_rows, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("dry run:") and "would load" in result.output
     assert ticket_counts(boston) == before == (0, 0, 0, 0, 0)
+    assert audit_rows(boston) == []  # nothing imported, nothing audited
+    result = cli_run(boston, str(path), "--mapping", "boston311", "--rejects", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    loaded = ticket_counts(boston)[0]
+    [(kind, count, detail)] = audit_rows(boston)
+    assert kind == "cli" and count == loaded > 0
+    assert detail["file"] == "b.csv" and detail["mapping"] == "boston311"
+
+
+def audit_rows(settings) -> list[tuple]:
+    """(actor_kind, count, detail) of the ticket_import audit rows."""
+    with connect(settings) as conn:
+        return conn.execute(
+            "SELECT actor_kind, count, detail FROM audit_event WHERE action = 'ticket_import'"
+        ).fetchall()
 
 
 OPEN311_COLUMNS = (

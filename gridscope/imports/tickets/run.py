@@ -47,6 +47,31 @@ def zone_warning(
     )
 
 
+def _audit_event(settings: Settings, path: Path, report: TicketImportReport):
+    """The ``ticket_import`` audit row of a committed import (the operating-system user as the
+    command-line actor, the deployment's jurisdiction as the one concerned)."""
+    import os
+
+    from queries.admin import Actor
+    from queries.scope import Scope
+
+    actor = Actor.command_line(os.environ.get("USER") or "cli", Scope(settings.jurisdiction))
+    return actor.event(
+        "ticket_import",
+        settings.jurisdiction,
+        object="ticket",
+        count=report.loaded,
+        detail={
+            "file": path.name,
+            "mapping": report.mapping,
+            "import_run_id": report.import_run_id,
+            "loaded": report.loaded,
+            "already_loaded": report.already_loaded,
+            "rejected": report.rejected,
+        },
+    )
+
+
 def import_tickets(
     settings: Settings,
     path: Path,
@@ -67,6 +92,7 @@ def import_tickets(
     """
     from tqdm import tqdm
 
+    from queries import audit
     from queries import imports as q
     from queries.analytics import backlog
     from queries.cache import bump_data_version
@@ -236,6 +262,8 @@ def import_tickets(
                     rows_rejected=report.rejected,
                     report=report.as_json(),
                 )
+                # An administrative change like every other import: audited with it.
+                audit.write(conn, _audit_event(settings, path, report), now, commit=False)
                 conn.commit()
         except BaseException:
             conn.rollback()
