@@ -128,6 +128,12 @@ def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
     monkeypatch.setattr(gridscope.demo.live, "run_live", run_live)
     monkeypatch.setattr(queries.supervision, "sweep", sweep)
     monkeypatch.setattr(gridscope.cli.sweep, "purge_expired", purge_expired)
+
+    def onboarding_sweep(conn, app, now):
+        seen["onboarding"] = now
+        return []
+
+    monkeypatch.setattr(gridscope.cli.sweep, "onboarding_sweep", onboarding_sweep)
     monkeypatch.setattr("queries.db.connect", lambda settings: _Conn())
     env = _env(GRIDSCOPE_FIXED_NOW="2026-11-25T15:30:00+08:00")
     res = CliRunner().invoke(cli, ["demo", "live", "--duration", "1"], env=env)
@@ -137,6 +143,7 @@ def test_demo_live_and_sweep_run_on_the_pinned_clock(monkeypatch):
     assert res.exit_code == 0, res.output
     assert seen["sweep"] == DEMO_NOW
     assert seen["purge"] == DEMO_NOW  # retention is counted on the same clock
+    assert seen["onboarding"] == DEMO_NOW  # ended assignments, the item list in force
 
 
 @pytest.mark.db
