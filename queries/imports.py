@@ -3,7 +3,8 @@
 
 Geometries go in and out as WKB in EPSG:4326 (lon/lat degrees); timestamps are timestamptz.
 The callers hold one transaction for a whole import and commit it themselves; nothing here
-commits. Identifiers are never built from input: every statement is a constant.
+commits. Identifiers are never built from input: every statement is a constant, or names one
+of a fixed set of tables.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from .scope import Scope
 # Advisory lock keys (pg_advisory_xact_lock(int, int)): one class per import kind.
 _LOCK_GRIDS = 71_001
 _LOCK_TICKETS = 71_002
+# The versioned boundary tables whose codes are issued once (issued_code) and never reused.
+_BOUNDARY_TABLES = ("grid", "micro_grid")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,26 +63,33 @@ def current_grids(
         return cur.fetchall()
 
 
-def code_history(conn: psycopg.Connection, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """For codes ever issued or used: {code: {"kind", "retired_at"}}.
+def code_history(
+    conn: psycopg.Connection, codes: Sequence[str], table: str = "grid"
+) -> dict[str, dict[str, Any]]:
+    """For codes ever issued or used: {code: {"kind", "retired_at", "has_grid"}}, for the
+    import of ``table`` ('grid' or 'micro_grid', the versioned boundaries).
 
-    kind is issued_code.kind ('grid'/'micro_grid', None when only a grid row knows the code);
-    retired_at is the end of the last grid version when the code has grid versions but no
-    current one (a retired grid), else None.
+    kind is issued_code.kind ('grid'/'micro_grid', None when only a row knows the code);
+    retired_at is the end of the code's last version in ``table`` when it has versions there
+    but no current one (retired), else None; has_grid is true when a grid (any version)
+    carries the code.
     """
-    rows = conn.execute(
+    if table not in _BOUNDARY_TABLES:
+        raise ValueError(f"not a versioned boundary table: {table!r}")
+    query = sql.SQL(
         "SELECT c.code, i.kind,"
-        "  (SELECT max(g.valid_to) FROM grid g WHERE g.code = c.code"
-        "     HAVING bool_and(g.valid_to IS NOT NULL)) AS retired_at,"
+        "  (SELECT max(t.valid_to) FROM {table} t WHERE t.code = c.code"
+        "     HAVING bool_and(t.valid_to IS NOT NULL)) AS retired_at,"
+        "  EXISTS (SELECT 1 FROM {table} t WHERE t.code = c.code) AS has_own,"
         "  EXISTS (SELECT 1 FROM grid g WHERE g.code = c.code) AS has_grid"
         " FROM unnest(%s::text[]) AS c(code)"
-        " LEFT JOIN issued_code i ON i.code = c.code",
-        (list(codes),),
-    ).fetchall()
+        " LEFT JOIN issued_code i ON i.code = c.code"
+    ).format(table=sql.Identifier(table))
+    rows = conn.execute(query, (list(codes),)).fetchall()
     return {
         code: {"kind": kind, "retired_at": retired_at, "has_grid": has_grid}
-        for code, kind, retired_at, has_grid in rows
-        if kind is not None or has_grid
+        for code, kind, retired_at, has_own, has_grid in rows
+        if kind is not None or has_own or has_grid
     }
 
 

@@ -1,6 +1,6 @@
 """SQL of the micro-grid import (``gridscope import micro-grids``): every statement it runs
-besides those it shares with the grid import (``queries.imports``: the lock, ``issue_codes``,
-``record_import_run``).
+besides those it shares with the grid import (``queries.imports``: the lock, ``code_history``,
+``issue_codes``, ``record_import_run``).
 
 Geometries go in and out as WKB in EPSG:4326 (lon/lat degrees); timestamps are timestamptz.
 The caller holds one transaction for the whole import and commits it; nothing here commits.
@@ -46,31 +46,6 @@ def current_micro_grids(
             {"codes": list(codes), "grids": list(grid_codes)},
         )
         return cur.fetchall()
-
-
-def code_history(conn: psycopg.Connection, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """For codes ever issued or used: {code: {"kind", "retired_at", "has_grid"}}.
-
-    kind is issued_code.kind ('grid'/'micro_grid', None when only a row knows the code);
-    retired_at is the end of the last micro-grid version when the code has micro-grid versions
-    but no current one (a retired micro-grid), else None; has_grid is true when a grid (any
-    version) carries the code.
-    """
-    rows = conn.execute(
-        "SELECT c.code, i.kind,"
-        "  (SELECT max(m.valid_to) FROM micro_grid m WHERE m.code = c.code"
-        "     HAVING bool_and(m.valid_to IS NOT NULL)) AS retired_at,"
-        "  EXISTS (SELECT 1 FROM micro_grid m WHERE m.code = c.code) AS has_micro,"
-        "  EXISTS (SELECT 1 FROM grid g WHERE g.code = c.code) AS has_grid"
-        " FROM unnest(%s::text[]) AS c(code)"
-        " LEFT JOIN issued_code i ON i.code = c.code",
-        (list(codes),),
-    ).fetchall()
-    return {
-        code: {"kind": kind, "retired_at": retired_at, "has_grid": has_grid}
-        for code, kind, retired_at, has_micro, has_grid in rows
-        if kind is not None or has_micro or has_grid
-    }
 
 
 def close_micro_grid_versions(conn: psycopg.Connection, codes: Sequence[str], at: datetime) -> int:

@@ -17,10 +17,13 @@ of docs/imports.md on it.
 from __future__ import annotations
 
 import csv
+import os
 import random
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "examples" / "boston"
+# The shared real data (beside the checkout on the team's machines); GRIDSCOPE_REALDATA moves it.
+REALDATA = Path(os.environ.get("GRIDSCOPE_REALDATA", "/work/shared/realdata"))
 WARDS = 22
 CITY = "US-MA-BOS"
 
@@ -65,8 +68,8 @@ def _precincts(wards: tuple[str, ...]) -> list[str]:
     """The WARD_PRECINCT codes of the real Boston precincts of ``wards``, in order."""
     import json
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "boston311_2015"
-    features = json.loads((path / "boston_precincts_epsg4326.geojson").read_text())["features"]
+    path = REALDATA / "boston311_2015" / "boston_precincts_epsg4326.geojson"
+    features = json.loads(path.read_text())["features"]
     return sorted(c for f in features if (c := f["properties"]["WARD_PRECINCT"])[:2] in wards)
 
 

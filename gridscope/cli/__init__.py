@@ -5,8 +5,8 @@ One module per command group: ``db``, ``demo``, ``serve``, ``sweep``, ``token``,
 template`), ``import_micro`` (`gridscope import micro-grids`), ``grids`` (`gridscope grids
 history`: boundary decisions), ``items`` (the item list), ``calendar`` (the work calendar),
 ``check`` (`gridscope check staffing`), ``user``, ``wall``, ``audit``; ``common`` holds the
-``main`` group, the settings and the command's clock. Importing this package registers every
-command on ``main``.
+``main`` group, the settings and the command's clock, ``geo_options`` the options of the two
+boundary imports. Importing this package registers every command on ``main``.
 """
 
 from __future__ import annotations

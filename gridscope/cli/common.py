@@ -1,16 +1,21 @@
 """What every command shares: the settings (read once, on first use), the one clock of the
-command, the one-line error exit, and the ``main`` group the command groups attach to."""
+command, the one-line error exit, option groups, and the ``main`` group the command groups
+attach to."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
 from domain.clock.now import Clock, clock_for
 from domain.config import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AppContext:
@@ -45,6 +50,18 @@ pass_app = click.make_pass_decorator(AppContext, ensure=True)
 def local_minute(ts, tz) -> str:
     """An instant as local 'YYYY-MM-DD HH:MM' in ``tz`` for listings; '-' for None."""
     return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def option_group(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator for several click options, applied as if stacked in the order listed (so
+    ``--help`` lists them in that order): the options that several commands share."""
+
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
 
 
 def fail(message: str) -> None:

@@ -3,30 +3,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from domain.codes import CODE_RULES
 
-from .common import AppContext, fail, pass_app
-from .imports import import_group
-from .user import cli_actor
+from .common import AppContext, pass_app
+from .geo_options import CODE_WIDTH, LAYER, OUTCOME, adjustment_options
+from .imports import import_group, run_and_report
 
 
 @import_group.command("micro-grids")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--layer", help="Layer to read (required when the file has several).")
+@LAYER
 @click.option(
     "--code-field", help="Attribute holding the micro-grid code [default: heading 微网格编码/code]."
 )
 @click.option("--code-prefix", default="", help="Text put before every code.")
-@click.option(
-    "--code-width",
-    type=click.IntRange(1, 32),
-    help="Zero-pad numeric codes to this width before the prefix is added.",
-)
+@CODE_WIDTH
 @click.option(
     "--grid-field",
     help="Attribute holding the parent grid code [default: heading 所属网格编码/grid_code; "
@@ -53,24 +48,7 @@ from .user import cli_actor
     help="Code rule the codes must follow.",
 )
 @click.option("--crs", help="CRS of the coordinates (required when the file has none).")
-@click.option(
-    "--gcj02/--no-gcj02",
-    default=False,
-    help="The vertices are GCJ-02 (AutoNavi/Tencent web maps): convert to WGS84.",
-)
-@click.option(
-    "--valid-from",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Start of the new versions (the decision's effective date), local time (default: "
-    "now; first versions of new codes: since always); not after now.",
-)
-@click.option(
-    "--decision",
-    "decision_no",
-    metavar="NO",
-    help="Number of the decision (决定文号) approving the adjustment: required when a current"
-    " micro-grid changes; stored on every version this import creates.",
-)
+@adjustment_options("micro-grid", gcj02=False)
 @click.option(
     "--tolerance-m2",
     type=click.FloatRange(min=0),
@@ -101,14 +79,7 @@ from .user import cli_actor
     help="GeoJSON (.geojson) or CSV (.csv) of the refused features with their reasons  "
     "[default: <file>.rejects.geojson next to FILE]",
 )
-@click.option("--dry-run", is_flag=True, help="Check and report everything; write nothing.")
-@click.option("--strict", is_flag=True, help="Refuse the whole file when any feature is refused.")
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the full report as JSON here.",
-)
+@OUTCOME
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def import_micro_grids_cmd(
@@ -120,27 +91,10 @@ def import_micro_grids_cmd(
     refused with the area outside (never clipped). Changing a current micro-grid needs
     --decision. Attributes are found by their headings (微网格编码, 所属网格编码, 微网格名称,
     户数, 联户数 or English aliases) unless the --*-field options name them."""
-    from gridscope.imports import ImportRefused
     from gridscope.imports.micro import MicroGridImportOptions, format_report, import_micro_grids
-    from queries.db import DatabaseUnavailable
 
     settings = app.settings
     if options["valid_from"] is not None:
         options["valid_from"] = options["valid_from"].replace(tzinfo=settings.tz)
     opts = MicroGridImportOptions(**options, progress=not quiet)
-    try:
-        report = import_micro_grids(
-            settings, file, opts, echo=click.echo, now=app.clock.now(), actor=cli_actor(app)
-        )
-    except (ImportRefused, DatabaseUnavailable) as exc:
-        fail(str(exc))
-    for line in format_report(report):
-        click.echo(line)
-    if report_path is not None:
-        try:
-            report_path.write_text(
-                json.dumps(report.as_json(), ensure_ascii=False, indent=1, default=str),
-                encoding="utf-8",
-            )
-        except OSError as exc:
-            fail(f"cannot write the report to {report_path}: {exc.strerror or exc}")
+    run_and_report(app, import_micro_grids, format_report, file, opts, report_path)

@@ -4,63 +4,73 @@ file (docs/imports-roster.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gridscope.imports.columns import KINDS
 
-from .common import AppContext, fail, pass_app
-from .imports import import_group
+from .common import AppContext, fail, option_group, pass_app
+from .imports import check_encoding, import_group, run_import
+
+if TYPE_CHECKING:
+    from gridscope.imports.roster import RosterReport
+
+# The options both imports take.
+FILE_OPTIONS = option_group(
+    click.option(
+        "--rejects",
+        "rejects_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="CSV for the refused rows with their reasons  "
+        "[default: <file>.rejects.csv next to FILE]",
+    ),
+    click.option("--encoding", help="Text encoding of a CSV FILE (default: UTF-8, else GB18030)."),
+    click.option("--sheet", help="Sheet of an xlsx FILE to read (default: the first)."),
+    click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Check every row, write the rejects file; load nothing.",
+    ),
+    click.option("--quiet", is_flag=True, help="No progress bar."),
+)
 
 
-def _file_options(func):
-    """The options both imports take."""
-    for option in reversed(
-        (
-            click.option(
-                "--rejects",
-                "rejects_path",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="CSV for the refused rows with their reasons  "
-                "[default: <file>.rejects.csv next to FILE]",
-            ),
-            click.option(
-                "--encoding", help="Text encoding of a CSV FILE (default: UTF-8, else GB18030)."
-            ),
-            click.option("--sheet", help="Sheet of an xlsx FILE to read (default: the first)."),
-            click.option(
-                "--dry-run",
-                is_flag=True,
-                help="Check every row, write the rejects file; load nothing.",
-            ),
-            click.option("--quiet", is_flag=True, help="No progress bar."),
-        )
-    ):
-        func = option(func)
-    return func
-
-
-def _check_encoding(encoding: str | None) -> None:
-    if encoding is not None:
-        try:
-            "".encode(encoding)
-        except LookupError:
-            raise click.BadParameter(
-                f"unknown encoding {encoding!r}", param_hint="--encoding"
-            ) from None
-
-
-def _print(report) -> None:
+def _run(
+    app: AppContext,
+    run: Callable[..., RosterReport],
+    file: Path,
+    *,
+    encoding: str | None,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """``run`` (``import_staff`` or ``import_departments``) on ``file`` with the command's
+    options, signed by the command line; its report printed."""
     from gridscope.imports.roster import format_report
 
+    from .user import cli_actor
+
+    check_encoding(encoding)
+    report = run_import(
+        run,
+        app.settings,
+        file,
+        encoding=encoding,
+        progress=not quiet,
+        now=app.clock.now(),
+        actor=cli_actor(app),
+        **options,
+    )
     for line in format_report(report):
         click.echo(line)
 
 
 @import_group.command("staff")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@_file_options
+@FILE_OPTIONS
 @click.option(
     "--retire-missing",
     is_flag=True,
@@ -68,78 +78,22 @@ def _print(report) -> None:
     "assignments and mark them inactive (default: leave them, and count them).",
 )
 @pass_app
-def import_staff_cmd(
-    app: AppContext,
-    file: Path,
-    rejects_path: Path | None,
-    encoding: str | None,
-    sheet: str | None,
-    dry_run: bool,
-    quiet: bool,
-    retire_missing: bool,
-) -> None:
+def import_staff_cmd(app: AppContext, file: Path, **options: Any) -> None:
     """Import grid staff and their assignments from a CSV or xlsx FILE (see the template)."""
-    from gridscope.imports import ImportRefused
     from gridscope.imports.roster import import_staff
-    from queries.db import DatabaseUnavailable
 
-    from .user import cli_actor
-
-    _check_encoding(encoding)
-    try:
-        report = import_staff(
-            app.settings,
-            file,
-            rejects_path=rejects_path,
-            encoding=encoding,
-            sheet=sheet,
-            dry_run=dry_run,
-            retire_missing=retire_missing,
-            progress=not quiet,
-            now=app.clock.now(),
-            actor=cli_actor(app),
-        )
-    except (ImportRefused, DatabaseUnavailable) as exc:
-        fail(str(exc))
-    _print(report)
+    _run(app, import_staff, file, **options)
 
 
 @import_group.command("departments")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@_file_options
+@FILE_OPTIONS
 @pass_app
-def import_departments_cmd(
-    app: AppContext,
-    file: Path,
-    rejects_path: Path | None,
-    encoding: str | None,
-    sheet: str | None,
-    dry_run: bool,
-    quiet: bool,
-) -> None:
+def import_departments_cmd(app: AppContext, file: Path, **options: Any) -> None:
     """Import departments (tree, lead and assist categories) from a CSV or xlsx FILE."""
-    from gridscope.imports import ImportRefused
     from gridscope.imports.roster import import_departments
-    from queries.db import DatabaseUnavailable
 
-    from .user import cli_actor
-
-    _check_encoding(encoding)
-    try:
-        report = import_departments(
-            app.settings,
-            file,
-            rejects_path=rejects_path,
-            encoding=encoding,
-            sheet=sheet,
-            dry_run=dry_run,
-            progress=not quiet,
-            now=app.clock.now(),
-            actor=cli_actor(app),
-        )
-    except (ImportRefused, DatabaseUnavailable) as exc:
-        fail(str(exc))
-    _print(report)
+    _run(app, import_departments, file, **options)
 
 
 @import_group.command("template")

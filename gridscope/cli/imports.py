@@ -1,20 +1,73 @@
-"""`gridscope import`: grids and tickets from files (docs/imports.md)."""
+"""`gridscope import`: grids and tickets from files (docs/imports.md), and what every import
+command shares: the --encoding check, the run whose refusal ends the command, the report."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from domain.codes import CODE_RULES, REGION_LEVELS
 
 from .common import AppContext, fail, main, pass_app
+from .geo_options import CODE_WIDTH, LAYER, OUTCOME, adjustment_options
 from .user import cli_actor
 
 
 @main.group("import")
 def import_group() -> None:
     """Import grids and tickets from files (docs/imports.md)."""
+
+
+def check_encoding(encoding: str | None) -> None:
+    """A usage error (exit 2) for an --encoding Python does not know, before any work."""
+    if encoding is not None:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise click.BadParameter(
+                f"unknown encoding {encoding!r}", param_hint="--encoding"
+            ) from None
+
+
+def run_import(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``run(*args, **kwargs)``, an import; a refused file or an unreachable database ends the
+    command with its one-line message (exit 1)."""
+    from gridscope.imports import ImportRefused
+    from queries.db import DatabaseUnavailable
+
+    try:
+        return run(*args, **kwargs)
+    except (ImportRefused, DatabaseUnavailable) as exc:
+        fail(str(exc))
+
+
+def run_and_report(
+    app: AppContext,
+    run: Callable[..., Any],
+    format_report: Callable[[Any], Iterable[str]],
+    file: Path,
+    opts: Any,
+    report_path: Path | None,
+) -> None:
+    """A boundary import (``import_grids``, ``import_micro_grids``) of ``file`` with ``opts``,
+    signed by the command line; its report printed and, with --report, written as JSON."""
+    report = run_import(
+        run, app.settings, file, opts, echo=click.echo, now=app.clock.now(), actor=cli_actor(app)
+    )
+    for line in format_report(report):
+        click.echo(line)
+    if report_path is not None:
+        try:
+            report_path.write_text(
+                json.dumps(report.as_json(), ensure_ascii=False, indent=1, default=str),
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            fail(f"cannot write the report to {report_path}: {exc.strerror or exc}")
 
 
 def _parent_option(value: str | None) -> tuple[str, str] | None:
@@ -36,14 +89,10 @@ def _parent_option(value: str | None) -> tuple[str, str] | None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="TOML file whose [grids] table sets any option below (options win).",
 )
-@click.option("--layer", help="Layer to read (required when the file has several).")
+@LAYER
 @click.option("--code-field", help="Attribute holding the grid code.")
 @click.option("--code-prefix", help="Text put before every code (e.g. the parent code + '-').")
-@click.option(
-    "--code-width",
-    type=click.IntRange(1, 32),
-    help="Zero-pad numeric codes to this width before the prefix is added.",
-)
+@CODE_WIDTH
 @click.option("--name-field", help="Attribute holding the grid name (default: the code).")
 @click.option("--name-prefix", help="Text put before every name (e.g. 'Ward ').")
 @click.option("--community-field", help="Attribute holding each grid's community code.")
@@ -85,24 +134,7 @@ def _parent_option(value: str | None) -> tuple[str, str] | None:
     help="CRS of the coordinates (required when the file has none; "
     "overrides a wrong one), e.g. EPSG:4490.",
 )
-@click.option(
-    "--gcj02/--no-gcj02",
-    default=None,
-    help="The vertices are GCJ-02 (AutoNavi/Tencent web maps): convert to WGS84.",
-)
-@click.option(
-    "--valid-from",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Start of the new versions (the decision's effective date), local time (default: "
-    "now; first versions of new codes: since always); not after now.",
-)
-@click.option(
-    "--decision",
-    "decision_no",
-    metavar="NO",
-    help="Number of the decision (决定文号) approving the adjustment: required when a current"
-    " grid changes; stored on every version this import creates.",
-)
+@adjustment_options("grid", gcj02=None)  # None: the mapping file's value, if any
 @click.option(
     "--min-area",
     "min_area_m2",
@@ -110,14 +142,7 @@ def _parent_option(value: str | None) -> tuple[str, str] | None:
     default=None,
     help="Overlaps/gaps smaller than this many m² are counted, not listed. [default: 1]",
 )
-@click.option("--dry-run", is_flag=True, help="Check and report everything; write nothing.")
-@click.option("--strict", is_flag=True, help="Refuse the whole file when any feature is refused.")
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the full report as JSON here.",
-)
+@OUTCOME
 @pass_app
 def import_grids_cmd(
     app: AppContext, file: Path, mapping_file: Path | None, report_path: Path | None, **options
@@ -126,12 +151,9 @@ def import_grids_cmd(
 
     Changing a current grid (boundary or any attribute) is a boundary adjustment: it needs
     --decision (and usually --valid-from, the decision's effective date)."""
-    import json
-
     from gridscope.imports import ImportRefused
     from gridscope.imports.grids import GridImportOptions, format_report, import_grids
     from gridscope.imports.mapping import load_grid_mapping
-    from queries.db import DatabaseUnavailable
 
     settings = app.settings
     try:
@@ -154,23 +176,8 @@ def import_grids_cmd(
         )
     if values.get("valid_from") is not None:
         values["valid_from"] = values["valid_from"].replace(tzinfo=settings.tz)
-    try:
-        opts = GridImportOptions(**values)
-        report = import_grids(
-            settings, file, opts, echo=click.echo, now=app.clock.now(), actor=cli_actor(app)
-        )
-    except (ImportRefused, DatabaseUnavailable) as exc:
-        fail(str(exc))
-    for line in format_report(report):
-        click.echo(line)
-    if report_path is not None:
-        try:
-            report_path.write_text(
-                json.dumps(report.as_json(), ensure_ascii=False, indent=1, default=str),
-                encoding="utf-8",
-            )
-        except OSError as exc:
-            fail(f"cannot write the report to {report_path}: {exc.strerror or exc}")
+    opts = GridImportOptions(**values)
+    run_and_report(app, import_grids, format_report, file, opts, report_path)
 
 
 @import_group.command("tickets")
@@ -214,13 +221,7 @@ def import_tickets_cmd(
         resolve_mapping(mapping_name)
     except MappingError as exc:
         raise click.BadParameter(str(exc), param_hint="--mapping") from None
-    if encoding is not None:
-        try:
-            "".encode(encoding)
-        except LookupError:
-            raise click.BadParameter(
-                f"unknown encoding {encoding!r}", param_hint="--encoding"
-            ) from None
+    check_encoding(encoding)
     try:
         mapping = load_ticket_mapping(mapping_name)
         r = import_tickets(

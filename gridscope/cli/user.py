@@ -8,7 +8,6 @@ strength rule (gridscope.auth.passwords; demo passwords only with setting demo_m
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import NoReturn
 
@@ -20,10 +19,9 @@ from .common import AppContext, fail, local_minute, main, pass_app
 def cli_actor(app: AppContext):
     """The command line as the actor of an audited change: every account, new jurisdictions
     inside the deployment bound (setting ``jurisdiction``)."""
-    from queries.admin import Actor
-    from queries.scope import Scope
+    from gridscope.imports.actor import command_line_actor
 
-    return Actor.command_line(os.environ.get("USER", "") or "cli", Scope(app.settings.jurisdiction))
+    return command_line_actor(app.settings)
 
 
 def refuse(exc, option: str | None = None) -> NoReturn:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -118,19 +119,8 @@ def _read_csv(path: Path, raw: bytes, digest: str, encoding: str | None) -> Tabl
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise ImportRefused(f"{path}: not a readable CSV file: {exc}") from None
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for number, record in enumerate(records, start=1):
-        cells = [c.strip() for c in record]
-        if not any(cells):
-            continue
-        if header is None:
-            header = cells
-            continue
-        rows.append(cells)
-        numbers.append(number)
-    return _table(path, digest, "csv", used, "", header, rows, numbers)
+    lines = _lines([c.strip() for c in record] for record in records)
+    return _table(path, digest, "csv", used, "", *lines)
 
 
 def _read_xlsx(path: Path, raw: bytes, digest: str, sheet: str | None) -> Table:
@@ -147,21 +137,27 @@ def _read_xlsx(path: Path, raw: bytes, digest: str, sheet: str | None) -> Table:
         if not names:
             raise ImportRefused(f"{path}: the workbook has no sheet")
         ws = book[sheet or names[0]]
-        header: list[str] | None = None
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [cell_text(v) for v in values]
-            if not any(cells):
-                continue
-            if header is None:
-                header = cells
-                continue
-            rows.append(cells)
-            numbers.append(number)
+        lines = _lines([cell_text(v) for v in values] for values in ws.iter_rows(values_only=True))
     finally:
         book.close()
-    return _table(path, digest, "xlsx", "", sheet or names[0], header, rows, numbers)
+    return _table(path, digest, "xlsx", "", sheet or names[0], *lines)
+
+
+def _lines(records: Iterable[list[str]]) -> tuple[list[str] | None, list[list[str]], list[int]]:
+    """(header, rows, row numbers) of a file's records as cell texts: the first non-empty
+    record is the header, empty ones are skipped, numbers count every record from 1."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, cells in enumerate(records, start=1):
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            continue
+        rows.append(cells)
+        numbers.append(number)
+    return header, rows, numbers
 
 
 def _table(

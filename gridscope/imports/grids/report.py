@@ -1,27 +1,62 @@
-"""A grid import's report as lines for the terminal."""
+"""A grid import's report as lines for the terminal; the lines it shares with the micro-grid
+import's report (``micro.report``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from .options import GridImportReport
 
 
-def format_report(r: GridImportReport) -> list[str]:
-    """The report as lines for the terminal."""
-    lines = [
-        f"{r.file}: {r.features} feature(s); CRS {r.crs.get('file') or 'none'}"
-        + (f" → used {r.crs['used']}" if r.crs.get("used") != r.crs.get("file") else "")
-    ]
-    lines += [f"  note: {n}" for n in r.crs.get("notes", [])]
-    if r.created_parent:
-        lines.append(
-            f"  parent region {r.created_parent} {'would be created' if r.dry_run else 'created'}"
-        )
+def file_line(r: Any) -> str:
+    """The file, its features and its CRS (and the one used when that differs)."""
+    return f"{r.file}: {r.features} feature(s); CRS {r.crs.get('file') or 'none'}" + (
+        f" → used {r.crs['used']}" if r.crs.get("used") != r.crs.get("file") else ""
+    )
+
+
+def repair_lines(r: Any) -> list[str]:
+    """One line per geometry made valid."""
+    lines = []
     for rep in r.repaired:
         extra = f"; dropped {rep['dropped_parts']}" if rep["dropped_parts"] else ""
         lines.append(
             f"  repaired feature {rep['feature']} ({rep['code']}): {rep['reason']}"
             f" → valid, {rep['area_m2']:,.1f} m²{extra}"
         )
+    return lines
+
+
+def decision_lines(r: Any) -> list[str]:
+    """The decision stored on the new versions, when one was given."""
+    if not r.decision_no:
+        return []
+    return [
+        f"  decision {r.decision_no}, effective {r.valid_from or 'now'}: stored on"
+        f" {len(r.inserted) + len(r.new_versions)} new version(s)"
+    ]
+
+
+def needs_decision_lines(r: Any, noun: str) -> list[str]:
+    """A dry run's warning that a real run would be refused for want of a decision."""
+    if not r.needs_decision:
+        return []
+    more = " …" if len(r.needs_decision) > 5 else ""
+    return [
+        f"  a real run would be refused: {len(r.needs_decision)} current {noun}(s) change"
+        f" ({', '.join(r.needs_decision[:5])}{more}); give --decision NO and --valid-from DATE"
+    ]
+
+
+def format_report(r: GridImportReport) -> list[str]:
+    """The report as lines for the terminal."""
+    lines = [file_line(r)]
+    lines += [f"  note: {n}" for n in r.crs.get("notes", [])]
+    if r.created_parent:
+        lines.append(
+            f"  parent region {r.created_parent} {'would be created' if r.dry_run else 'created'}"
+        )
+    lines += repair_lines(r)
     for rej in r.rejected:
         lines.append(f"  REJECTED feature {rej['feature']} ({rej['code'] or '-'}): {rej['reason']}")
     for w in r.warnings:
@@ -57,11 +92,7 @@ def format_report(r: GridImportReport) -> list[str]:
             lines.append(
                 f"    {out['count']} part(s) outside the parent, {out['total_m2']:,.1f} m²"
             )
-    if r.decision_no:
-        lines.append(
-            f"  decision {r.decision_no}, effective {r.valid_from or 'now'}: stored on"
-            f" {len(r.inserted) + len(r.new_versions)} new version(s)"
-        )
+    lines += decision_lines(r)
     if r.micro_grids_outside:
         shown = ", ".join(
             f"{m['micro_grid']} {m['outside_m2']:,.1f} m²" for m in r.micro_grids_outside[:5]
@@ -72,12 +103,7 @@ def format_report(r: GridImportReport) -> list[str]:
             f" grid ({shown}{more}): adjust them with `gridscope import micro-grids` under the"
             f" same decision"
         )
-    if r.needs_decision:
-        lines.append(
-            f"  a real run would be refused: {len(r.needs_decision)} current grid(s) change"
-            f" ({', '.join(r.needs_decision[:5])}{' …' if len(r.needs_decision) > 5 else ''});"
-            f" give --decision NO and --valid-from DATE"
-        )
+    lines += needs_decision_lines(r, "grid")
     lines.append(
         f"{'dry run: ' if r.dry_run else ''}{len(r.inserted)} new, {len(r.new_versions)} changed"
         f" (old version closed, new version added), {len(r.unchanged)} unchanged,"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,18 +10,15 @@ from typing import Any
 import numpy as np
 import shapely
 
-from domain.clock.now import clock_for
 from domain.codes import REGION_LEVELS, get_code_rule
 from domain.config import Settings
-from domain.geo.gcj02 import geometries_gcj02_to_wgs84, in_china
 from queries.admin import Actor
-from queries.scope import Scope
 
-from .. import topology
+from .. import geo_run, topology
 from ..errors import ImportRefused
 from ..geofile import read_geofile
-from .decision import check_effective_date, decision_number, require_decision
-from .features import Feature, build_features, check_fields, drop_duplicates, repair_all, same
+from .decision import require_decision
+from .features import Feature, build_features, check_fields, same
 from .options import GridImportOptions, GridImportReport
 
 
@@ -45,7 +41,6 @@ def import_grids(
     after ``now`` is refused. ``actor`` (default: the command line) signs the audit event
     ``grid_import`` written in the import's transaction.
     """
-    from queries import audit
     from queries import imports as q
     from queries.cache import bump_data_version
     from queries.db import connect
@@ -66,32 +61,18 @@ def import_grids(
     ):
         raise ImportRefused(f"--community: {err}")
 
-    now = now or clock_for(settings.fixed_now).now()
-    opts.decision_no = decision_number(opts.decision_no)
-    check_effective_date(opts.valid_from, now)
+    now = geo_run.start(settings, opts, now)
     gf = read_geofile(path, layer=opts.layer, crs=opts.crs)
     frame = gf.frame
     check_fields(frame, opts, path)
-    report = GridImportReport(
-        file=str(path),
-        features=len(frame),
-        dry_run=opts.dry_run,
-        decision_no=opts.decision_no,
-        valid_from=opts.valid_from.isoformat() if opts.valid_from else None,
-    )
-    report.crs = {"file": gf.file_crs, "used": gf.used_crs, "notes": gf.notes}
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    if opts.gcj02:
-        geoms = from_gcj02(geoms, report.warnings, report.crs["notes"])
+    report, geoms = geo_run.begin_report(GridImportReport, gf, opts)
 
     features = build_features(frame, geoms, opts, report)
     if not features:
         first = report.rejected[0] if report.rejected else None
         why = f"; first: feature {first['feature']}: {first['reason']}" if first else ""
         raise ImportRefused(f"{path}: no feature can be imported{why}")
-    metric = topology.metric_transformer([f.geom for f in features])
-    features = repair_all(features, report, metric)
-    features = drop_duplicates(features, report)
+    features, metric = geo_run.repair(features, report)
     if opts.strict and report.rejected:
         first = report.rejected[0]
         raise ImportRefused(
@@ -108,7 +89,6 @@ def import_grids(
         try:
             if not opts.dry_run:
                 q.lock_grid_import(conn)
-            started = now
             change_at = opts.valid_from or now
             codes = [f.code for f in features]
             current = {r["code"]: r for r in q.current_grids(conn, codes, communities)}
@@ -173,10 +153,7 @@ def import_grids(
             report.micro_grids_outside = _micro_grids_outside(
                 conn, to_version, metric, opts.min_area_m2
             )
-            if opts.dry_run:
-                if not opts.decision_no:
-                    report.needs_decision = list(report.new_versions)
-                conn.rollback()
+            if geo_run.end_dry_run(conn, opts, report):
                 return report
             require_decision(path, "grid", report.new_versions, opts.decision_no)
             for f in to_version + to_insert:
@@ -187,38 +164,17 @@ def import_grids(
             for f in to_insert:
                 q.insert_grid(conn, f.row, opts.valid_from)
             q.issue_codes(conn, report.inserted, "grid")
-            report.import_run_id = q.record_import_run(
+            geo_run.record(
                 conn,
-                kind="grids",
-                file_name=path.name,
-                file_sha256=file_sha256(path),
-                options=opts.as_json(),
-                started_at=started,
-                rows_total=report.features,
-                rows_loaded=len(to_insert) + len(to_version),
-                rows_skipped=len(report.unchanged),
-                rows_rejected=len(report.rejected),
-                report=report.as_json(),
+                settings,
+                path,
+                opts,
+                report,
+                kind="grid",
+                about=communities,
+                now=now,
+                actor=actor,
             )
-            who = actor or Actor.command_line("cli", Scope(settings.jurisdiction))
-            event = who.event(
-                "grid_import",
-                os.path.commonprefix(communities),
-                object="grid",
-                object_ids=report.inserted + report.new_versions,
-                count=len(report.inserted) + len(report.new_versions),
-                detail={
-                    "file": path.name,
-                    "import_run_id": report.import_run_id,
-                    "inserted": len(report.inserted),
-                    "new_versions": len(report.new_versions),
-                    "unchanged": len(report.unchanged),
-                    "rejected": len(report.rejected),
-                    "decision_no": opts.decision_no,
-                    "valid_from": report.valid_from,
-                },
-            )
-            audit.write(conn, event, now, commit=False)
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -226,20 +182,6 @@ def import_grids(
         bump_data_version(conn)
         conn.commit()
     return report
-
-
-def from_gcj02(geoms: np.ndarray, warnings: list[str], notes: list[str]) -> np.ndarray:
-    """GCJ-02 vertices (AutoNavi/Tencent web maps) converted to WGS84; features outside
-    China (where GCJ-02 equals WGS84) are left as they are and counted in ``warnings``."""
-    c = shapely.centroid(geoms[~shapely.is_empty(geoms) & (geoms != None)])  # noqa: E711
-    outside = int((~in_china(shapely.get_x(c), shapely.get_y(c))).sum())
-    if outside:
-        warnings.append(
-            f"--gcj02: {outside} feature(s) lie outside China, where GCJ-02 equals WGS84;"
-            f" left unchanged"
-        )
-    notes.append("GCJ-02 vertices converted to WGS84")
-    return geometries_gcj02_to_wgs84(geoms)
 
 
 def _micro_grids_outside(
@@ -299,14 +241,3 @@ def _check_topology(
     else:
         result["parent"] = parent["name"]
     report.communities[community] = result
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file (hex), read in 1 MiB chunks."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..grids.report import decision_lines, file_line, needs_decision_lines, repair_lines
 from .options import MicroGridImportReport
 
 SHOWN = 10  # grids, refusals and pieces listed; the rest are counted (all are in --report)
@@ -9,18 +10,10 @@ SHOWN = 10  # grids, refusals and pieces listed; the rest are counted (all are i
 
 def format_report(r: MicroGridImportReport) -> list[str]:
     """The report as lines for the terminal."""
-    lines = [
-        f"{r.file}: {r.features} feature(s); CRS {r.crs.get('file') or 'none'}"
-        + (f" → used {r.crs['used']}" if r.crs.get("used") != r.crs.get("file") else "")
-    ]
+    lines = [file_line(r)]
     lines.append("  fields: " + ", ".join(f"{k} = {v!r}" for k, v in r.fields.items()))
     lines += [f"  note: {n}" for n in r.crs.get("notes", [])]
-    for rep in r.repaired:
-        extra = f"; dropped {rep['dropped_parts']}" if rep["dropped_parts"] else ""
-        lines.append(
-            f"  repaired feature {rep['feature']} ({rep['code']}): {rep['reason']}"
-            f" → valid, {rep['area_m2']:,.1f} m²{extra}"
-        )
+    lines += repair_lines(r)
     for w in r.warnings:
         lines.append(f"  warning: {w}")
     n = r.nesting
@@ -85,18 +78,8 @@ def format_report(r: MicroGridImportReport) -> list[str]:
         lines.append(
             f"    … and {len(worst) - SHOWN} more grid(s) with overlaps or uncovered parts"
         )
-    if r.decision_no:
-        lines.append(
-            f"  decision {r.decision_no}, effective {r.valid_from or 'now'}: stored on"
-            f" {len(r.inserted) + len(r.new_versions)} new version(s)"
-        )
-    if r.needs_decision:
-        more = " …" if len(r.needs_decision) > 5 else ""
-        lines.append(
-            f"  a real run would be refused: {len(r.needs_decision)} current micro-grid(s)"
-            f" change ({', '.join(r.needs_decision[:5])}{more});"
-            f" give --decision NO and --valid-from DATE"
-        )
+    lines += decision_lines(r)
+    lines += needs_decision_lines(r, "micro-grid")
     lines.append(f"  rejects: {r.rejects_path}")
     prefix = "dry run: " if r.dry_run else ""
     lines.append(

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
 from tqdm import tqdm
 
-from domain.clock.now import clock_for
 from domain.codes import get_code_rule
 from domain.config import Settings
 from queries.admin import Actor
-from queries.scope import Scope
 
-from .. import topology
+from .. import geo_run
 from ..errors import ImportRefused
 from ..geofile import read_geofile
-from ..grids.decision import check_effective_date, decision_number, require_decision
-from ..grids.features import drop_duplicates, repair_all
-from ..grids.run import file_sha256, from_gcj02
+from ..grids.decision import require_decision
 from .features import MicroFeature, build_features, resolve_fields
 from .nesting import check_coverage, check_nesting
 from .options import MicroGridImportOptions, MicroGridImportReport
 from .parents import resolve_parents
 from .rejects import check_rejects_path, default_rejects_path, write_rejects
 
-RUN_KIND = "micro_grids"  # import_run.kind
+KIND = "micro_grid"  # the table, issued_code.kind, the audit object; import_run.kind + "s"
 ATTRIBUTES = ("name", "grid_code", "households", "household_groups")
 
 
@@ -55,43 +49,21 @@ def import_micro_grids(
     """
     t0 = time.perf_counter()
     get_code_rule(opts.code_rule)  # ValueError for an unknown rule, before any work
-    now = now or clock_for(settings.fixed_now).now()
-    opts.decision_no = decision_number(opts.decision_no)
-    check_effective_date(opts.valid_from, now)
+    now = geo_run.start(settings, opts, now)
     rejects_path = opts.rejects or default_rejects_path(path)
     check_rejects_path(rejects_path)
     gf = read_geofile(path, layer=opts.layer, crs=opts.crs)
     frame = gf.frame
     fields = resolve_fields(frame, opts, path)
-    report = MicroGridImportReport(
-        file=str(path),
-        features=len(frame),
-        fields=fields,
-        dry_run=opts.dry_run,
-        decision_no=opts.decision_no,
-        valid_from=opts.valid_from.isoformat() if opts.valid_from else None,
-        rejects_path=str(rejects_path),
+    report, geoms = geo_run.begin_report(
+        MicroGridImportReport, gf, opts, fields=fields, rejects_path=str(rejects_path)
     )
-    report.crs = {"file": gf.file_crs, "used": gf.used_crs, "notes": gf.notes}
-    geoms = np.asarray(frame.geometry.values, dtype=object)
-    if opts.gcj02:
-        geoms = from_gcj02(geoms, report.warnings, report.crs["notes"])
-    bar = tqdm(
-        total=len(frame),
-        unit="feature",
-        desc="micro-grids",
-        disable=None if opts.progress else True,  # None: only on a terminal
-        mininterval=0.5,
-        leave=False,
-    )
-    with bar:
+    with _bar(opts, len(frame), "feature", "micro-grids") as bar:
         features = build_features(frame, geoms, fields, opts, report, bar.update)
     report.seconds["read"] = time.perf_counter() - t0
     if not features:
         _refuse_empty(path, report, rejects_path, frame)
-    metric = topology.metric_transformer([f.geom for f in features])
-    features = repair_all(features, report, metric)
-    features = drop_duplicates(features, report)
+    features, metric = geo_run.repair(features, report)
 
     def finish() -> None:
         write_rejects(rejects_path, frame, report.rejected)
@@ -104,6 +76,12 @@ def import_micro_grids(
         finish()
         raise
     return report
+
+
+def _bar(opts: MicroGridImportOptions, total: int, unit: str, desc: str) -> tqdm:
+    """A progress bar when ``opts.progress``, cleared when done."""
+    disable = None if opts.progress else True  # None: only on a terminal
+    return tqdm(total=total, unit=unit, desc=desc, disable=disable, mininterval=0.5, leave=False)
 
 
 def _refuse_empty(path: Path, report: MicroGridImportReport, rejects: Path, frame: Any) -> None:
@@ -134,7 +112,6 @@ def _run(
 ) -> None:
     """Everything that needs the database, in one transaction; ``finish`` (writing the
     rejects file) runs before the commit, so an unwritable file leaves nothing loaded."""
-    from queries import audit
     from queries import imports as qi
     from queries import micro_grids as q
     from queries.cache import bump_data_version
@@ -153,20 +130,12 @@ def _run(
             t = time.perf_counter()
             codes = [f.code for f in features]
             current = {r["code"]: r for r in q.current_micro_grids(conn, codes, sorted(grids))}
-            history = q.code_history(conn, codes)
+            history = qi.code_history(conn, codes, KIND)
             change_at = opts.valid_from or now
             accepted, to_insert, to_version = _versions(
                 features, current, history, change_at, report
             )
-            bar = tqdm(
-                total=len({f.grid for f in accepted}),
-                unit="grid",
-                desc="overlaps and gaps",
-                disable=None if opts.progress else True,  # None: only on a terminal
-                mininterval=0.5,
-                leave=False,
-            )
-            with bar:
+            with _bar(opts, len({f.grid for f in accepted}), "grid", "overlaps and gaps") as bar:
                 check_coverage(
                     accepted, current, grids, metric, opts.min_area_m2, report, bar.update
                 )
@@ -179,10 +148,7 @@ def _run(
                 )
             report.inserted = [f.code for f in to_insert]
             report.new_versions = [f.code for f in to_version]
-            if opts.dry_run:
-                if not opts.decision_no:
-                    report.needs_decision = list(report.new_versions)
-                conn.rollback()
+            if geo_run.end_dry_run(conn, opts, report):
                 _timing(report, t0)
                 finish()
                 return
@@ -194,41 +160,12 @@ def _run(
             q.close_micro_grid_versions(conn, report.new_versions, change_at)
             q.insert_micro_grids(conn, [f.row for f in to_version], change_at)
             q.insert_micro_grids(conn, [f.row for f in to_insert], opts.valid_from)
-            qi.issue_codes(conn, report.inserted, "micro_grid")
+            qi.issue_codes(conn, report.inserted, KIND)
             report.seconds["write"] = time.perf_counter() - t
             _timing(report, t0)
-            report.import_run_id = qi.record_import_run(
-                conn,
-                kind=RUN_KIND,
-                file_name=path.name,
-                file_sha256=file_sha256(path),
-                options=opts.as_json(),
-                started_at=now,
-                rows_total=report.features,
-                rows_loaded=len(to_insert) + len(to_version),
-                rows_skipped=len(report.unchanged),
-                rows_rejected=len(report.rejected),
-                report=report.as_json(),
+            geo_run.record(
+                conn, settings, path, opts, report, kind=KIND, about=grids, now=now, actor=actor
             )
-            who = actor or Actor.command_line("cli", Scope(settings.jurisdiction))
-            event = who.event(
-                "micro_grid_import",
-                os.path.commonprefix(sorted(grids)) if grids else "",
-                object="micro_grid",
-                object_ids=report.inserted + report.new_versions,
-                count=len(report.inserted) + len(report.new_versions),
-                detail={
-                    "file": path.name,
-                    "import_run_id": report.import_run_id,
-                    "inserted": len(report.inserted),
-                    "new_versions": len(report.new_versions),
-                    "unchanged": len(report.unchanged),
-                    "rejected": len(report.rejected),
-                    "decision_no": opts.decision_no,
-                    "valid_from": report.valid_from,
-                },
-            )
-            audit.write(conn, event, now, commit=False)
             finish()
             conn.commit()
         except BaseException:

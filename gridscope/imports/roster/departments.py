@@ -6,7 +6,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from domain.clock.now import clock_for
 from domain.config import Settings
 from queries.admin import Actor
 
@@ -32,12 +31,9 @@ def import_departments(
     ``gridscope.imports.roster.department_rows``. An empty item list is seeded with the
     default categories first (DOMAIN.md §3), as the ticket import does. ``now`` (default the
     settings' clock) stamps updated_at, the import run and the audit event."""
-    from tqdm import tqdm
-
     from queries import roster as q
     from queries.item_list import seed_defaults
 
-    now = now or clock_for(settings.fixed_now).now()
     job = start(
         settings,
         path,
@@ -46,6 +42,7 @@ def import_departments(
         sheet=sheet,
         rejects_path=rejects_path,
         dry_run=dry_run,
+        progress=progress,
         now=now,
         actor=actor,
     )
@@ -64,9 +61,7 @@ def import_departments(
         known = q.departments(conn)
         regions = q.current_region_codes(conn)
         t = job.phase("lookup", t)
-        with tqdm(
-            total=len(job.records), unit="row", desc="check", disable=not progress, leave=False
-        ) as bar:
+        with job.bar("check", len(job.records)) as bar:
             rows = check_departments(
                 job.records, known, regions, job.scope, categories, job.rejects
             )
@@ -93,7 +88,7 @@ def import_departments(
             conn,
             [(dept_id, row.fields) for dept_id, row in plan.changed],
             [row.fields for row in plan.new],
-            now,
+            job.now,
         )
         if with_duties:
             ids |= {code: known[code][0] for code in rows if code in known}

@@ -4,11 +4,11 @@ rejected (Chinese and English, one catalogue); the rejects file; the printed sum
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..table_source import Table
+from ..tickets import report as tickets_report
 
 # Every reason a row can be rejected for: English key → Chinese. The rejects file and the
 # report say "中文 / english: detail".
@@ -88,7 +88,7 @@ class Rejects:
 
 
 @dataclass
-class RosterReport:
+class RosterReport(tickets_report.RowRate):
     """The outcome of a staff or department import. ``counts`` holds what the kind counts
     (staff: people_*, assignments_*, missing, retired; departments: departments_*, duties_*)."""
 
@@ -107,22 +107,10 @@ class RosterReport:
     import_run_id: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def rows_per_s(self) -> float:
-        """Rows of the file handled per second of the whole import (read to commit)."""
-        return self.rows / max(1e-9, self.seconds.get("total", 0.0))
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "rows_per_s": round(self.rows_per_s)}
-
 
 def default_rejects_path(path: Path) -> Path:
     """``<file>.rejects.csv`` next to the input (``staff.xlsx`` → ``staff.rejects.csv``)."""
-    name = path.name
-    for suffix in (".gz", ".csv", ".txt", ".xlsx", ".xlsm"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return path.with_name(f"{name}.rejects.csv")
+    return tickets_report.default_rejects_path(path, (".gz", ".csv", ".txt", ".xlsx", ".xlsm"))
 
 
 def write_rejects(path: Path, table: Table, rejects: Rejects) -> None:

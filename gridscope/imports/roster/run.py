@@ -14,10 +14,12 @@ from typing import Any
 
 import psycopg
 
+from domain.clock.now import clock_for
 from domain.config import Settings
 from queries.admin import Actor
 from queries.scope import Scope
 
+from ..actor import command_line_actor
 from ..errors import ImportRefused
 from ..table_source import Table, read_table
 from ..tickets.report import check_writable
@@ -28,7 +30,7 @@ AUDIT_ACTIONS = {"staff": "staff_import", "departments": "department_import"}
 
 @dataclass
 class Job:
-    """One import in progress: its file, report, rejects and clock."""
+    """One import in progress: its file, report, rejects, clock and progress bars."""
 
     settings: Settings
     path: Path
@@ -40,6 +42,7 @@ class Job:
     now: datetime
     actor: Actor
     started: float
+    progress: bool
 
     @property
     def scope(self) -> Scope:
@@ -51,6 +54,12 @@ class Job:
         self.report.seconds[name] = self.report.seconds.get(name, 0.0) + t - since
         return t
 
+    def bar(self, desc: str, total: int) -> Any:
+        """A progress bar over ``total`` rows (hidden unless ``progress``), cleared when done."""
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="row", desc=desc, disable=not self.progress, leave=False)
+
 
 def start(
     settings: Settings,
@@ -61,11 +70,14 @@ def start(
     sheet: str | None,
     rejects_path: Path | None,
     dry_run: bool,
-    now: datetime,
+    progress: bool,
+    now: datetime | None,
     actor: Actor | None,
 ) -> Job:
     """Read ``path`` as a ``kind`` file (refused as a whole when unreadable, empty or without
-    a required heading) and check the rejects file can be written."""
+    a required heading) and check the rejects file can be written. ``now`` (default: the
+    settings' clock) is the import's instant, ``job.now``."""
+    now = now or clock_for(settings.fixed_now).now()
     t0 = time.perf_counter()
     rejects_path = rejects_path or default_rejects_path(path)
     check_writable(rejects_path)
@@ -78,10 +90,10 @@ def start(
         dry_run=dry_run,
         rejects_path=str(rejects_path),
     )
-    actor = actor or Actor.command_line(
-        os.environ.get("USER") or "cli", Scope(settings.jurisdiction)
+    actor = actor or command_line_actor(settings)
+    job = Job(
+        settings, path, table, records, report, Rejects(), rejects_path, now, actor, t0, progress
     )
-    job = Job(settings, path, table, records, report, Rejects(), rejects_path, now, actor, t0)
     job.phase("read", t0)
     return job
 

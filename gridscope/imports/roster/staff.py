@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psycopg
 
-from domain.clock.now import clock_for
 from domain.config import Settings
 from queries.admin import Actor
 
@@ -116,11 +115,8 @@ def import_staff(
     ``gridscope.imports.roster``. ``now`` (aware; default the settings' clock) is the import's
     instant: the start of assignments without a start date, the end of those the file drops,
     and "today" for end dates. ``actor`` (default: the command line) signs the audit event."""
-    from tqdm import tqdm
-
     from queries import roster as q
 
-    now = now or clock_for(settings.fixed_now).now()
     job = start(
         settings,
         path,
@@ -129,20 +125,18 @@ def import_staff(
         sheet=sheet,
         rejects_path=rejects_path,
         dry_run=dry_run,
+        progress=progress,
         now=now,
         actor=actor,
     )
-    r = job.report
-    tz = settings.tz
+    r, now, tz = job.report, job.now, settings.tz
     with transaction(job) as conn:
         t = time.perf_counter()
         if not dry_run:
             q.lock(conn, "staff")
         known, staff = _known(conn, job)
         t = job.phase("lookup", t)
-        with tqdm(
-            total=len(job.records), unit="row", desc="check", disable=not progress, leave=False
-        ) as bar:
+        with job.bar("check", len(job.records)) as bar:
             people = check_staff(
                 job.records, job.table.row_numbers, known, now, tz, job.rejects, bar.update
             )
@@ -173,13 +167,7 @@ def import_staff(
             changed = [p.staff_no for p in plan.new_people + plan.changed_people]
             run_id = record(conn, job, options, about, changed)
         writes = len(plan.changed_people) + len(plan.new_people) + len(plan.inserts)
-        with tqdm(
-            total=writes + len(plan.updates) + len(plan.deletes),
-            unit="row",
-            desc="write",
-            disable=not progress,
-            leave=False,
-        ) as bar:
+        with job.bar("write", writes + len(plan.updates) + len(plan.deletes)) as bar:
             _write(conn, people, plan, now, run_id, bar.update)
         if retire_missing and missing:
             r.counts["retired_assignments_closed"] = q.retire_staff(conn, missing, job.scope, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,25 @@ if TYPE_CHECKING:
     from .parse import Rows
 
 
+class RowRate:
+    """The rate and JSON form of a row import's report (ticket, staff, department), a
+    dataclass with ``rows`` and ``seconds`` (``seconds["total"]``: the whole import)."""
+
+    rows: int
+    seconds: dict[str, float]
+
+    @property
+    def rows_per_s(self) -> float:
+        """Rows of the file handled per second of the whole import (read to commit)."""
+        return self.rows / max(1e-9, self.seconds.get("total", 0.0))
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready values (with the rate)."""
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s)}  # type: ignore[call-overload]
+
+
 @dataclass
-class TicketImportReport:
+class TicketImportReport(RowRate):
     """What a ticket import read, loaded, skipped and rejected, and how long each phase took."""
 
     file: str
@@ -53,20 +71,11 @@ class TicketImportReport:
     import_run_id: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def rows_per_s(self) -> float:
-        """Rows of the file handled per second of the whole import (read to commit)."""
-        return self.rows / max(1e-9, self.seconds.get("total", 0.0))
 
-    def as_json(self) -> dict[str, Any]:
-        """The report as JSON-ready values (with the rate)."""
-        return {**asdict(self), "rows_per_s": round(self.rows_per_s)}
-
-
-def default_rejects_path(path: Path) -> Path:
-    """``<name>.rejects.csv`` next to the input (``.csv``/``.gz`` suffixes dropped)."""
+def default_rejects_path(path: Path, suffixes: Sequence[str] = (".gz", ".csv", ".txt")) -> Path:
+    """``<name>.rejects.csv`` next to the input (``suffixes`` dropped, in this order)."""
     name = path.name
-    for suffix in (".gz", ".csv", ".txt"):
+    for suffix in suffixes:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return path.with_name(f"{name}.rejects.csv")

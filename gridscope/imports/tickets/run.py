@@ -50,13 +50,9 @@ def zone_warning(
 def _audit_event(settings: Settings, path: Path, report: TicketImportReport):
     """The ``ticket_import`` audit row of a committed import (the operating-system user as the
     command-line actor, the deployment's jurisdiction as the one concerned)."""
-    import os
+    from ..actor import command_line_actor
 
-    from queries.admin import Actor
-    from queries.scope import Scope
-
-    actor = Actor.command_line(os.environ.get("USER") or "cli", Scope(settings.jurisdiction))
-    return actor.event(
+    return command_line_actor(settings).event(
         "ticket_import",
         settings.jurisdiction,
         object="ticket",
