@@ -18,7 +18,7 @@ from queries.audit import MAX_SEARCH_ROWS, event_for
 from queries.services import Services
 from queries.viewer import Viewer
 
-from .common import DENIED, UNAVAILABLE, acting, admin_page, field, notice, table, text
+from .common import DENIED, UNAVAILABLE, acting, admin_page, date_input, field, notice, table, text
 
 log = logging.getLogger(__name__)
 
@@ -176,21 +176,11 @@ def _filters(svc: Services, actions: list[str]) -> html.Section:
         [
             field(
                 "起始日期",
-                dcc.Input(
-                    id="adm-audit-since",
-                    type="date",
-                    value=start.isoformat(),
-                    className="gs-admin-input",
-                ),
+                date_input("adm-audit-since", start.isoformat()),
             ),
             field(
                 "结束日期",
-                dcc.Input(
-                    id="adm-audit-until",
-                    type="date",
-                    value=today.isoformat(),
-                    className="gs-admin-input",
-                ),
+                date_input("adm-audit-until", today.isoformat()),
             ),
             field(
                 "操作者",

@@ -165,8 +165,13 @@ def _forms() -> html.Div:
                     className="gs-admin-input",
                 ),  # fmt: skip
             ),
-            html.Button("保存", id="adm-cal-apply", className="gs-admin-button"),
-            html.Div(id="adm-cal-msg", className="gs-admin-msg"),
+            html.Div(
+                [
+                    html.Button("保存", id="adm-cal-apply", className="gs-admin-button"),
+                    html.Div(id="adm-cal-msg", className="gs-admin-msg"),
+                ],
+                className="gs-admin-submit",
+            ),
         ],
         className="gs-admin-card",
     )
@@ -187,16 +192,21 @@ def _forms() -> html.Div:
                     className="gs-admin-input",
                 ),  # fmt: skip
             ),
-            html.Button(
-                "确认所选年度",
-                id="adm-cal-confirm",
-                className="gs-admin-button gs-admin-button--plain",
+            html.Div(
+                [
+                    html.Button(
+                        "确认所选年度",
+                        id="adm-cal-confirm",
+                        className="gs-admin-button gs-admin-button--plain",
+                    ),
+                    html.Div(id="adm-cal-confirm-msg", className="gs-admin-msg"),
+                ],
+                className="gs-admin-submit",
             ),
-            html.Div(id="adm-cal-confirm-msg", className="gs-admin-msg"),
         ],
         className="gs-admin-card",
     )
-    return html.Div([change, confirm_card], className="gs-admin-columns")
+    return html.Div([change, confirm_card], className="adm-cal-side")
 
 
 def _body(svc: Services, viewer: Viewer) -> list:
@@ -206,30 +216,29 @@ def _body(svc: Services, viewer: Viewer) -> list:
     year = pending[0] if pending else today.year
     status, view = render(svc, year)
     years = [{"label": f"{y} 年", "value": y} for y in range(today.year - 1, today.year + 3)]
-    return [
-        html.Section(
-            [
-                html.Div(
-                    [
-                        html.H2("工作日历"),
-                        dcc.Dropdown(
-                            years,
-                            year,
-                            id="adm-cal-year",
-                            clearable=False,
-                            searchable=False,
-                            className="gs-admin-dropdown adm-cal-year",
-                        ),  # fmt: skip
-                    ],
-                    className="adm-cal-head",
-                ),
-                html.Div(status, id="adm-cal-status"),
-                html.Div(view, id="adm-cal-view"),
-            ],
-            className="gs-admin-card gs-admin-wide",
-        ),
-        _forms(),
-    ]
+    year_card = html.Section(
+        [
+            html.Div(
+                [
+                    html.H2("工作日历"),
+                    dcc.Dropdown(
+                        years,
+                        year,
+                        id="adm-cal-year",
+                        clearable=False,
+                        searchable=False,
+                        className="gs-admin-dropdown adm-cal-year",
+                    ),  # fmt: skip
+                ],
+                className="adm-cal-head",
+            ),
+            html.Div(status, id="adm-cal-status"),
+            html.Div(view, id="adm-cal-view"),
+        ],
+        className="gs-admin-card adm-cal-card",
+    )
+    # The forms beside the year, so that a change and its notice stay on a 1080 screen.
+    return [html.Div([year_card, _forms()], className="adm-cal-layout")]
 
 
 def layout() -> html.Div:

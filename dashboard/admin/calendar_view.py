@@ -17,6 +17,8 @@ from queries import calendar as cal
 
 from .common import notice, table, when
 
+# Where a day's kind comes from, as the page says it (no library names in the page's text).
+SOURCES = {**SOURCES_ZH, "package": "国务院安排（内置）"}
 LIST_COLUMNS = (
     ("date", "日期"),
     ("weekday", "星期"),
@@ -41,7 +43,7 @@ def month_grid(year: int, month: int, days: dict[date, DayInfo]) -> html.Table:
                 cls += " adm-cal-day--entered"
             tip = f"{d} {WEEKDAYS_ZH[d.weekday()]} {KINDS_ZH[info.kind]}"
             tip += f"（{info.note}）" if info.note else ""
-            tip += f" · {SOURCES_ZH[info.source]}"
+            tip += f" · {SOURCES[info.source]}"
             cells.append(html.Td(str(d.day), className=cls, title=tip))
         rows.append(html.Tr(cells))
     head = html.Tr([html.Th(w[-1]) for w in WEEKDAYS_ZH])
@@ -62,6 +64,9 @@ def year_view(status: cal.YearStatus) -> list:
         + [html.Span("管理员设置", className="adm-cal-key adm-cal-day--entered")],
         className="adm-cal-legend",
     )
+    count = html.P(
+        ["全年工作日 ", html.Strong(str(status.working_days)), " 天"], className="adm-cal-count"
+    )
     grids = html.Div(
         [month_grid(status.year, m, days) for m in range(1, 13)], className="adm-cal-months"
     )
@@ -79,13 +84,13 @@ def year_view(status: cal.YearStatus) -> list:
             "weekday": WEEKDAYS_ZH[d.day.weekday()],
             "kind": KINDS_ZH[d.kind],
             "note": d.note or "",
-            "source": SOURCES_ZH[d.source],
+            "source": SOURCES[d.source],
         }
         for d in status.days
         if d.special
     ]
     return [
-        legend,
+        html.Div([count, legend], className="adm-cal-bar"),
         grids,
         periods,
         html.Details(
@@ -99,37 +104,41 @@ def year_view(status: cal.YearStatus) -> list:
 
 
 def status_block(status: cal.YearStatus, pending: list[int], tz: Any) -> list:
-    """The year's confirmation and the 60-day notice (years not confirmed that start soon)."""
+    """The year's confirmation in one banner; the 60-day notice (years not confirmed that start
+    soon) joins it when it names the shown year, and stands alone for other years."""
     first, last = package_years()
+    others = [y for y in pending if y != status.year]
+    out = []
+    if others:
+        out.append(
+            html.Div(
+                f"提醒：{'、'.join(str(y) for y in others)} 年工作日历未确认，"
+                "未来 60 天内将用到，期限按周一至周五计算。",
+                className="gs-admin-notice gs-admin-notice--error adm-cal-pending",
+                role="alert",
+            )
+        )
     if status.known:
         extra = f"，另有管理员设置 {status.overrides} 天" if status.overrides else ""
-        line = notice(
-            True,
-            f"{status.year} 年：chinese_calendar 已收录国务院安排（{first}–{last} 年）{extra}",
+        out.append(
+            notice(
+                True,
+                f"{status.year} 年：按内置的国务院节假日安排（收录 {first}–{last} 年）{extra}",
+            )
         )
     elif status.confirmation is not None:
         c = status.confirmation
         src = f"，依据 {c['source']}" if c.get("source") else ""
-        line = notice(
-            True,
-            f"{status.year} 年已确认：{c['confirmed_by']} 于 {when(c['confirmed_at'], tz)}{src}",
-        )
+        by = f"{c['confirmed_by']} 于 {when(c['confirmed_at'], tz)}"
+        out.append(notice(True, f"{status.year} 年已确认：{by}{src}"))
     else:
+        soon = "，未来 60 天内将用到" if status.year in pending else ""
         line = notice(
             False,
-            f"{status.year} 年未确认：chinese_calendar 只收录 {first}–{last} 年，"
+            f"{status.year} 年工作日历未确认{soon}：内置的国务院节假日安排收录至 {last} 年，"
             f"除已设置的 {status.overrides} 天外按周一至周五计算。"
             "请按国务院办公厅通知录入节假日和调休后确认。",
         )
-    out = [line, html.P(f"全年工作日 {status.working_days} 天", className="adm-cal-count")]
-    if pending:
-        years = "、".join(str(y) for y in pending)
-        out.insert(
-            0,
-            html.Div(
-                f"提醒：{years} 年工作日历未确认，未来 60 天内将用到，期限按周一至周五计算。",
-                className="gs-admin-notice gs-admin-notice--error adm-cal-pending",
-                role="alert",
-            ),
-        )
+        line.className += " adm-cal-pending"
+        out.append(line)
     return out

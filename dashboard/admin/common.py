@@ -118,6 +118,26 @@ def field(label: str, control: Any, hint: str = "") -> html.Label:
     )
 
 
+# A day as the admin pages take it: typed YYYY-MM-DD whatever the browser's locale (a native
+# date input shows the locale's mm/dd/yyyy); the server still checks every value it receives.
+DAY_PATTERN = r"\d{4}-\d{2}-\d{2}"
+
+
+def date_input(ident: str, day: str | None = None, debounce: bool = False) -> dcc.Input:
+    """A text input for one day (YYYY-MM-DD), its value the ``value`` property; ``debounce``
+    for a filter that should run on Enter or leaving the field, not on every key."""
+    return dcc.Input(
+        id=ident,
+        type="text",
+        value=day,
+        pattern=DAY_PATTERN,
+        maxLength=10,
+        placeholder="YYYY-MM-DD",
+        debounce=debounce,
+        className="gs-admin-input gs-admin-day",
+    )
+
+
 def jurisdiction_list(list_id: str, choices: Sequence[tuple[str, str]]) -> html.Datalist:
     """Suggestions for a jurisdiction input: the regions (city to town) in the admin's scope."""
     return html.Datalist(

@@ -140,7 +140,7 @@ def _body(svc: Services, viewer: Viewer) -> list:
                 className="gs-admin-card",
             ),
         ],
-        className="adm-data-columns",
+        className="adm-data-onboarding",
     )
     return [staffing, onboarding]
 

@@ -244,7 +244,9 @@ def templates_list() -> html.Ul:
                         download=f"gridscope-{kind}-template.xlsx",
                     ),
                     html.Span(what, className="adm-data-template-what"),
-                    html.Code(command, className="adm-data-template-cmd"),
+                    html.Span(
+                        ["在服务器上导入：", html.Code(command)], className="adm-data-template-cmd"
+                    ),
                 ],
                 className="adm-data-template",
             )

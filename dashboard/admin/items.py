@@ -18,7 +18,13 @@ from typing import Any
 import psycopg
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from domain.item_list import ACTION_NAMES_ZH, DEFAULT_MATTER, ItemRefused, decision_from
+from domain.item_list import (
+    ACTION_NAMES_ZH,
+    DEFAULT_MATTER,
+    ItemRefused,
+    decision_from,
+    parse_limit,
+)
 from queries.admin import Actor
 from queries.cache import bump_data_version
 from queries.item_decisions import record_decision, record_refusal
@@ -27,7 +33,18 @@ from queries.scope import Scope
 from queries.services import Services
 from queries.viewer import Viewer
 
-from .common import DENIED, UNAVAILABLE, acting, admin_page, field, notice, table, text, when
+from .common import (
+    DENIED,
+    UNAVAILABLE,
+    acting,
+    admin_page,
+    date_input,
+    field,
+    notice,
+    table,
+    text,
+    when,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +70,10 @@ HISTORY_COLUMNS = (
     ("recorded", "记录"),
 )
 NOT_WHOLE = "事项清单适用于全辖区：只有辖区覆盖全部网格的管理员可以调整"
-_ACTIONS = [{"label": f"{zh}（{a}）", "value": a} for a, zh in ACTION_NAMES_ZH.items()]
+_ACTIONS = [{"label": zh, "value": a} for a, zh in ACTION_NAMES_ZH.items()]
+# How a stored limit (``5WD``, ``3WH``, ``24h``, ``30min``; domain.item_list) reads on the page.
+LIMIT_UNITS_ZH = {"wd": "个工作日", "wh": "个工作小时", "h": "小时", "min": "分钟"}
+NONE = "—"
 
 
 def _today(svc: Services) -> date:
@@ -67,8 +87,36 @@ def _day(value: Any, svc: Services) -> date:
         return _today(svc)
 
 
-def _limit(text: str | None, inherited: bool) -> str:
-    return (text or "—") + ("（大类）" if inherited and text else "")
+def limit_zh(code: str | None) -> str:
+    """A limit as users read it: ``5WD`` → 5个工作日, ``3WH`` → 3个工作小时, ``24h`` → 24小时,
+    ``30min`` → 30分钟; — for none. The stored and entered form stays ``5WD``."""
+    if not code:
+        return NONE
+    try:
+        limit = parse_limit(code)
+    except ItemRefused:
+        return code
+    if limit is None:
+        return NONE
+    return f"{limit.amount:g}{LIMIT_UNITS_ZH.get(limit.unit, limit.unit)}"
+
+
+def _limit(code: str | None, inherited: bool) -> Any:
+    """A list cell: the limit in words, a minor's inherited one marked （大类）."""
+    if not code:
+        return html.Span(NONE, className="gs-items-none")
+    if not inherited:
+        return limit_zh(code)
+    mark = html.Span("（大类）", className="gs-items-inherited", title="沿用大类的时限")
+    return html.Span([limit_zh(code), mark])
+
+
+def _english(name_en: str | None, name_zh: str | None) -> Any:
+    """The English name, — when none was given (an entry admitted without one carries its
+    Chinese name in that field)."""
+    if not name_en or name_en == name_zh:
+        return html.Span(NONE, className="gs-items-none")
+    return name_en
 
 
 def list_table(rows: list[dict[str, Any]], day: date) -> Any:
@@ -82,7 +130,7 @@ def list_table(rows: list[dict[str, Any]], day: date) -> Any:
         cells = {
             "code": r["code"],
             "name_zh": r["name_zh"],
-            "name_en": r["name_en"],
+            "name_en": _english(r["name_en"], r["name_zh"]),
             "matter": r["matter"],
             "normal_limit": _limit(r["normal_limit"], r["normal_inherited"]),
             "urgent_limit": _limit(r["urgent_limit"], r["urgent_inherited"]),
@@ -110,7 +158,7 @@ def history_table(rows: list[dict[str, Any]], tz) -> Any:
             "action": ACTION_NAMES_ZH[r["action"]],
             "decision_no": "—" if r["baseline"] else r["decision_no"],
             "name_zh": r["name_zh"],
-            "limits": f"{r['normal_limit'] or '—'} / {r['urgent_limit'] or '—'}",
+            "limits": f"{limit_zh(r['normal_limit'])} / {limit_zh(r['urgent_limit'])}",
             "note": r["note"] or "",
             "recorded": f"{when(r['recorded_at'], tz)} · {r['actor']}",
         }
@@ -202,8 +250,10 @@ def items_action(trigger: Any, form: dict[str, Any]) -> tuple[Any, Any, Any]:
     return message, listed, history
 
 
-def _input(ident: str, placeholder: str = "", kind: str = "text", **kw: Any) -> dcc.Input:
-    return dcc.Input(id=ident, type=kind, placeholder=placeholder, className="gs-admin-input", **kw)
+def _input(ident: str, placeholder: str = "", **kw: Any) -> dcc.Input:
+    return dcc.Input(
+        id=ident, type="text", placeholder=placeholder, className="gs-admin-input", **kw
+    )
 
 
 def _form() -> html.Section:
@@ -215,29 +265,43 @@ def _form() -> html.Section:
                 dcc.RadioItems(_ACTIONS, "admit", id="adm-items-action", inline=True),
                 "退出大类时，其在清单中的小类一并退出",
             ),
-            field(
-                "事项编码", _input("adm-items-code", "大类 2 位、小类 4 位，如 0910", maxLength=4)
+            html.Div(
+                [
+                    field("事项编码", _input("adm-items-code", "如 0910", maxLength=4)),
+                    field("生效日期", date_input("adm-items-effective")),
+                    html.Span("编码：大类 2 位、小类 4 位", className="gs-admin-hint"),
+                ],
+                className="gs-items-pair",
             ),
             field(
                 "决定文号", _input("adm-items-decision", "如 南湖网格〔2027〕3号", maxLength=100)
             ),
-            field("生效日期", _input("adm-items-effective", kind="date")),
             field("事项名称", _input("adm-items-name", "纳入时必填", maxLength=50)),
             field("英文名称", _input("adm-items-name-en", "可不填", maxLength=100)),
-            field(
-                "一般时限",
-                _input("adm-items-limit", "如 5WD", maxLength=20),
-                "处置时限（T5）：WD 工作日、WH 工作小时、h 小时、min 分钟",
+            html.Div(
+                [
+                    field("一般时限", _input("adm-items-limit", "如 5WD", maxLength=20)),
+                    field("紧急时限", _input("adm-items-urgent", "如 24h", maxLength=20)),
+                    html.Span(
+                        "单位：WD 工作日、WH 工作小时、h 小时、min 分钟",
+                        className="gs-admin-hint",
+                    ),
+                ],
+                className="gs-items-pair",
             ),
-            field("紧急时限", _input("adm-items-urgent", "如 24h", maxLength=20)),
             field(
                 "事项性质",
                 _input("adm-items-matter", DEFAULT_MATTER, maxLength=50),
                 "行政许可、行政处罚、行政强制事项依法不得纳入清单",
             ),
             field("备注", _input("adm-items-note", "", maxLength=500)),
-            html.Button("提交决定", id="adm-items-submit", className="gs-admin-button"),
-            html.Div(id="adm-items-msg", className="gs-admin-msg gs-items-msg"),
+            html.Div(
+                [
+                    html.Button("提交决定", id="adm-items-submit", className="gs-admin-button"),
+                    html.Div(id="adm-items-msg", className="gs-admin-msg gs-items-msg"),
+                ],
+                className="gs-admin-submit",
+            ),
         ],
         className="gs-admin-card gs-items-form",
     )
@@ -255,7 +319,7 @@ def _body(svc: Services, viewer: Viewer) -> list:
                         html.H2("清单"),
                         field(
                             "生效于",
-                            _input("adm-items-on", kind="date", value=today.isoformat()),
+                            date_input("adm-items-on", today.isoformat(), debounce=True),
                             "显示该日有效的清单版本",
                         ),
                         html.Div(listed, id="adm-items-table"),
@@ -272,7 +336,7 @@ def _body(svc: Services, viewer: Viewer) -> list:
                 field("事项编码", _input("adm-items-history-code", "全部", maxLength=4)),
                 html.Div(history, id="adm-items-history"),
             ],
-            className="gs-admin-card gs-admin-wide",
+            className="gs-admin-card gs-admin-wide gs-items-history",
         ),
     ]
 
