@@ -60,6 +60,13 @@ def load_limits(conn: psycopg.Connection) -> Limits:
         return limits_from_rows(cur.fetchall())
 
 
+def rules_version(conn: psycopg.Connection) -> int:
+    """The version of the rules the stage clocks run on: it moves whenever a calendar day or a
+    stage limit changes (triggers of migration 0009), so a kept copy of the clocks is current
+    exactly while this is unchanged."""
+    return int(conn.execute("SELECT last_value FROM rules_version").fetchone()[0])
+
+
 def load_calendar_overrides(conn: psycopg.Connection) -> dict[date, bool]:
     """{day: is_workday} edits on top of the national holiday calendar."""
     return dict(conn.execute("SELECT day, is_workday FROM calendar_day").fetchall())

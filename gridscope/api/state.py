@@ -1,11 +1,11 @@
 """Per-app state of the API, kept in ``app.extensions['gridscope_api']`` (never module-level):
-the stage clocks (loaded lazily from the database, refreshed after a minute so that edits of
-stage limits and calendar days reach the API), the route map and the generated documents."""
+the stage clocks (loaded lazily from the database and loaded again as soon as a calendar day or a
+stage limit changes: ``queries.item_list.rules_version``), the route map and the generated
+documents."""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from werkzeug.routing import Map
 
 from domain.clock.work_calendar import WorkCalendar
 from domain.config import Settings
-from queries.item_list import load_calendar_overrides, load_limits
+from queries.item_list import load_calendar_overrides, load_limits, rules_version
 from queries.positions import PositionStore
 from queries.tickets import Clocks
 
@@ -33,23 +33,25 @@ class ApiState:
     openapi_json: bytes
     docs_html: bytes
     max_body: int
-    clocks_ttl_s: float = 60.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _clocks: Clocks | None = None
-    _clocks_at: float = 0.0
+    _clocks_version: int = -1
 
     def clocks(self, conn: psycopg.Connection, settings: Settings) -> Clocks:
-        """The stage limits and work calendar, loaded with ``conn`` at most once a minute."""
+        """The stage limits and work calendar, loaded with ``conn`` again whenever their version
+        moved (one sequence read a request: a calendar change applies to the very next ticket,
+        whose due time the change's re-timing would otherwise miss)."""
+        version = rules_version(conn)
         clocks = self._clocks
-        if clocks is not None and time.monotonic() - self._clocks_at < self.clocks_ttl_s:
+        if clocks is not None and version == self._clocks_version:
             return clocks
         with self._lock:
-            if self._clocks is None or time.monotonic() - self._clocks_at >= self.clocks_ttl_s:
+            if self._clocks is None or version != self._clocks_version:
                 calendar = WorkCalendar(
                     tz=settings.timezone, overrides=load_calendar_overrides(conn)
                 )
                 self._clocks = Clocks(calendar, load_limits(conn), settings.tz)
-                self._clocks_at = time.monotonic()
+                self._clocks_version = version
             return self._clocks
 
 

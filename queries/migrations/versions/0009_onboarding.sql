@@ -84,3 +84,19 @@ CREATE TABLE calendar_year (
 ALTER TABLE import_run DROP CONSTRAINT import_run_kind_check;
 ALTER TABLE import_run ADD CONSTRAINT import_run_kind_check
     CHECK (kind IN ('grids', 'tickets', 'micro_grids', 'staff', 'departments', 'items'));
+
+-- The rules the stage clocks run on (calendar days, stage limits) carry a version that moves on
+-- every change, so that a process keeping a copy of the clocks (the API) reloads it on the next
+-- request after a change instead of after a timeout.
+CREATE SEQUENCE rules_version;
+CREATE FUNCTION gridscope_bump_rules_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('rules_version');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER calendar_day_rules_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON calendar_day
+    FOR EACH STATEMENT EXECUTE FUNCTION gridscope_bump_rules_version();
+CREATE TRIGGER stage_limit_rules_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stage_limit
+    FOR EACH STATEMENT EXECUTE FUNCTION gridscope_bump_rules_version();
