@@ -64,7 +64,9 @@ def rules_version(conn: psycopg.Connection) -> int:
     """The version of the rules the stage clocks run on: it moves whenever a calendar day or a
     stage limit changes (triggers of migration 0009), so a kept copy of the clocks is current
     exactly while this is unchanged."""
-    return int(conn.execute("SELECT last_value FROM rules_version").fetchone()[0])
+    row = conn.execute("SELECT last_value FROM rules_version").fetchone()
+    assert row is not None  # a sequence always has one row
+    return int(row[0])
 
 
 def load_calendar_overrides(conn: psycopg.Connection) -> dict[date, bool]:
