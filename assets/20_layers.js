@@ -32,8 +32,22 @@
    * created with `new L.Map(div)`, so an init hook installed before the first render sees it.
    * The div carries the dash component id (e.g. "scr-map", "ana-map"). */
   var maps = {};
+  /* Leaflet ends a zoom animation from a 250 ms timer (_onZoomTransitionEnd). When Dash
+   * re-renders a page during the animation (back/forward on /explore rebuilds its map), the
+   * timer fires on a removed map, whose panes are gone, and throws "reading '_leaflet_pos'".
+   * A removed map has nothing left to move: the step is skipped then. */
+  function guardRemovedMaps(proto) {
+    var end = proto._onZoomTransitionEnd;
+    if (typeof end !== "function" || end.gsGuarded) { return; }
+    proto._onZoomTransitionEnd = function () {
+      if (!this._mapPane) { return undefined; }
+      return end.apply(this, arguments);
+    };
+    proto._onZoomTransitionEnd.gsGuarded = true;
+  }
   function hookMaps() {
     if (hookMaps.done || !window.L || !window.L.Map) { return; }
+    guardRemovedMaps(window.L.Map.prototype);
     window.L.Map.addInitHook(function () {
       var map = this, el = map.getContainer && map.getContainer();
       if (!el || !el.id) { return; }
