@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from domain.staffing import RULES_BY_ID
 from domain.staffing_report import Report, findings_csv
+from queries import audit
 from queries.imports import import_runs
 from queries.scope import Scope
 from queries.screen.basic import jurisdiction_name
@@ -172,6 +173,21 @@ def data_action(trigger: Any, rule: Any, town: Any, severity: Any) -> tuple:
     chosen = pick(report.findings, rule, town, severity)
     download: Any = no_update
     if trigger == "adm-data-csv":
+        # The findings name staff with their phones (L3, domain.access FIELD_TIERS): the
+        # download is an export and audited like every other one.
+        try:
+            with svc.pool.connection() as conn:
+                event = audit.event_for(
+                    svc.viewer,
+                    "export",
+                    object="staffing_report",
+                    count=len(chosen),
+                    detail={"rule": rule, "town": town, "severity": severity},
+                )
+                audit.write(conn, event, svc.clock.now())
+        except psycopg.Error:
+            log.exception("admin: staffing export not audited")
+            return (no_update,) * 3 + (notice(False, UNAVAILABLE), no_update)
         stamp = as_of.replace("-", "").replace(":", "").replace(" ", "-")
         download = {
             "content": findings_csv(chosen, bom=True),

@@ -154,6 +154,11 @@ def test_admin_sees_filters_and_downloads_the_report(app, demo_db):
     assert sent["filename"].startswith(f"staffing_{TOWN}_") and sent["filename"].endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(sent["content"].lstrip("\ufeff"))))
     assert [(r["规则编号"], r["网格编码"]) for r in rows] == [("chief_missing", grid)]
+    with connect(demo_db) as conn:  # staff names and phones left the server: audited
+        audited = conn.execute(
+            "SELECT object, count, detail->>'severity' FROM audit_event WHERE action = 'export'"
+        ).fetchall()
+    assert audited == [("staffing_report", 1, "violation")]
 
 
 @pytest.mark.parametrize(
