@@ -2,8 +2,8 @@
 
 python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...]
 
-BENCH is one of load, feed, api, imports, layers, layerslive; ARGS go to it unchanged. REV
-(any git revision: a commit, a tag, HEAD~3) is checked out once into a temporary
+BENCH is one of load, feed, api, imports, layers, layerslive, explore, analytics; ARGS go to it
+unchanged. REV (any git revision: a commit, a tag, HEAD~3) is checked out once into a temporary
 ``git worktree`` that is removed at the end. Each run is a fresh ``python -m bench BENCH
 ARGS`` subprocess of this interpreter with ``cwd`` and ``PYTHONPATH`` set to the side's tree,
 which shadows the venv's editable install, so each side imports its own code (a probe prints
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-BENCHES = ("load", "feed", "api", "imports", "layers", "layerslive")
+BENCHES = ("load", "feed", "api", "imports", "layers", "layerslive", "explore", "analytics")
 ROOT = Path(__file__).resolve().parents[1]  # the working tree this file belongs to
 PROBE_MODULES = ("bench", "gridscope", "queries")
 USAGE = "usage: python -m bench compare --base REV [--rounds N] -- BENCH [ARGS...]"

@@ -126,6 +126,10 @@ class Snapshot:
     generation: Any  # what gridscope_meta said at load (a demo load changes it)
     version: int  # the data version it is current to
     built_at: float
+    # True when "created" ascends with the rows (ids follow creation, as they do unless old
+    # tickets are imported late): a created-at period is then a run of rows found by binary
+    # search (queries.explore.engine._window).
+    created_sorted: bool = False
     # The last few selections (view -> rows, clocks): the summary and the table's first page
     # of one filter change select the same rows. Never shared between snapshots (replace()
     # in catch_up gives each snapshot its own).
@@ -234,6 +238,7 @@ def load(conn: psycopg.Connection, now: datetime, days: int, version: int) -> Sn
         generation,
         version if version >= 0 else data_version(conn),
         time.monotonic(),
+        ascending(cols["created"]),
     )
     log.info(
         "explore column store: %d tickets loaded in %.1f s", snap.rows, time.perf_counter() - t0
@@ -270,7 +275,20 @@ def catch_up(conn: psycopg.Connection, snap: Snapshot, version: int) -> Snapshot
         if cols["id"].size > 1 and not np.all(cols["id"][:-1] < cols["id"][1:]):
             order = np.argsort(cols["id"], kind="stable")
             cols = {k: v[order] for k, v in cols.items()}
-    return replace(snap, cols=cols, watermark=watermark, version=version, memo={})
+    return replace(
+        snap,
+        cols=cols,
+        watermark=watermark,
+        version=version,
+        # Rows changed in place keep their creation time: only appended rows can break it.
+        created_sorted=ascending(cols["created"]) if (~found).any() else snap.created_sorted,
+        memo={},
+    )
+
+
+def ascending(values: np.ndarray) -> bool:
+    """True when ``values`` never decrease."""
+    return bool(values.size < 2 or np.all(values[:-1] <= values[1:]))
 
 
 def _max_updated_since(conn: psycopg.Connection, since: datetime, start: datetime) -> datetime:
