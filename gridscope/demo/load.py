@@ -14,9 +14,9 @@ import shapely
 
 from domain.clock.now import Clock, SystemClock
 from domain.config import Settings
-from gridscope.demo.model import SIZES, Territory
+from gridscope.demo.model import HISTORY_DAYS, SIZES, Territory
 
-# Tickets per size (one year): the floors are 5,000 / 300,000 / 5,000,000.
+# Tickets per size and year: the floors are 5,000 / 300,000 / 5,000,000.
 TICKETS = {"small": 5_000, "city": 320_000, "large": 5_000_000}
 META_KEY = "demo"
 REBUILD_KEY = "demo_load_rebuild"
@@ -209,7 +209,8 @@ def load_demo(
     territory = build_territory(size, seed)
     t_territory = time.perf_counter() - t0
 
-    echo(f"simulating {TICKETS[size]:,} tickets over one year …")
+    n_tickets = round(TICKETS[size] * HISTORY_DAYS / 365)
+    echo(f"simulating {n_tickets:,} tickets over {HISTORY_DAYS} days …")
     t1 = time.perf_counter()
     calendar = WorkCalendar(tz=settings.timezone, overrides=overrides)
     by_category: dict[str, list[int]] = {}
@@ -220,11 +221,11 @@ def load_demo(
             by_category.setdefault(c, []).append(int(dept_id))
     batch = simulate_tickets(
         territory,
-        TICKETS[size],
+        n_tickets,
         seed,
         now,
         calendar,
-        days=365,
+        days=HISTORY_DAYS,
         department_ids_by_category=by_category,
     )
     tickets, tasks, events = (
@@ -247,7 +248,9 @@ def load_demo(
         for name, table in territory_tables(territory).items():
             bulk.copy_arrow(conn, name, table)
         bulk.reset_id_sequences(conn, ("department", "staff"))
-        bulk.ensure_ticket_partitions(conn, now - timedelta(days=400), now + timedelta(days=62))
+        bulk.ensure_ticket_partitions(
+            conn, now - timedelta(days=HISTORY_DAYS + 1), now + timedelta(days=62)
+        )
         statements = bulk.drop_load_structures(conn, LOAD_TABLES)
         # The hour rollup's insert trigger would carry all tickets through one transition
         # table; it is rebuilt with the other rollups in phase 3 instead.

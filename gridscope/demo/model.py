@@ -10,6 +10,11 @@ import pandas as pd
 
 Size = Literal["small", "city", "large"]
 SIZES: tuple[str, ...] = ("small", "city", "large")
+# Days of demo history (tickets, patrol). More than a year: a leader compares the last whole
+# month with the same month a year before (同比, issue #12), and that month starts up to
+# 365 + 62 days ago (asked on 31 January, last January began 426 days before). Tickets keep
+# their yearly rate (gridscope.demo.load.TICKETS), so a year of the demo holds as many as before.
+HISTORY_DAYS = 430
 
 
 @dataclass

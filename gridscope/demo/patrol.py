@@ -35,8 +35,9 @@ import pyarrow as pa
 
 from domain.clock.work_calendar import WorkCalendar
 from domain.config import Settings
+from gridscope.demo.model import HISTORY_DAYS
 
-DAYS = 400
+DAYS = HISTORY_DAYS  # as long as the ticket history: patrol coverage has a 同比 too
 # Grid quality classes: share of grids, range of a micro-grid's visit chance on a working day.
 QUALITY = {"good": (0.72, 0.22, 0.45), "fair": (0.18, 0.05, 0.12), "poor": (0.10, 0.015, 0.05)}
 BLIND_SPOT_P = 0.3  # share of a poor grid's micro-grids hardly ever visited
