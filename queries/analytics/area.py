@@ -17,6 +17,8 @@ _SUMS_AS = sql.SQL(", ").join(
 )
 _COLS = sql.SQL(", ").join(map(sql.Identifier, STAT_COUNTS))
 
+# Rows are written in key order (day first): a period's rows then lie on a few hundred pages
+# instead of thousands (a city month of community rows on the large demo: 450, not 5,000).
 _REBUILD = sql.SQL(
     """
 CREATE TEMP TABLE area_map ON COMMIT DROP AS
@@ -27,18 +29,19 @@ SELECT d.day, a.community_code, a.town_code, {sums_as}
   FROM stat_daily d JOIN area_map a ON a.grid_code = d.grid_code
  GROUP BY 1, 2, 3;
 INSERT INTO stat_area_daily (day, level, area_code, {cols})
-SELECT day, 'community', community_code, {cols} FROM area_community;
+SELECT day, 'community', community_code, {cols} FROM area_community ORDER BY 1, 3;
 INSERT INTO stat_area_daily (day, level, area_code, {cols})
-SELECT day, 'town', town_code, {tsums} FROM area_community GROUP BY 1, 3;
+SELECT day, 'town', town_code, {tsums} FROM area_community GROUP BY 1, 3 ORDER BY 1, 3;
 CREATE TEMP TABLE area_town_category ON COMMIT DROP AS
 SELECT d.day, a.town_code, a.county_code, d.category_code, {sums_as}
   FROM stat_daily d JOIN area_map a ON a.grid_code = d.grid_code
  GROUP BY 1, 2, 3, 4;
 INSERT INTO stat_area_category_daily (day, level, area_code, category_code, {cols})
-SELECT day, 'town', town_code, category_code, {cols} FROM area_town_category;
+SELECT day, 'town', town_code, category_code, {cols} FROM area_town_category
+ ORDER BY 1, 3, 4;
 INSERT INTO stat_area_category_daily (day, level, area_code, category_code, {cols})
 SELECT day, 'county', county_code, category_code, {tsums} FROM area_town_category
- GROUP BY 1, 3, 4;
+ GROUP BY 1, 3, 4 ORDER BY 1, 3, 4;
 """
 )
 
@@ -84,8 +87,9 @@ def area_level(conn: psycopg.Connection, scope: Scope) -> str | None:
 
 
 def category_level(conn: psycopg.Connection, scope: Scope) -> str | None:
-    """The stat_area_category_daily level that answers ``scope`` exactly: 'county' for the
-    whole database, a city or a county, 'town' for a town, None for anything finer."""
+    """The level of the town/county rollups (stat_area_category_daily, stat_task_area_daily,
+    stat_survey_daily) that answers ``scope`` exactly: 'county' for the whole database, a city
+    or a county, 'town' for a town, None for anything finer."""
     if scope.empty:
         return None
     if scope.prefix == "":

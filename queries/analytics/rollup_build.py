@@ -6,7 +6,9 @@ rules of ``queries/sql/rebuild_stat_task_daily.sql`` and ``rebuild_stat_worker_d
 ``rebuild_surveys_from_events`` recomputes ``survey`` by ``rebuild_survey.sql``. Both run in the
 caller's transaction over the whole database (maintenance, not a view: no jurisdiction scope),
 each table emptied and refilled from one SELECT with its keys and indexes rebuilt after (a
-sort-based build beats maintaining them row by row for millions of rows).
+sort-based build beats maintaining them row by row for millions of rows). The coarse rollups
+kept from ``stat_task_daily`` and ``survey`` by triggers (migration 0010) are recounted once
+after the refill instead (``rebuild_coarse_rollups``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,24 @@ ROLLUPS = {
     "stat_task_daily": "rebuild_stat_task_daily",
     "stat_worker_daily": "rebuild_stat_worker_daily",
 }
+# The coarse rollups (migration 0010_analytics_rollups.sql) by the table they are kept from,
+# and the database function that recounts each whole.
+COARSE = {
+    "stat_task_daily": ("stat_task_area_daily", "gridscope_task_area_rebuild"),
+    "survey": ("stat_survey_daily", "gridscope_survey_rebuild"),
+}
+
+
+def rebuild_coarse_rollups(conn: psycopg.Connection, tables: tuple[str, ...] = ()) -> dict:
+    """Recount the coarse rollups kept from ``tables`` (all when empty) from their rows, in
+    the caller's transaction; returns the rows written per coarse rollup. Survey days are
+    local to the session's gridscope.timezone (set by queries.db.connect)."""
+    out = {}
+    for table, (coarse, function) in COARSE.items():
+        if not tables or table in tables:
+            row = conn.execute(sql.SQL("SELECT {}()").format(sql.Identifier(function)))
+            out[coarse] = int((row.fetchone() or (0,))[0])
+    return out
 
 
 def _refill(conn: psycopg.Connection, table: str, sql_name: str, params: dict) -> int:
@@ -34,6 +54,11 @@ def _refill(conn: psycopg.Connection, table: str, sql_name: str, params: dict) -
     # drop_load_structures checks ``table`` against the bulk loader's allowlist first.
     statements = drop_load_structures(conn, (table,))
     conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
+    # The coarse rollups' statement triggers would pass every row through an array; one
+    # grouped recount after the refill is far cheaper (the TRUNCATE above emptied them).
+    coarse = table in COARSE
+    if coarse:
+        conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(sql.Identifier(table)))
     # The rows are computed by CREATE TABLE AS, which may run its query in parallel workers (an
     # INSERT … SELECT runs it in one process), then appended to the table in one pass.
     conn.execute(
@@ -50,6 +75,9 @@ def _refill(conn: psycopg.Connection, table: str, sql_name: str, params: dict) -
     )
     conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_ROWS)))
     rebuild_structures(conn, statements)
+    if coarse:
+        conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(sql.Identifier(table)))
+        rebuild_coarse_rollups(conn, (table,))
     return cur.rowcount
 
 
