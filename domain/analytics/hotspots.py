@@ -155,6 +155,19 @@ def baseline_rate(
     return (sum(counts) + prior) / total_days * period_days
 
 
+def baseline_rates(
+    counts: np.ndarray, days: Sequence[int], period_days: int, prior: float = PRIOR_TICKETS
+) -> np.ndarray:
+    """``baseline_rate`` for many grids at once: ``counts`` holds one row of earlier periods'
+    counts per grid (the same arithmetic, so the same floats)."""
+    if counts.ndim != 2 or counts.shape[1] != len(days) or not len(days):
+        raise ValueError("the baseline needs one day count per period and at least one period")
+    total_days = sum(days)
+    if total_days <= 0 or period_days <= 0:
+        raise ValueError("periods must last at least one day")
+    return (counts.sum(axis=1) + prior) / total_days * period_days
+
+
 class Test(NamedTuple):
     """The outcome for one grid: its observed count, the expected count λ, ratio =
     observed/λ, the one-sided p, z = (observed − λ)/√λ, and whether it is flagged."""
@@ -198,13 +211,17 @@ def assess_many(counts: Sequence[int], expected: Sequence[float], alpha: float) 
 
 
 def benjamini_hochberg(ps: Sequence[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (q), in the order of ``ps``."""
+    """Benjamini–Hochberg adjusted p-values (q), in the order of ``ps`` (vectorised: a city's
+    11,000 grids; the same arithmetic as the textbook loop, p × n / rank, running minimum
+    from the largest p down, capped at 1)."""
     n = len(ps)
-    order = sorted(range(n), key=lambda i: ps[i])
-    out = [1.0] * n
-    running = 1.0
-    for rank in range(n, 0, -1):
-        i = order[rank - 1]
-        running = min(running, ps[i] * n / rank)
-        out[i] = min(1.0, running)
-    return out
+    if not n:
+        return []
+    p = np.asarray(ps, dtype=float)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * n / np.arange(1, n + 1)
+    # fmin: like the loop's min(), a NaN never replaces the running minimum.
+    running = np.fmin.accumulate(np.fmin(scaled, 1.0)[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = running
+    return out.tolist()

@@ -54,22 +54,41 @@ class Place(NamedTuple):
     tickets: int
 
 
-# The 8 neighbours of a cell.
+class CellColumns(NamedTuple):
+    """Many cells at once: ``cat`` indexes ``categories`` (any order, no duplicates); ``cx``,
+    ``cy`` and ``tickets`` as in Cell; int64 arrays of one length."""
+
+    categories: Sequence[str]
+    cat: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    tickets: np.ndarray
+
+    @classmethod
+    def of(cls, cells: Sequence[Cell]) -> CellColumns:
+        names = sorted({c.category for c in cells})
+        index = {c: i for i, c in enumerate(names)}
+        n = len(cells)
+        return cls(
+            names,
+            np.fromiter((index[c.category] for c in cells), np.int64, n),
+            np.fromiter((c.cx for c in cells), np.int64, n),
+            np.fromiter((c.cy for c in cells), np.int64, n),
+            np.fromiter((c.tickets for c in cells), np.int64, n),
+        )
+
+
+class Merged(NamedTuple):
+    """Recurring places: how many in all, their tickets, and the largest few (``places``,
+    largest first; all of them when no limit was asked for)."""
+
+    total: int
+    tickets: int
+    places: list[Place]
+
+
+# The 8 neighbours of a cell, in the order a seed takes them (by dx, then dy).
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-
-
-def _columns(cells: Sequence[Cell]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(category rank, cx, cy, tickets) as int64 arrays."""
-    n = len(cells)
-    categories, cx, cy, tickets = zip(*cells, strict=True)
-    names = {c: i for i, c in enumerate(sorted(set(categories)))}
-    cat = np.fromiter((names[c] for c in categories), np.int64, n)
-    return (
-        cat,
-        np.array(cx, dtype=np.int64),
-        np.array(cy, dtype=np.int64),
-        np.array(tickets, dtype=np.int64),
-    )
 
 
 def _neighbour_index(cat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
@@ -94,6 +113,94 @@ def _neighbour_index(cat: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndar
     return out
 
 
+def _owners(nbrs: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The seed each cell joins (itself for a seed) under the greedy rule of ``merge_cells``
+    with the cells taken in ``rank`` order, without a per-cell Python loop. A seed takes every
+    later neighbour not yet taken, so a cell is a seed exactly when no earlier neighbour is
+    one, and otherwise joins its earliest seed neighbour. That is decided in rounds: each
+    round settles the cells whose earlier neighbours are all settled (at least the earliest
+    unsettled cell, so the rounds end; chains of equal cells are the longest)."""
+    n = rank.size
+    owner = np.arange(n)
+    rows = np.flatnonzero((nbrs >= 0).any(axis=1))
+    if not rows.size:
+        return owner
+    nb = nbrs[rows]
+    safe = np.where(nb >= 0, nb, 0)
+    earlier = (nb >= 0) & (rank[safe] < rank[rows][:, None])
+    # 0 unsettled, 1 seed, 2 taken; cells without neighbours are seeds.
+    state = np.ones(n, np.int8)
+    state[rows] = 0
+    todo = np.arange(rows.size)
+    while todo.size:
+        around = state[safe[todo]]
+        before = earlier[todo]
+        taken = (before & (around == 1)).any(axis=1)
+        ready = ~(before & (around == 0)).any(axis=1)
+        seed = ready & ~taken
+        state[rows[todo[taken]]] = 2
+        state[rows[todo[seed]]] = 1
+        todo = todo[~(taken | seed)]
+    joined = np.flatnonzero(state[rows] == 2)
+    seed_rank = np.where(earlier[joined] & (state[safe[joined]] == 1), rank[safe[joined]], n)
+    first = np.argmin(seed_rank, axis=1)
+    owner[rows[joined]] = safe[joined, first]
+    return owner
+
+
+def _place(cells: list[Cell]) -> Place:
+    return Place(cells[0].category, tuple(cells), sum(c.tickets for c in cells))
+
+
+def merge(cells: CellColumns, limit: int | None = None) -> Merged:
+    """Recurring cells grouped into places (the rule of ``merge_cells``), vectorised: every
+    place is counted, only the ``limit`` largest (all when None) become Place objects."""
+    n = int(cells.cat.size)
+    if not n:
+        return Merged(0, 0, [])
+    names = list(cells.categories)
+    # Ties go by category name, whatever order ``categories`` comes in.
+    by_name = np.empty(len(names), np.int64)
+    by_name[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    cat = by_name[cells.cat]
+    cx, cy, tickets = cells.cx, cells.cy, cells.tickets
+    order = np.lexsort((cy, cx, cat, -tickets))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    owner = _owners(_neighbour_index(cat, cx, cy), rank)
+    seeds = np.flatnonzero(owner == np.arange(n))
+    # Exact: float64 holds sums of ticket counts to 2^53.
+    size = np.bincount(owner, weights=tickets, minlength=n).astype(np.int64)[seeds]
+    # Largest first; equal places in the order their seeds were taken.
+    seeds = seeds[np.lexsort((rank[seeds], -size))]
+    shown = seeds if limit is None else seeds[:limit]
+    slot = np.full(n, -1, np.int64)
+    slot[shown] = np.arange(shown.size)
+    members = np.flatnonzero(slot[owner] >= 0)
+    # Each place: its seed, then the neighbours it took by dx, then dy (the seed's order).
+    members = members[
+        np.lexsort((cy[members], cx[members], owner[members] != members, slot[owner[members]]))
+    ]
+    places: list[Place] = []
+    current: list[Cell] = []
+    rows = zip(
+        (slot[owner[members]] != np.roll(slot[owner[members]], 1)).tolist(),
+        cells.cat[members].tolist(),
+        cx[members].tolist(),
+        cy[members].tolist(),
+        tickets[members].tolist(),
+        strict=True,
+    )
+    for new_place, c, x, y, t in rows:
+        if new_place and current:
+            places.append(_place(current))
+            current = []
+        current.append(Cell(names[c], x, y, t))
+    if current:
+        places.append(_place(current))
+    return Merged(int(seeds.size), int(tickets.sum()), places)
+
+
 def merge_cells(cells: Sequence[Cell]) -> list[Place]:
     """Recurring cells grouped into places, largest first: the fullest cell not yet taken
     seeds a place and takes those of its 8 neighbours (same category) not yet taken, never
@@ -103,25 +210,4 @@ def merge_cells(cells: Sequence[Cell]) -> list[Place]:
     not depend on the order of ``cells``: ties go by category, then cell."""
     if not cells:
         return []
-    cat, cx, cy, tickets = _columns(cells)
-    nbrs = _neighbour_index(cat, cx, cy)
-    # Only cells with a recurring neighbour need the Python loop's attention.
-    rows = np.flatnonzero((nbrs >= 0).any(axis=1))
-    with_nbrs = dict(zip(rows.tolist(), nbrs[rows].tolist(), strict=True))
-    order = np.lexsort((cy, cx, cat, -tickets)).tolist()
-    taken = [False] * len(cells)
-    places: list[Place] = []
-    for i in order:
-        if taken[i]:
-            continue
-        taken[i] = True
-        members = [cells[i]]
-        total = cells[i].tickets
-        for j in with_nbrs.get(i, ()):
-            if j >= 0 and not taken[j]:
-                taken[j] = True
-                members.append(cells[j])
-                total += cells[j].tickets
-        places.append(Place(cells[i].category, tuple(members), total))
-    places.sort(key=lambda p: -p.tickets)  # stable: equal places keep the seeds' order
-    return places
+    return merge(CellColumns.of(cells)).places

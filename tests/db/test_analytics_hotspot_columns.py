@@ -53,3 +53,21 @@ def test_the_columns_give_the_sql_answer(conn, period):
         flagged += by_sql["hotspots"]["total"] + by_sql["recurring"]["total"]
     if period in ("2026-11", "2026-10"):
         assert flagged > 0  # the planted hotspot: the comparison is not between empty panels
+
+
+@pytest.mark.parametrize("listed", [1, 4])
+def test_the_columns_give_the_sql_answer_for_the_places_listed(conn, monkeypatch, listed):
+    """Only the largest places are listed (and their tickets read again, by primary key from
+    the columns, by box from SQL): the same places, counts and details either way."""
+    monkeypatch.setattr(hotspots, "MAX_RECURRING", listed)
+    settings = settings_for(conn.info.dbname).model_copy(update={"recurring_min": 2})
+    snap = load(conn, DEMO_NOW, 400, data_version(conn))
+    p = parse_period("2026-11").cut(DEMO_NOW, settings.tz)
+    by_sql = hotspots.compute(conn, Query(Scope(""), p, DEMO_NOW, settings.tz, settings))
+    by_columns = hotspots.compute(
+        conn, Query(Scope(""), p, DEMO_NOW, settings.tz, settings, columns=snap)
+    )
+    assert orjson.dumps(by_columns) == orjson.dumps(by_sql)
+    rec = by_sql["recurring"]
+    assert len(rec["items"]) == listed < rec["total"]
+    assert sum(i["count"] for i in rec["items"]) <= rec["tickets"]
