@@ -357,6 +357,10 @@ def _tick(
                 if tr.actor_kind == "worker":
                     row = get_ticket(conn, scope, t["id"])
                     tr.actor_id = world.worker_of(row and row["grid_code"], rng)
+                    if tr.actor_id is None:
+                        # A grid with no worker (a staffing gap the demo plants): nobody
+                        # there to take the step; the ticket waits, as it would.
+                        continue
                 apply_transition(conn, world.clocks, scope, t["id"], tr, now=now)
                 stats.advanced += 1
             except TicketError as exc:
