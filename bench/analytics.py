@@ -117,9 +117,24 @@ def one_round(settings, now, period: str, store) -> dict[str, dict[str, float]]:
     return out
 
 
-def naive(settings, now, period: str) -> dict[str, float]:
+# The naive flows' columns in _NAIVE_FLOWS order, as domain.measures.COUNT_KEYS names them.
+_NAIVE_KEYS = (
+    "created",
+    "self_resolved",
+    "reported",
+    "dispatched",
+    "returned",
+    "closed",
+    "closed_on_time",
+    "reworked",
+    "surveyed",
+)
+
+
+def naive(settings, now, period: str) -> tuple[dict[str, float], list[dict[str, int]]]:
     """The cards' numbers (flows of 14 periods, the stock at 14 ends), the category structure
-    and the hour pattern from the ticket table and event log: milliseconds each."""
+    and the hour pattern from the ticket table and event log: milliseconds each; and the
+    cards' counts of each of the 14 periods so recounted (for ``agreement``)."""
     from queries.analytics.backlog import _AT_SQL
     from queries.analytics.measures import comparison_periods
     from queries.db import connect
@@ -133,7 +148,7 @@ def naive(settings, now, period: str) -> dict[str, float]:
     with connect(settings) as conn:
         conn.execute("SET statement_timeout = 0")
         t = time.perf_counter()
-        conn.execute(
+        flows = conn.execute(
             _NAIVE_FLOWS,
             {
                 "i": list(range(len(periods))),
@@ -141,8 +156,12 @@ def naive(settings, now, period: str) -> dict[str, float]:
                 "b": [min(b[1], now) for b in bounds],
             },
         ).fetchall()
-        for _a, b in bounds:
-            conn.execute(_AT_SQL, {"at": min(b, now), "like": "%"}).fetchall()
+        counts: list[dict[str, int]] = [dict.fromkeys(_NAIVE_KEYS, 0) for _ in periods]
+        for i, *values in flows:
+            counts[i] = dict(zip(_NAIVE_KEYS, values, strict=True))
+        for i, (_a, b) in enumerate(bounds):
+            rows = conn.execute(_AT_SQL, {"at": min(b, now), "like": "%"}).fetchall()
+            counts[i]["open_past_due"] = sum(n for _g, n in rows)
         out["measures"] = (time.perf_counter() - t) * 1000
         a, b = p.bounds(tz)
         pa, _ = prev.bounds(tz)
@@ -152,7 +171,27 @@ def naive(settings, now, period: str) -> dict[str, float]:
         t = time.perf_counter()
         conn.execute(_NAIVE_HOURS, {"a": a, "b": b, "tz": str(tz)}).fetchall()
         out["rhythm"] = (time.perf_counter() - t) * 1000
-    return out
+    return out, counts
+
+
+def agreement(settings, now, period: str, recounted: list[dict[str, int]]) -> list[str]:
+    """The differences between the rollups' counts of the cards' 14 periods (what the page
+    shows) and ``recounted`` from the ticket table and event log: empty when they agree."""
+    from queries.analytics.measures import comparison_periods, period_counts
+    from queries.analytics.query import Query
+    from queries.db import connect
+
+    p = parse_period(period).cut(now, settings.tz)
+    series, prev, yoy = comparison_periods(p)
+    periods = [*series, prev, yoy]
+    with connect(settings) as conn:
+        rolled = period_counts(conn, Query(Scope(""), p, now, settings.tz, settings), periods)
+    return [
+        f"{per.key} {key}: rollups {got[key]:,}, recount {want[key]:,}"
+        for per, got, want in zip(periods, rolled, recounted, strict=True)
+        for key in want
+        if got[key] != want[key]
+    ]
 
 
 def report_seconds(settings, now, period: str) -> float:
@@ -219,12 +258,23 @@ def main(argv: list[str]) -> None:
     )
     if not args.no_naive:
         # One naive run: the measures alone take minutes on the large demo.
-        runs = [naive(settings, now, args.period)]
+        timing, recounted = naive(settings, now, args.period)
         print("naive, from the ticket table and event log (one run, ms) vs the rollups (cold):")
-        for name in runs[0]:
-            n = statistics.median(r[name] for r in runs)
+        for name, n in timing.items():
             c = statistics.median(r[name]["cold"] for r in rounds)
             print(f"  {name:<12}{n:>10.0f} ms naive{c:>10.0f} ms rollups   ×{n / c:.0f}")
+        # The same numbers, not only the same work: every count of the cards' 14 periods.
+        wrong = agreement(settings, now, args.period, recounted)
+        total = sum(len(c) for c in recounted)
+        if wrong:
+            print(f"rollups and recount DISAGREE on {len(wrong)} of {total} counts:")
+            for line in wrong:
+                print(f"  {line}")
+            raise SystemExit(1)
+        print(
+            f"rollups and recount agree on all {total} counts of the cards' 14 periods"
+            f" ({len(_NAIVE_KEYS) + 1} counts each, whole city)"
+        )
     if not args.no_report:
         secs = [report_seconds(settings, now, args.period) for _ in range(max(1, args.repeat // 2))]
         print(
