@@ -328,9 +328,11 @@ def test_heat_cells_hold_at_least_k_tickets_and_sit_on_no_ticket(demo_db, zoom):
             # square holds at least the weight's tickets: no point is a ticket's mean position
             for i in range(qh.K_MERGE_LEVELS + 1):
                 size = m["cell_deg"] * 2**i
-                cx, cy = x / size - 0.5, y / size - 0.5
-                if abs(cx - round(cx)) < 1e-3 and abs(cy - round(cy)) < 1e-3:
-                    x0, y0 = round(cx) * size, round(cy) * size
+                cx, cy = round(x / size - 0.5), round(y / size - 0.5)
+                # Coordinates are rounded to 6 decimals (≤ 5e-7°): compare in degrees (in cell
+                # units the rounding reaches 1.1e-3 of a zoom-15 cell).
+                if abs(x - (cx + 0.5) * size) <= 1e-6 and abs(y - (cy + 0.5) * size) <= 1e-6:
+                    x0, y0 = cx * size, cy * size
                     assert _in_square(conn, start, x0, y0, size) >= w
                     break
             else:
@@ -412,13 +414,23 @@ def test_overdue_points_only_with_exact_points_and_never_sensitive(app, demo_db)
 def test_payloads_are_cached_per_role_and_per_scope(app, demo_db, redis_client):
     with connect(demo_db) as conn:
         _sensitive_overdue(conn)
-        a, b = [
-            r[0]
-            for r in conn.execute(
-                "SELECT code FROM region WHERE level = 'community' AND valid_to IS NULL"
-                " ORDER BY code LIMIT 2"
-            )
-        ]
+        # Two communities whose overdue layers differ for an analyst: the first by code, and
+        # the one with the most overdue or warned tickets (not sensitive) among those with
+        # another count than the first's.
+        counts = dict(
+            conn.execute(
+                "SELECT r.code, count(t.id) FROM region r"
+                " LEFT JOIN grid g ON g.community_code = r.code AND g.valid_to IS NULL"
+                " LEFT JOIN ticket t ON t.grid_code = g.code"
+                "  AND t.state NOT IN ('closed', 'surveyed', 'rejected', 'suspended')"
+                "  AND (t.stage_due_at < %(now)s OR t.stage_warn_at <= %(now)s)"
+                f" AND NOT {SENSITIVE_SQL}"
+                " WHERE r.level = 'community' AND r.valid_to IS NULL GROUP BY r.code",
+                {"now": DEMO_NOW},
+            ).fetchall()
+        )
+        a = min(counts)
+        b = max((c for c in counts if counts[c] != counts[a]), key=lambda c: (counts[c], c))
     with app.server.test_request_context():
         ns = services.current().cache.namespace
 
