@@ -55,12 +55,16 @@ LANGUAGE sql VOLATILE AS $$
            finished = s.finished + EXCLUDED.finished,
            finished_on_time = s.finished_on_time + EXCLUDED.finished_on_time,
            reworked = s.reworked + EXCLUDED.reworked;
-    -- Only a negative count can leave a row of zeros.
+    -- Only a negative count can leave a row of zeros. The areas are looked up for those rows
+    -- alone: a plain increment (the write path's usual step) looks up nothing here.
     DELETE FROM stat_task_area_daily s
      USING (SELECT DISTINCT l.level, d.day, d.department_id,
                    CASE l.level WHEN 'town' THEN a.town_code ELSE a.county_code END AS area_code
               FROM unnest(delta) d
-              JOIN gridscope_grid_areas(ARRAY(SELECT DISTINCT grid_code FROM unnest(delta))) a
+              JOIN gridscope_grid_areas(ARRAY(
+                       SELECT DISTINCT grid_code FROM unnest(delta) x
+                        WHERE least(x.dispatched, x.returned, x.finished, x.finished_on_time,
+                                    x.reworked) < 0)) a
                 ON a.grid_code = d.grid_code
              CROSS JOIN (VALUES ('town'), ('county')) AS l(level)
              WHERE least(d.dispatched, d.returned, d.finished, d.finished_on_time,
@@ -78,12 +82,22 @@ BEGIN
     ELSIF TG_OP = 'INSERT' THEN
         PERFORM gridscope_task_area_add(ARRAY(SELECT n::stat_task_daily FROM new_rows n));
     ELSIF TG_OP = 'UPDATE' THEN
+        -- The net change per fine row: an upsert that adds 1 is one +1 row, not a row and its
+        -- negation, so the zero-row DELETE is skipped unless a count really went down.
         PERFORM gridscope_task_area_add(ARRAY(
-            SELECT n::stat_task_daily FROM new_rows n
-             UNION ALL
-            SELECT ROW(o.day, o.department_id, o.grid_code, -o.dispatched, -o.returned,
-                       -o.finished, -o.finished_on_time, -o.reworked)::stat_task_daily
-              FROM old_rows o));
+            SELECT ROW(x.day, x.department_id, x.grid_code, sum(x.dispatched)::int,
+                       sum(x.returned)::int, sum(x.finished)::int,
+                       sum(x.finished_on_time)::int, sum(x.reworked)::int)::stat_task_daily
+              FROM (SELECT n.day, n.department_id, n.grid_code, n.dispatched, n.returned,
+                           n.finished, n.finished_on_time, n.reworked
+                      FROM new_rows n
+                     UNION ALL
+                    SELECT o.day, o.department_id, o.grid_code, -o.dispatched, -o.returned,
+                           -o.finished, -o.finished_on_time, -o.reworked
+                      FROM old_rows o) x
+             GROUP BY x.day, x.department_id, x.grid_code
+            HAVING sum(x.dispatched) <> 0 OR sum(x.returned) <> 0 OR sum(x.finished) <> 0
+                OR sum(x.finished_on_time) <> 0 OR sum(x.reworked) <> 0));
     ELSE
         PERFORM gridscope_task_area_add(ARRAY(
             SELECT ROW(o.day, o.department_id, o.grid_code, -o.dispatched, -o.returned,
@@ -184,7 +198,8 @@ LANGUAGE sql VOLATILE AS $$
                    CASE l.level WHEN 'town' THEN a.town_code ELSE a.county_code END AS area_code,
                    d.channel, d.category_code, d.result
               FROM unnest(delta) d
-              JOIN gridscope_grid_areas(ARRAY(SELECT DISTINCT grid_code FROM unnest(delta))) a
+              JOIN gridscope_grid_areas(ARRAY(
+                       SELECT DISTINCT grid_code FROM unnest(delta) x WHERE x.n < 0)) a
                 ON a.grid_code = d.grid_code
              CROSS JOIN (VALUES ('town'), ('county')) AS l(level)
              WHERE d.n < 0) k
