@@ -36,9 +36,11 @@ CREATE TABLE stat_task_area_daily (
     PRIMARY KEY (level, day, area_code, department_id)
 );
 
--- Add signed stat_task_daily rows (a deletion's rows negated) to both levels.
+-- Add signed stat_task_daily rows (a deletion's rows negated) to both levels. PL/pgSQL, not
+-- SQL: its statements' plans are kept for the session (each write-path step calls this).
 CREATE FUNCTION gridscope_task_area_add(delta stat_task_daily[]) RETURNS void
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
     INSERT INTO stat_task_area_daily AS s (level, day, area_code, department_id, dispatched,
                                            returned, finished, finished_on_time, reworked)
     SELECT l.level, d.day, CASE l.level WHEN 'town' THEN a.town_code ELSE a.county_code END,
@@ -73,7 +75,7 @@ LANGUAGE sql VOLATILE AS $$
        AND s.department_id = k.department_id
        AND s.dispatched = 0 AND s.returned = 0 AND s.finished = 0
        AND s.finished_on_time = 0 AND s.reworked = 0;
-$$;
+END $$;
 
 CREATE FUNCTION gridscope_task_area_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -180,7 +182,8 @@ CREATE TYPE gridscope_survey_delta AS (
 );
 
 CREATE FUNCTION gridscope_survey_add(delta gridscope_survey_delta[]) RETURNS void
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
     INSERT INTO stat_survey_daily AS s (level, day, area_code, channel, category_code, result,
                                         surveys)
     SELECT l.level, (d.at AT TIME ZONE gridscope_zone())::date,
@@ -206,7 +209,7 @@ LANGUAGE sql VOLATILE AS $$
      WHERE s.level = k.level AND s.day = k.day AND s.area_code = k.area_code
        AND s.channel = k.channel AND s.category_code = k.category_code
        AND s.result = k.result AND s.surveys = 0;
-$$;
+END $$;
 
 CREATE FUNCTION gridscope_survey_trg() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
