@@ -32,18 +32,28 @@
    * created with `new L.Map(div)`, so an init hook installed before the first render sees it.
    * The div carries the dash component id (e.g. "scr-map", "ana-map"). */
   var maps = {};
-  /* Leaflet ends a zoom animation from a 250 ms timer (_onZoomTransitionEnd). When Dash
-   * re-renders a page during the animation (back/forward on /explore rebuilds its map), the
-   * timer fires on a removed map, whose panes are gone, and throws "reading '_leaflet_pos'".
-   * A removed map has nothing left to move: the step is skipped then. */
+  /* Leaflet ends a zoom animation from a 250 ms timer (_onZoomTransitionEnd), and layers and
+   * plugins redraw from timers and animation frames. When Dash re-renders a page meanwhile
+   * (back/forward on /explore rebuilds its map), those fire on a removed map, whose panes are
+   * gone, and reading the map pane's position throws "reading '_leaflet_pos'". A removed map
+   * has nothing left to move: the zoom's end is skipped, and the pane's position reads as
+   * (0, 0), the fallback Leaflet itself uses for a pane not positioned yet. */
   function guardRemovedMaps(proto) {
-    var end = proto._onZoomTransitionEnd;
-    if (typeof end !== "function" || end.gsGuarded) { return; }
-    proto._onZoomTransitionEnd = function () {
-      if (!this._mapPane) { return undefined; }
-      return end.apply(this, arguments);
-    };
-    proto._onZoomTransitionEnd.gsGuarded = true;
+    var end = proto._onZoomTransitionEnd, panePos = proto._getMapPanePos;
+    if (typeof end === "function" && !end.gsGuarded) {
+      proto._onZoomTransitionEnd = function () {
+        if (!this._mapPane) { return undefined; }
+        return end.apply(this, arguments);
+      };
+      proto._onZoomTransitionEnd.gsGuarded = true;
+    }
+    if (typeof panePos === "function" && !panePos.gsGuarded) {
+      proto._getMapPanePos = function () {
+        if (!this._mapPane) { return window.L.point(0, 0); }
+        return panePos.apply(this, arguments);
+      };
+      proto._getMapPanePos.gsGuarded = true;
+    }
   }
   function hookMaps() {
     if (hookMaps.done || !window.L || !window.L.Map) { return; }

@@ -579,3 +579,27 @@ def test_the_wall_may_not_open_the_workbench(live_server, browser):
         assert "无权访问" in resp.text()
     finally:
         ctx.close()
+
+
+def test_a_removed_map_ignores_late_animation_steps(explore):
+    """Leaflet's timers and animation frames can fire on a map Dash has removed meanwhile
+    (back/forward during a zoom): the guards in assets/20_layers.js make them no-ops instead of
+    "reading '_leaflet_pos'" errors."""
+    page, watch = explore()
+    pos = page.evaluate(
+        """() => {
+            const div = document.createElement("div");
+            div.style.width = "200px";
+            div.style.height = "200px";
+            document.body.appendChild(div);
+            const m = window.L.map(div).setView([30.75, 120.75], 12);
+            m.remove();
+            m._animatingZoom = true;
+            m._onZoomTransitionEnd();
+            const p = m._getMapPanePos();
+            div.remove();
+            return [p.x, p.y];
+        }"""
+    )
+    assert pos == [0, 0]
+    assert_clean(watch)
