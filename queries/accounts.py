@@ -103,6 +103,14 @@ def update_user(conn: psycopg.Connection, user_id: int, **changes: Any) -> bool:
     return cur.rowcount == 1
 
 
+def auth_generation(conn: psycopg.Connection) -> int:
+    """The auth generation (migration 0011): moves when an account or a wall link changes in
+    a way that can end or narrow a session; a principal verified at one generation may be
+    reused while it holds (gridscope/auth/principals.py)."""
+    row = conn.execute("SELECT generation FROM auth_generation").fetchone()
+    return int(row[0]) if row else 0
+
+
 def record_login(conn: psycopg.Connection, user_id: int, at: datetime) -> None:
     conn.execute("UPDATE app_user SET last_login_at = %s WHERE id = %s", (at, user_id))
 

@@ -44,6 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 import redis
 
 from .cache import data_version
@@ -84,9 +85,14 @@ _DOWN = object()  # a Redis call that could not be made
 class VersionWatch:
     """The data version as this process last read it, re-read at most every
     ``settings.version_poll_ms`` by one thread while the others use the last value; None
-    while the database does not answer."""
+    while the database does not answer. ``read`` and ``primary`` make it watch another
+    counter (the auth generation is read on the primary: a replica may lag behind a
+    revocation)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, read: Callable[[psycopg.Connection], int] = data_version, primary: bool = False
+    ) -> None:
+        self._read, self._primary = read, primary
         self._reading = threading.Lock()
         self._value: int | None = None
         self._at = float("-inf")
@@ -103,8 +109,9 @@ class VersionWatch:
                 return self._value
             name = POSTGRES
             try:
-                with services.read_pool.connection() as conn:
-                    value: int | None = data_version(conn)
+                pool = services.pool if self._primary else services.read_pool
+                with pool.connection() as conn:
+                    value: int | None = self._read(conn)
             except TRANSIENT_DB_ERRORS as exc:
                 services.faults.failed(name, exc)
                 value = None
@@ -154,7 +161,7 @@ class FeedState:
         remote = self._redis_get(services, slot, spec)
         if remote is not None and (entry is None or remote.born > entry.born):
             if entry is None or remote.etag != entry.etag or remote.version > entry.version:
-                self.memo.put(slot, remote)
+                self.memo.put(slot, remote, spec.short_lived)
                 entry = remote
         if version is None:
             return self._served(services, entry or self._stand_in(services, spec), True)
@@ -230,7 +237,7 @@ class FeedState:
                 continue
             entry = self.memo.get(slot) or self._redis_get(services, slot, spec)
             if entry is not None and entry.acceptable(version, spec):
-                self.memo.put(slot, entry)
+                self.memo.put(slot, entry, spec.short_lived)
                 continue
             failed_at = self._failed_at.get(slot)
             if failed_at is not None and now - failed_at < RETRY_FAILED_S:
@@ -292,7 +299,7 @@ class FeedState:
                 time.sleep(LOCK_POLL_S)
                 other = self._redis_get(services, slot, spec)
                 if other is not None and other.acceptable(version, spec):
-                    self.memo.put(slot, other)
+                    self.memo.put(slot, other, spec.short_lived)
                     return other
             if have_entry:
                 return None  # the other process is still at it: keep the last entry
@@ -322,7 +329,7 @@ class FeedState:
         entry = build_entry(slot, spec, version, now, data)
         with self._lock:
             self.computes += 1
-        self.memo.put(slot, entry)
+        self.memo.put(slot, entry, spec.short_lived)
         return entry
 
     # -- Redis -----------------------------------------------------------------------------

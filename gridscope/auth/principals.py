@@ -16,6 +16,16 @@ last data with a stale mark instead of errors. The trade-off: a session revoked 
 read those panels until the grace runs out; revoking anything needs the database anyway, and
 nothing that opens a page or signs in is let through on a remembered principal (a callback
 that writes fails on the database like any other query).
+
+A wall polls its feeds every few seconds, hundreds of walls at once, and reading the
+principal was most of a feed request's cost (issue #10). So a ``GET /feed/*`` reuses the
+principal this process verified for the session less than ``REUSE_S`` ago, as long as the
+auth generation (migration 0011: moved, in the same transaction, by every change to an account
+or a wall link that can end or narrow a session) still has the value it had just before that
+verification. This process re-reads the generation on the primary at most every
+``version_poll_ms`` (1 s by default), so a revocation reaches the feed polls within about a
+second and everything else (pages, callbacks, sign-in) on the next request. Past ``REUSE_S``
+the session is verified again, which also keeps a wall's "last refresh" current.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from flask_login import UserMixin
 from domain.access import Role
 from queries import accounts
 from queries.db import DatabaseUnavailable
+from queries.feed import VersionWatch
 from queries.scope import bounded_scope
 from queries.services import Services
 from queries.transient import POSTGRES, TRANSIENT_DB_ERRORS, pool_wait
@@ -52,6 +63,9 @@ VERIFIED_KEY = "gridscope_verified_sessions"
 STALE_OK_PATHS = frozenset({"/_dash-update-component", "/_dash-layout", "/_dash-dependencies"})
 STALE_OK_GET_PREFIX = "/feed/"
 RIDE_OUT_WAIT_S = 0.02
+# How long a feed poll may reuse a verified principal while the auth generation holds.
+REUSE_S = 30.0
+AUTH_WATCH_KEY = "gridscope_auth_watch"
 
 
 @dataclass
@@ -76,14 +90,26 @@ class VerifiedSessions:
     def __init__(self, grace_s: float = STALE_GRACE_S, max_entries: int = MAX_REMEMBERED):
         self.grace_s, self.max_entries = grace_s, max_entries
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, tuple[float, SessionPrincipal]] = OrderedDict()
+        # session id -> (verified at, principal, auth generation read just before).
+        self._seen: OrderedDict[str, tuple[float, SessionPrincipal, int | None]] = OrderedDict()
 
-    def remember(self, principal: SessionPrincipal) -> None:
+    def remember(self, principal: SessionPrincipal, generation: int | None = None) -> None:
         with self._lock:
             self._seen.pop(principal.session_id, None)
-            self._seen[principal.session_id] = (time.monotonic(), principal)
+            self._seen[principal.session_id] = (time.monotonic(), principal, generation)
             while len(self._seen) > self.max_entries:
                 self._seen.popitem(last=False)
+
+    def reusable(self, session_id: str, generation: int | None) -> SessionPrincipal | None:
+        """The principal verified for ``session_id`` less than ``REUSE_S`` ago at the auth
+        generation ``generation`` (known), or None."""
+        if generation is None:
+            return None
+        with self._lock:
+            found = self._seen.get(session_id)
+        if found is None or found[2] != generation or time.monotonic() - found[0] > REUSE_S:
+            return None
+        return found[1]
 
     def forget(self, session_id: str) -> None:
         with self._lock:
@@ -105,6 +131,21 @@ def verified_sessions() -> VerifiedSessions:
     return found if found is not None else ext.setdefault(VERIFIED_KEY, VerifiedSessions())
 
 
+def auth_watch() -> VersionWatch:
+    """The auth generation as the app handling the current request last read it."""
+    ext = flask.current_app.extensions
+    found = ext.get(AUTH_WATCH_KEY)
+    if found is None:
+        found = ext.setdefault(AUTH_WATCH_KEY, VersionWatch(accounts.auth_generation, True))
+    return found
+
+
+def may_reuse() -> bool:
+    """True for a feed poll, the only traffic that may reuse a verified principal."""
+    req = flask.request
+    return req.method == "GET" and req.path.startswith(STALE_OK_GET_PREFIX)
+
+
 def may_ride_out() -> bool:
     """True when the current request is read-only traffic of an open screen (see module)."""
     req = flask.request
@@ -121,6 +162,12 @@ def load(svc: Services, session_id: str) -> SessionPrincipal | None:
     out the outage (module docstring), else ``DatabaseUnavailable`` (503 by
     ``gridscope.outage``)."""
     remembered = verified_sessions()
+    generation = None
+    if may_reuse():
+        generation = auth_watch().current(svc)
+        reused = remembered.reusable(session_id, generation)
+        if reused is not None:
+            return reused
     stale = remembered.recent(session_id) if may_ride_out() else None
     wait = pool_wait(svc.faults)
     if wait is not None and stale is not None:
@@ -140,7 +187,7 @@ def load(svc: Services, session_id: str) -> SessionPrincipal | None:
     if principal is None:
         remembered.forget(session_id)
     else:
-        remembered.remember(principal)
+        remembered.remember(principal, generation)
     return principal
 
 
