@@ -51,6 +51,10 @@ def register(server: flask.Flask, svc: Services) -> None:
         SESSION_COOKIE_NAME="gridscope_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The cookie is written when a session opens or changes, not on every answer: its
+        # own "exp" (below) ends it, and re-signing it on each of a wall's feed polls was a
+        # third of their cost (issue #10).
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         # The cookie lives as long as the longest session kind; each session carries its own
         # expiry ("exp"), checked on every request.
