@@ -175,8 +175,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def drop(pattern: str):
             def run() -> None:
-                state.memo._entries.clear()
-                state.memo._bytes = 0
+                state.memo.clear()
                 keys = list(redis.scan_iter(match=f"gs:v1:{ns}:{pattern}*", count=1000))
                 if keys:
                     redis.delete(*keys)

@@ -22,8 +22,12 @@ from .scope import Scope
 
 # A slot's entry lives this long in Redis by default: a day of last good answers.
 KEEP_S = 24 * 3600
+# The per-process memo: the panels every screen asks for (a few per jurisdiction and
+# options), and a small shelf for short-lived slots (see Memo).
 MEMO_ENTRIES = 512
-MEMO_BYTES = 64 * 1024 * 1024
+MEMO_BYTES = 32 * 1024 * 1024
+SHORT_ENTRIES = 48
+SHORT_BYTES = 4 * 1024 * 1024
 GZIP_LEVEL = 6
 
 # compute(conn, now) -> the panel's display-ready data (JSON-serialisable), at ``now``.
@@ -47,6 +51,11 @@ class FeedSpec:
     # computed (the worker delta's full answer for a cursor seen for the first time during an
     # outage: a full answer is right for any cursor).
     fallback_params: Mapping[str, Any] | None = None
+
+    @property
+    def short_lived(self) -> bool:
+        """A slot that a cursor makes many of (kept for less than the default in Redis)."""
+        return self.keep_s < KEEP_S
 
     @property
     def min_age_s(self) -> float:
@@ -156,34 +165,72 @@ class Served:
         return self.entry.stale_gz() if self.stale else self.entry.gz
 
 
-class Memo:
-    """The per-process LRU of slot -> last entry, bounded in entries and bytes."""
+class _Lru:
+    """slot -> entry, least recently used dropped first past ``max_entries`` or ``max_bytes``
+    (the caller holds the Memo's lock)."""
 
-    def __init__(self, max_entries: int = MEMO_ENTRIES, max_bytes: int = MEMO_BYTES):
-        self._max_entries, self._max_bytes = max_entries, max_bytes
+    def __init__(self, max_entries: int, max_bytes: int):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.bytes = 0
+
+    def get(self, slot: str) -> Entry | None:
+        entry = self.entries.get(slot)
+        if entry is not None:
+            self.entries.move_to_end(slot)
+        return entry
+
+    def put(self, slot: str, entry: Entry) -> None:
+        old = self.entries.pop(slot, None)
+        if old is not None:
+            self.bytes -= len(old.gz)
+        self.entries[slot] = entry
+        self.bytes += len(entry.gz)
+        while len(self.entries) > 1 and (
+            len(self.entries) > self.max_entries or self.bytes > self.max_bytes
+        ):
+            _, evicted = self.entries.popitem(last=False)
+            self.bytes -= len(evicted.gz)
+
+
+class Memo:
+    """The per-process LRU of slot -> last entry, bounded in entries and bytes. Short-lived
+    slots (a cursor's delta: one per data version, dead a period later) have a small shelf of
+    their own, so that they neither push out the panels every screen asks for nor make the
+    process grow to the main shelf's cap over the hours (the 200-screen soak, issue #10)."""
+
+    def __init__(
+        self,
+        max_entries: int = MEMO_ENTRIES,
+        max_bytes: int = MEMO_BYTES,
+        short_entries: int = SHORT_ENTRIES,
+        short_bytes: int = SHORT_BYTES,
+    ):
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
-        self._bytes = 0
+        self._main = _Lru(max_entries, max_bytes)
+        self._short = _Lru(short_entries, short_bytes)
 
     def get(self, slot: str) -> Entry | None:
         with self._lock:
-            entry = self._entries.get(slot)
-            if entry is not None:
-                self._entries.move_to_end(slot)
-            return entry
+            return self._main.get(slot) or self._short.get(slot)
 
-    def put(self, slot: str, entry: Entry) -> None:
+    def put(self, slot: str, entry: Entry, short: bool = False) -> None:
         with self._lock:
-            old = self._entries.pop(slot, None)
-            if old is not None:
-                self._bytes -= len(old.gz)
-            self._entries[slot] = entry
-            self._bytes += len(entry.gz)
-            while len(self._entries) > 1 and (
-                len(self._entries) > self._max_entries or self._bytes > self._max_bytes
-            ):
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.gz)
+            (self._short if short else self._main).put(slot, entry)
+
+    def clear(self) -> None:
+        with self._lock:
+            for shelf in (self._main, self._short):
+                shelf.entries.clear()
+                shelf.bytes = 0
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            return [*self._main.entries.values(), *self._short.entries.values()]
+
+    @property
+    def bytes(self) -> int:
+        return self._main.bytes + self._short.bytes
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._main.entries) + len(self._short.entries)

@@ -175,7 +175,7 @@ def test_a_write_shows_once_the_entry_is_old_enough(app, demo_db):
     time.sleep(0.1)  # past version_poll_ms (50 ms): this process sees the new version
     young = wall.get("/feed/counters")
     assert young.headers["ETag"] == first.headers["ETag"] and state.computes == 1
-    for entry in list(state.memo._entries.values()):  # the entry is now a period old
+    for entry in state.memo.entries():  # the entry is now a period old
         entry.born -= demo_db.refresh_counters_s
     waited = wall.get("/feed/counters")  # no computation on the request's path
     assert waited.headers["ETag"] == first.headers["ETag"]
