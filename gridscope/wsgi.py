@@ -7,7 +7,10 @@ stopped (issue #10)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -18,6 +21,14 @@ from domain.config import Settings
 
 # sockaddr_un.sun_path holds 108 bytes with its terminating NUL.
 MAX_SOCKET_PATH = 107
+log = logging.getLogger(__name__)
+
+# glibc's malloc gives each thread that contends an arena of its own, up to 8 per core, and
+# a gthread worker's arenas each keep their own free pieces: over hours the workers grew
+# (the 200-screen soak, issue #10) without holding more data. Two arenas per process is the
+# usual cap for threaded Python servers; MALLOC_ARENA_MAX in the environment wins.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt parameter number, <malloc.h>
 # Settings that only newer gunicorns have (control_socket: 25.1).
 OPTIONAL_SETTINGS = frozenset({"control_socket"})
 
@@ -77,6 +88,23 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
     }
 
 
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas in this process and the workers it forks (see
+    MALLOC_ARENAS); False where there is no glibc or MALLOC_ARENA_MAX already decides."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+
+
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (gthread, 4 threads per worker) until stopped."""
+    if not limit_malloc_arenas():
+        log.info("malloc arenas left to the C library's default")
     GridscopeServer(settings, gunicorn_options(host, port, workers)).run()
