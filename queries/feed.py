@@ -44,7 +44,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 import redis
 
 from .cache import data_version
@@ -54,6 +53,7 @@ from .geo import unit_of
 from .replicas import read_connection
 from .scope import Scope
 from .transient import POSTGRES, TRANSIENT_DB_ERRORS, fault_name
+from .version_watch import VersionWatch
 
 if TYPE_CHECKING:  # services imports this module: the type only, at check time
     from .services import Services
@@ -77,50 +77,11 @@ REFRESH_TICK_S = 0.5
 WATCH_PERIODS = 3
 LOCK_POLL_S = 0.05
 REDIS_RETRY_S = 5.0  # after a Redis failure, leave it alone this long
+REDIS_LOOK_S = 0.5  # see FeedState._may_look
+MAX_LOOKED = 4096
 UNIT_TTL_S = 60.0  # how long "unit X exists in scope S" is remembered
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 _DOWN = object()  # a Redis call that could not be made
-
-
-class VersionWatch:
-    """The data version as this process last read it, re-read at most every
-    ``settings.version_poll_ms`` by one thread while the others use the last value; None
-    while the database does not answer. ``read`` and ``primary`` make it watch another
-    counter (the auth generation is read on the primary: a replica may lag behind a
-    revocation)."""
-
-    def __init__(
-        self, read: Callable[[psycopg.Connection], int] = data_version, primary: bool = False
-    ) -> None:
-        self._read, self._primary = read, primary
-        self._reading = threading.Lock()
-        self._value: int | None = None
-        self._at = float("-inf")
-
-    def current(self, services: Services) -> int | None:
-        poll_s = services.settings.version_poll_ms / 1000
-        if time.monotonic() - self._at < poll_s:
-            return self._value
-        # Only the very first read makes the other threads wait for it.
-        if not self._reading.acquire(blocking=self._at == float("-inf")):
-            return self._value
-        try:
-            if time.monotonic() - self._at < poll_s:
-                return self._value
-            name = POSTGRES
-            try:
-                pool = services.pool if self._primary else services.read_pool
-                with pool.connection() as conn:
-                    value: int | None = self._read(conn)
-            except TRANSIENT_DB_ERRORS as exc:
-                services.faults.failed(name, exc)
-                value = None
-            else:
-                services.faults.ok(name)
-            self._value, self._at = value, time.monotonic()
-            return value
-        finally:
-            self._reading.release()
 
 
 class _Flight:
@@ -144,6 +105,7 @@ class FeedState:
         self._units: OrderedDict[tuple[str, str], tuple[bool, float]] = OrderedDict()
         self._redis_retry_at = 0.0
         self._failed_at: dict[str, float] = {}
+        self._looked: dict[str, float] = {}  # slot -> when a request last read it in Redis
         self._watched: dict[str, tuple[Services, FeedSpec, float]] = {}
         self._refresher: threading.Thread | None = None
         self._stop = threading.Event()
@@ -158,7 +120,7 @@ class FeedState:
         entry = self.memo.get(slot)
         if version is not None and entry is not None and entry.acceptable(version, spec):
             return self._served(services, entry, False)
-        remote = self._redis_get(services, slot, spec)
+        remote = self._redis_get(services, slot, spec) if self._may_look(slot, entry) else None
         if remote is not None and (entry is None or remote.born > entry.born):
             if entry is None or remote.etag != entry.etag or remote.version > entry.version:
                 self.memo.put(slot, remote, spec.short_lived)
@@ -188,6 +150,23 @@ class FeedState:
             with self._lock:
                 self._failed_at.pop(slot, None)
         return self._served(services, fresh, False)
+
+    def _may_look(self, slot: str, entry: Entry | None) -> bool:
+        """Whether a request should read the slot's entry from Redis: always without an entry
+        here, else at most every REDIS_LOOK_S per slot and process. Between a version move
+        and the refresher's recomputation every request used to read the whole entry from
+        Redis (a quarter of the server's time at 500 screens, issue #10) only to serve the one
+        it had; another process's newer entry now reaches this one within REDIS_LOOK_S."""
+        if entry is None:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            if now - self._looked.get(slot, float("-inf")) < REDIS_LOOK_S:
+                return False
+            self._looked[slot] = now
+            while len(self._looked) > MAX_LOOKED:
+                self._looked.pop(next(iter(self._looked)))
+        return True
 
     def _stand_in(self, services: Services, spec: FeedSpec) -> Entry | None:
         """The entry of ``spec.fallback_params``'s slot, if any (memo, then Redis)."""

@@ -42,10 +42,10 @@ from flask_login import UserMixin
 from domain.access import Role
 from queries import accounts
 from queries.db import DatabaseUnavailable
-from queries.feed import VersionWatch
 from queries.scope import bounded_scope
 from queries.services import Services
 from queries.transient import POSTGRES, TRANSIENT_DB_ERRORS, pool_wait
+from queries.version_watch import VersionWatch
 from queries.viewer import Viewer
 
 from ..outage import report

@@ -265,3 +265,54 @@ def test_single_flight_within_and_across_processes(demo_db, redis_client):
     assert len(answers) == 8 and len(set(answers)) == 1
     one.close()
     two.close()
+
+
+def test_a_process_looks_for_a_newer_entry_in_redis_at_most_twice_a_second(demo_db, redis_client):
+    """Between a version move and the recomputation a process serves its own entry and reads
+    Redis for another process's newer one once per REDIS_LOOK_S, not on every request; the
+    newer entry is picked up by the next look."""
+    from queries import feed as feed_mod
+    from queries.cache import Cache, bump_data_version
+    from queries.services import Services
+
+    pool = make_pool(demo_db)
+    pool.open(wait=True)
+    svc = Services(
+        settings=demo_db.model_copy(update={"version_poll_ms": 50}),
+        pool=pool,
+        cache=Cache.from_url(demo_db.redis_url, 60, f"look{time.monotonic_ns()}"),
+        scope=Scope(TOWN),
+    )
+    answer = {"n": 1}
+    spec = FeedSpec("look", Scope(TOWN), {}, 8, lambda conn, now: dict(answer))
+    mine, other = FeedState(), FeedState()
+    first = mine.serve(svc, spec)
+    mine.close()  # no background refresher: this test plays the requests between two ticks
+    reads = []
+    real = FeedState._redis_get
+
+    def counted(self, services, slot, spec_):
+        reads.append(slot)
+        return real(self, services, slot, spec_)
+
+    try:
+        FeedState._redis_get = counted  # type: ignore[method-assign]
+        with pool.connection() as conn:
+            bump_data_version(conn)
+            conn.commit()
+        time.sleep(max(0.1, spec.min_age_s + 0.05))  # the entry is no longer acceptable
+        for _ in range(20):
+            assert mine.serve(svc, spec).etag == first.etag
+        assert len(reads) == 1, reads
+        answer["n"] = 2
+        other.serve(svc, spec)  # another process serves the old entry and recomputes it
+        other.refresh_due()
+        newer = other.serve(svc, spec)
+        assert newer.etag != first.etag
+        time.sleep(feed_mod.REDIS_LOOK_S + 0.05)
+        assert mine.serve(svc, spec).etag == newer.etag
+    finally:
+        FeedState._redis_get = real  # type: ignore[method-assign]
+        mine.close()
+        other.close()
+        svc.close()

@@ -1,0 +1,58 @@
+"""A counter in PostgreSQL as this process last read it (the data version, the auth
+generation), re-read at most every ``settings.version_poll_ms`` by one thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import psycopg
+
+from .cache import data_version
+from .transient import POSTGRES, TRANSIENT_DB_ERRORS
+
+if TYPE_CHECKING:  # services imports the feed, which imports this module
+    from .services import Services
+
+
+class VersionWatch:
+    """The data version as this process last read it, re-read at most every
+    ``settings.version_poll_ms`` by one thread while the others use the last value; None
+    while the database does not answer. ``read`` and ``primary`` make it watch another
+    counter (the auth generation is read on the primary: a replica may lag behind a
+    revocation)."""
+
+    def __init__(
+        self, read: Callable[[psycopg.Connection], int] = data_version, primary: bool = False
+    ) -> None:
+        self._read, self._primary = read, primary
+        self._reading = threading.Lock()
+        self._value: int | None = None
+        self._at = float("-inf")
+
+    def current(self, services: Services) -> int | None:
+        poll_s = services.settings.version_poll_ms / 1000
+        if time.monotonic() - self._at < poll_s:
+            return self._value
+        # Only the very first read makes the other threads wait for it.
+        if not self._reading.acquire(blocking=self._at == float("-inf")):
+            return self._value
+        try:
+            if time.monotonic() - self._at < poll_s:
+                return self._value
+            name = POSTGRES
+            try:
+                pool = services.pool if self._primary else services.read_pool
+                with pool.connection() as conn:
+                    value: int | None = self._read(conn)
+            except TRANSIENT_DB_ERRORS as exc:
+                services.faults.failed(name, exc)
+                value = None
+            else:
+                services.faults.ok(name)
+            self._value, self._at = value, time.monotonic()
+            return value
+        finally:
+            self._reading.release()
