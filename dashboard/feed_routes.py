@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 
 import flask
+from werkzeug.datastructures import Headers, MultiDict
 
 from queries import services as services_mod
 from queries.feed import Served, feed_state
@@ -39,8 +40,8 @@ def _text(status: int, message: str) -> flask.Response:
     return resp
 
 
-def _args() -> dict[str, str] | flask.Response:
-    args = flask.request.args
+def parse_args(args: MultiDict[str, str]) -> dict[str, str] | flask.Response:
+    """The request's parameters, one value each, or the 400 that refuses them."""
     if len(args) > MAX_ARGS:
         return _text(400, "too many parameters")
     out = {}
@@ -68,8 +69,10 @@ def _headers(resp: flask.Response, served: Served, now_ms: int) -> None:
     resp.headers["Vary"] = "Accept-Encoding"
 
 
-def respond(served: Served, now_ms: int) -> flask.Response:
-    """The HTTP answer for ``served`` to the current request (304, 200 or 503)."""
+def respond(served: Served, now_ms: int, headers: Headers | None = None) -> flask.Response:
+    """The HTTP answer for ``served`` to a request with ``headers`` (the current request's by
+    default): 304, 200 or 503."""
+    headers = flask.request.headers if headers is None else headers
     if served.entry is None:
         resp = flask.jsonify(ok=False, error="数据库暂不可用，暂无可显示的数据")
         resp.status_code = 503
@@ -78,9 +81,9 @@ def respond(served: Served, now_ms: int) -> flask.Response:
         resp.headers["X-Feed-Degraded"] = ",".join(served.degraded)
         resp.headers["X-Server-Time"] = str(now_ms)
         return resp
-    if f'"{served.etag}"' in flask.request.headers.get("If-None-Match", ""):
+    if f'"{served.etag}"' in headers.get("If-None-Match", ""):
         resp = flask.Response(status=304)
-    elif "gzip" in flask.request.headers.get("Accept-Encoding", ""):
+    elif "gzip" in headers.get("Accept-Encoding", ""):
         resp = flask.Response(served.gz, mimetype="application/json")
         resp.headers["Content-Encoding"] = "gzip"
     else:
@@ -100,7 +103,7 @@ def feed(panel: str) -> flask.Response:
         return _text(404, f"no feed {panel[:40]!r} (feeds: {', '.join(PANELS)})")
     if not spec_of.allowed(viewer):
         return _text(403, "无权访问此数据")
-    args = _args()
+    args = parse_args(flask.request.args)
     if isinstance(args, flask.Response):
         return args
     state = feed_state(svc)

@@ -10,7 +10,7 @@ import re
 
 import flask
 
-from dashboard import export, feed_routes
+from dashboard import export, feed_lane, feed_routes
 from dashboard.analytics import exports as analytics_exports
 from dashboard.analytics import report_route as analytics_report
 from dashboard.explore import export as explore_export
@@ -96,6 +96,7 @@ def register_routes(server: flask.Flask) -> None:
     server.add_url_rule("/healthz", "healthz", healthz)
     server.add_url_rule("/geo/units/<level>.pbf", "unit_geometry", unit_geometry)
     feed_routes.register(server)
+    feed_lane.install(server)
     export.register(server)
     explore_export.register(server)
     analytics_exports.register(server)

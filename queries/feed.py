@@ -151,6 +151,19 @@ class FeedState:
                 self._failed_at.pop(slot, None)
         return self._served(services, fresh, False)
 
+    def peek(self, services: Services, spec: FeedSpec) -> Served | None:
+        """The first step of ``serve`` alone: the memo's entry when it may be served as it is
+        (no I/O), else None (dashboard/feed_lane.py then hands the request to ``serve``)."""
+        version = self.watch.current(services)
+        if version is None:
+            return None
+        entry = self.memo.get(
+            services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
+        )
+        if entry is None or not entry.acceptable(version, spec):
+            return None
+        return self._served(services, entry, False)
+
     def _may_look(self, slot: str, entry: Entry | None) -> bool:
         """Whether a request should read the slot's entry from Redis: always without an entry
         here, else at most every REDIS_LOOK_S per slot and process. Between a version move

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from .cache import data_version
-from .transient import POSTGRES, TRANSIENT_DB_ERRORS
+from .transient import POSTGRES, QUICK_WAIT_S, TRANSIENT_DB_ERRORS
 
 if TYPE_CHECKING:  # services imports the feed, which imports this module
     from .services import Services
@@ -22,12 +22,18 @@ class VersionWatch:
     ``settings.version_poll_ms`` by one thread while the others use the last value; None
     while the database does not answer. ``read`` and ``primary`` make it watch another
     counter (the auth generation is read on the primary: a replica may lag behind a
-    revocation)."""
+    revocation). A watch with ``reports`` False (that one) neither opens nor closes an
+    outage in ``services.faults`` and waits only ``QUICK_WAIT_S`` for a connection: it is a
+    shortcut whose failure only sends the request the long way, and its success on the
+    primary must not close an outage of the replicas that the screens' reads go to."""
 
     def __init__(
-        self, read: Callable[[psycopg.Connection], int] = data_version, primary: bool = False
+        self,
+        read: Callable[[psycopg.Connection], int] = data_version,
+        primary: bool = False,
+        reports: bool = True,
     ) -> None:
-        self._read, self._primary = read, primary
+        self._read, self._primary, self._reports = read, primary, reports
         self._reading = threading.Lock()
         self._value: int | None = None
         self._at = float("-inf")
@@ -42,16 +48,18 @@ class VersionWatch:
         try:
             if time.monotonic() - self._at < poll_s:
                 return self._value
-            name = POSTGRES
+            pool = services.pool if self._primary else services.read_pool
+            wait = None if self._reports else QUICK_WAIT_S
             try:
-                pool = services.pool if self._primary else services.read_pool
-                with pool.connection() as conn:
+                with pool.connection(timeout=wait) as conn:
                     value: int | None = self._read(conn)
             except TRANSIENT_DB_ERRORS as exc:
-                services.faults.failed(name, exc)
+                if self._reports:
+                    services.faults.failed(POSTGRES, exc)
                 value = None
             else:
-                services.faults.ok(name)
+                if self._reports:
+                    services.faults.ok(POSTGRES)
             self._value, self._at = value, time.monotonic()
             return value
         finally:

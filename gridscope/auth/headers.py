@@ -82,6 +82,9 @@ def policy_directives(settings: Settings) -> dict[str, list[str]]:
     }
 
 
+HEADERS_KEY = "gridscope_security_headers"
+
+
 def render_policy(directives: dict[str, list[str]], script_hashes: list[str]) -> str:
     """The header value: ``directives`` with ``script_hashes`` added to script-src."""
     return "; ".join(
@@ -119,4 +122,7 @@ def register_headers(server: flask.Flask, settings: Settings, dash_app: dash.Das
     """Add the security headers to every response of ``server``."""
     # csp_hashes() reads the app's inline scripts on each call: the page router registers its
     # clientside title function on the first request, after this runs.
-    server.after_request(security_headers(settings, dash_app.csp_hashes))
+    add = security_headers(settings, dash_app.csp_hashes)
+    server.after_request(add)
+    # The feed lane (dashboard/feed_lane.py) answers without Flask's hooks and adds them itself.
+    server.extensions[HEADERS_KEY] = add

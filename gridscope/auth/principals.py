@@ -136,7 +136,9 @@ def auth_watch() -> VersionWatch:
     ext = flask.current_app.extensions
     found = ext.get(AUTH_WATCH_KEY)
     if found is None:
-        found = ext.setdefault(AUTH_WATCH_KEY, VersionWatch(accounts.auth_generation, True))
+        found = ext.setdefault(
+            AUTH_WATCH_KEY, VersionWatch(accounts.auth_generation, primary=True, reports=False)
+        )
     return found
 
 
@@ -152,6 +154,13 @@ def may_ride_out() -> bool:
     if req.path in STALE_OK_PATHS:
         return True
     return req.method == "GET" and req.path.startswith(STALE_OK_GET_PREFIX)
+
+
+def reusable(svc: Services, session_id: str) -> SessionPrincipal | None:
+    """The principal this app verified for ``session_id`` that a feed poll may reuse now (see
+    the module docstring), or None; never touches the database but for the generation's
+    re-read (at most once per ``version_poll_ms``)."""
+    return verified_sessions().reusable(session_id, auth_watch().current(svc))
 
 
 def load(svc: Services, session_id: str) -> SessionPrincipal | None:
