@@ -122,6 +122,17 @@ def custom_plans(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         conn.execute("SELECT set_config('plan_cache_mode', %s, true)", (before,))
 
 
+def serial_plans(conn: psycopg.Connection) -> None:
+    """No parallel workers for the rest of the current transaction.
+
+    For the wall's background computations (queries/feed.py): one runs per jurisdiction and
+    panel every few seconds while the data changes, and their latency matters less than the
+    machine's total. A parallel plan spends more CPU in all than a serial one (the city's
+    ticker: 169 ms with two workers, about 400 ms of CPU in three processes; 223 ms serial),
+    and at 500 screens those workers took cores the answers needed (issue #10)."""
+    conn.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+
+
 @contextmanager
 def cursor(conn: psycopg.Connection) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
     """A cursor returning dicts."""

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from .cache import data_version
-from .db import custom_plans
+from .db import custom_plans, serial_plans
 from .feed_entry import MEMO_BYTES, MEMO_ENTRIES, Entry, FeedSpec, Memo, Served, build_entry
 from .geo import unit_of
 from .replicas import read_connection
@@ -311,6 +311,7 @@ class FeedState:
         name = POSTGRES
         try:
             with read_connection(services, at_least=at_least) as conn, custom_plans(conn):
+                serial_plans(conn)
                 version = data_version(conn)
                 now = services.clock.now()
                 data = spec.compute(conn, now)

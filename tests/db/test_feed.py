@@ -316,3 +316,34 @@ def test_a_process_looks_for_a_newer_entry_in_redis_at_most_twice_a_second(demo_
         mine.close()
         other.close()
         svc.close()
+
+
+def test_feed_computations_run_without_parallel_workers(demo_db, redis_client):
+    """queries.db.serial_plans: the wall's background computations plan serially, and the
+    pooled connection gets its setting back afterwards."""
+    from queries.cache import Cache
+    from queries.services import Services
+
+    pool = make_pool(demo_db)
+    pool.open(wait=True)
+    svc = Services(
+        settings=demo_db,
+        pool=pool,
+        cache=Cache.from_url(demo_db.redis_url, 60, f"serial{time.monotonic_ns()}"),
+        scope=Scope(TOWN),
+    )
+
+    def setting(conn, now):
+        return conn.execute("SELECT current_setting('max_parallel_workers_per_gather')").fetchone()[
+            0
+        ]
+
+    state = FeedState()
+    try:
+        served = state.serve(svc, FeedSpec("serial", Scope(TOWN), {}, 30, setting))
+        assert json.loads(gzip.decompress(served.gz))["data"] == "0"
+        with pool.connection() as conn:
+            assert setting(conn, None) != "0"  # the server's default (2) is back
+    finally:
+        state.close()
+        svc.close()
