@@ -1,14 +1,19 @@
 """Queries behind the command-centre big screen (`/screen`, DOMAIN.md §6), one module per
 panel: ``kpis`` (KPI ribbon), ``trend`` (30-day trend, category mix), ``ranking`` (towns),
-``basic`` (basic data, jurisdiction name), ``ticker`` (alerts); this module builds the two
+``basic`` (basic data, jurisdiction name), ``ticker`` (alerts), with ``sources`` (which rollup
+answers a scope) and ``open_tickets`` (the live open-ticket counts); this module builds the two
 cached refreshes from them.
 
 Every function takes the caller's jurisdiction ``scope`` and filters code columns with
 ``LIKE %(like)s`` (codes are COLLATE "C", so the prefix uses the b-tree indexes). Time windows
 are bound parameters computed from an explicit ``now`` (an aware datetime, from the app's
 clock) and ``tz`` (the local zone of the work day, Asia/Shanghai by default); no query calls
-``now()``. Day-based counts come from the ``stat_daily`` rollups; live counts of open tickets
-read the partial index ``ticket_open`` (its predicate is repeated verbatim in each query).
+``now()``. Day-based counts come from the daily rollups: per town, community or county when
+the scope is a whole region, ``stat_daily`` otherwise (``sources``); live counts of open
+tickets read the partial index ``ticket_open`` (its predicate is repeated verbatim in each
+query). ``build_screen`` reads each thing once: the scope's rollups, the open tickets
+(``open_tickets``: the KPI totals and the ranking's late tickets per grid), the current grids
+and the workers online (``basic``, reused by the KPI ribbon).
 Current grid versions: "g.valid_from <= %(now)s AND (g.valid_to IS NULL OR g.valid_to >
 %(now)s)" (boundaries are versioned, DOMAIN.md §1), written out in each query.
 
@@ -31,7 +36,9 @@ from ..services import Services
 from ..window import Window, floor_time
 from .basic import basic_data, jurisdiction_name
 from .kpis import ONLINE_WINDOW, kpis, workers_online
+from .open_tickets import open_counts
 from .ranking import RANKING_MAX_ROWS, rank_rows, town_ranking
+from .sources import sources_for
 from .ticker import TICKER_LIMIT, ticker
 from .trend import category_mix, trend
 
@@ -63,17 +70,29 @@ def build_screen(
     {"version", "as_of" (ISO, local), "as_of_ms", "scope" (the jurisdiction prefix),
     "jurisdiction" (its name, or None), "kpis", "trend", "categories", "ranking", "basic"}.
     (The map's colours come from the grid layer, layers/grids.py.)"""
+    sources = sources_for(conn, scope)
+    open_now = open_counts(conn, scope, now)
+    basic = basic_data(conn, scope, now, tz)
     return {
         "version": version,
         "as_of": now.astimezone(tz).isoformat(),
         "as_of_ms": int(now.timestamp() * 1000),
         "scope": scope.prefix,
         "jurisdiction": jurisdiction_name(conn, scope),
-        "kpis": kpis(conn, scope, now, tz),
-        "trend": trend(conn, scope, now, tz, days=30),
-        "categories": category_mix(conn, scope, now, tz, days=30),
-        "ranking": town_ranking(conn, scope, now, tz),
-        "basic": basic_data(conn, scope, now, tz),
+        "kpis": kpis(
+            conn,
+            scope,
+            now,
+            tz,
+            sources=sources,
+            open_now=open_now,
+            grids=basic["grids"]["total"],
+            online=basic["online"]["total"],
+        ),
+        "trend": trend(conn, scope, now, tz, days=30, sources=sources),
+        "categories": category_mix(conn, scope, now, tz, days=30, sources=sources),
+        "ranking": town_ranking(conn, scope, now, tz, sources=sources, open_now=open_now),
+        "basic": basic,
     }
 
 
