@@ -122,6 +122,24 @@ def custom_plans(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         conn.execute("SELECT set_config('plan_cache_mode', %s, true)", (before,))
 
 
+@contextmanager
+def generic_plans(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A savepoint (or transaction) whose statements may keep a generic plan, for a statement
+    whose plan does not depend on its values but whose planning is most of its cost (the
+    ticker's three ordered scans over every month partition: 26-42 ms to plan, 1.5 ms to run).
+    Run it with ``prepare=True``: the connection keeps the plan. The caller's
+    ``plan_cache_mode`` (``custom_plans``' inside a feed computation) is put back after."""
+    with conn.transaction():
+        before = one(
+            conn.execute(
+                "SELECT current_setting('plan_cache_mode'),"
+                " set_config('plan_cache_mode', 'force_generic_plan', true)"
+            ).fetchone()
+        )[0]
+        yield conn
+        conn.execute("SELECT set_config('plan_cache_mode', %s, true)", (before,))
+
+
 def serial_plans(conn: psycopg.Connection) -> None:
     """No parallel workers for the rest of the current transaction.
 
