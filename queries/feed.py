@@ -152,16 +152,24 @@ class FeedState:
         return self._served(services, fresh, False)
 
     def peek(self, services: Services, spec: FeedSpec) -> Served | None:
-        """The first step of ``serve`` alone: the memo's entry when it may be served as it is
-        (no I/O), else None (dashboard/feed_lane.py then hands the request to ``serve``)."""
+        """What ``serve`` would answer when it needs no I/O: the memo's entry if the rule
+        accepts it, or (the slot watched, its Redis look not due) the entry the refresher is
+        about to replace, as ``serve`` answers it; else None, and the request goes the long
+        way (dashboard/feed_lane.py)."""
         version = self.watch.current(services)
         if version is None:
             return None
-        entry = self.memo.get(
-            services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
-        )
-        if entry is None or not entry.acceptable(version, spec):
+        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
+        entry = self.memo.get(slot)
+        if entry is None:
             return None
+        if not entry.acceptable(version, spec):
+            if entry.age_s() >= 2 * spec.period_s or slot not in self._watched:
+                return None
+            with self._lock:
+                if time.monotonic() - self._looked.get(slot, float("-inf")) >= REDIS_LOOK_S:
+                    return None
+            self._watch(services, slot, spec)
         return self._served(services, entry, False)
 
     def _may_look(self, slot: str, entry: Entry | None) -> bool:

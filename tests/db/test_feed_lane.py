@@ -110,3 +110,33 @@ def test_an_expired_session_is_not_answered_by_the_lane(app, demo_db):
     leader.set_cookie("gridscope_session", serializer.dumps(data))
     assert leader.get("/feed/ticker").status_code == 401
     assert lane.answered == answered
+
+
+def test_the_lane_serves_an_entry_being_recomputed_between_looks(app, demo_db):
+    """After a version move the entry is no longer acceptable; the route looks in Redis once
+    and answers it while the refresher works, and the lane does the same until the next look
+    is due (queries.feed.FeedState.peek)."""
+    from queries.cache import bump_data_version
+    from queries.feed import REDIS_LOOK_S, feed_state
+
+    server = app.server
+    lane = lane_of(server)
+    state = feed_state(server.extensions["gridscope"])
+    state.close()  # no background refresher: the entry stays the one being "recomputed"
+    _, wall = _open_wall(app, demo_db)
+    first = wall.get("/feed/counters", headers=GZIP)
+    assert wall.get("/feed/counters", headers=GZIP).status_code == 200
+    with connect(demo_db) as conn:
+        conn.autocommit = True
+        bump_data_version(conn)
+    time.sleep(0.1)  # past version_poll_ms: the process sees the new version
+    for entry in state.memo.entries():
+        entry.born -= demo_db.refresh_counters_s / 8 + 0.1  # older than the floor
+    answered = lane.answered
+    routed = wall.get("/feed/counters", headers=GZIP)  # the look is due: the long way
+    assert lane.answered == answered and routed.headers["ETag"] == first.headers["ETag"]
+    laned = wall.get("/feed/counters", headers=GZIP)
+    assert lane.answered == answered + 1 and laned.data == routed.data
+    time.sleep(REDIS_LOOK_S + 0.05)
+    wall.get("/feed/counters", headers=GZIP)  # the next look is due again
+    assert lane.answered == answered + 1
