@@ -20,8 +20,8 @@ wall, leader, analyst):
 - server time of a delta refresh (``layers.workers.delta_payload``: bring the Redis view up to
   date, read what changed, build the columns) — median and p95 over the rounds, target 5 ms.
   It is computed once per jurisdiction and cursor by the feed and shared by every screen on
-  it. The rounds where the view reads the roster again (every 5 min; a view of points then
-  answers in full) are reported apart;
+  it. The rounds where the view reads the roster again (every 5 min: every worker evaluated
+  afresh, clients sent the difference) are reported apart;
 - bytes, raw and gzipped (level 6, as the feed sends), of the full answer (``since=0``) and of
   the median delta, target 30 KB gzipped for 5,000 workers;
 - the old path in the same run: the layer's full GeoJSON payload (``layers.workers.fetch``, what

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 import redis
 
@@ -49,7 +50,8 @@ from queries.faults import FaultLog
 from queries.position_store import PositionStore, epoch_ms
 from queries.scope import Scope
 from queries.worker_layer import FIELD_ROLES, grid_anchors, scope_corner, workers_from_postgres
-from queries.worker_points import STATUS_NAMES, Q, absolute, evaluate_all, origin_of
+from queries.worker_points import DRAWN, STATUS_NAMES, Q, evaluate_all, origin_of
+from queries.worker_table import drawn, table_of
 from queries.worker_view import WorkerView
 from queries.worker_view_read import ViewRead
 
@@ -123,18 +125,19 @@ def _from_postgres(
 ) -> ViewRead:
     """Every point, computed from worker_last_position (the fallback without Redis)."""
     workers, hidden = workers_from_postgres(conn, scope, at, roles)
-    anchors = (
-        grid_anchors(conn, scope, {g for w in workers for g in w.fix.grids}) if per_grid else {}
-    )
     corner = scope_corner(conn, scope)
     origin = origin_of(
         [corner] if corner else [(w.fix.lon, w.fix.lat) for w in workers], basemap_crs
     )
-    _, points, totals = evaluate_all(workers, at, scope, per_grid, anchors, origin, basemap_crs)
+    if not per_grid:
+        table = table_of(workers, epoch_ms(at), origin, basemap_crs)
+        totals = table.totals()
+        totals["hidden_old"] += hidden
+        return ViewRead(True, 0, epoch_ms(at), origin, {}, totals, totals[DRAWN], drawn(table))
+    anchors = grid_anchors(conn, scope, {g for w in workers for g in w.fix.grids})
+    _, points, totals = evaluate_all(workers, at, scope, anchors, origin, basemap_crs)
     totals["hidden_old"] += hidden
-    sent: dict[str, str | None] = (
-        dict(points) if per_grid else {k: absolute(v) for k, v in points.items()}
-    )
+    sent: dict[str, str | None] = dict(points)
     return ViewRead(True, 0, epoch_ms(at), origin, sent, totals, len(points))
 
 
@@ -163,23 +166,22 @@ def columns(got: ViewRead, since: int, per_grid: bool, source: str) -> dict[str,
         removed: list[Any] = sorted(gone)
         out["ids"] = ids
     else:
-        order = sorted(int(k) for k in present)
-        # One split over all points, then a column per stride: C loops, not Python ones.
-        flat = "|".join([present[str(sid)] for sid in order]).split("|") if order else []
-        xs, ys, ss, rs, os_, fs, ds = (list(map(int, flat[i::7])) for i in range(7))
+        t = got.table
+        if t is None:
+            raise ValueError("a read of a view of points carries its points as columns")
         cols = {
-            "x": xs,
-            "y": ys,
-            "s": ss,
-            "n": [1] * len(order),
-            "r": rs,
-            "o": os_,
-            "t": [as_of_s - f for f in fs],
-            "d": ds,
+            "x": t.x.tolist(),
+            "y": t.y.tolist(),
+            "s": t.s.tolist(),
+            "n": [1] * len(t.ids),
+            "r": t.r.tolist(),
+            "o": t.o.tolist(),
+            "t": (as_of_s - t.fs).tolist(),
+            "d": t.d.tolist(),
         }
-        removed = sorted(int(k) for k in gone)
+        removed = t.removed.tolist()
         # Ascending staff ids as steps from the previous one: a third of the bytes otherwise.
-        out["ids"] = [b - a for a, b in zip([0, *order], order, strict=False)]
+        out["ids"] = np.diff(t.ids, prepend=0).tolist()
         out["ids_delta"] = True
     out |= cols
     out["removed"] = removed

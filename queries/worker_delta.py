@@ -15,21 +15,30 @@ disappears after MAX_AGE. ``advance`` moves the namespace's ``tick`` (the reader
 backwards) and logs, as changes of their own, the workers whose fix crossed one of those ages
 between the previous tick and the new one (``at`` scores each staff id by its fix time).
 
-Layout: docstring of ``queries.position_store``. Readers: ``queries.worker_view``.
+Layout: docstring of ``queries.position_store``. Readers: ``queries.worker_view`` and
+``queries.worker_view_points``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+import numpy as np
+import redis
+from numpy.typing import NDArray
 
 from .position_store import PositionStore, epoch_ms
 from .worker_layer import MAX_AGE, STALE_AFTER
 
 _MS = timedelta(milliseconds=1)
 
-# KEYS: seq, floor, log, at, chg, gchg, tick. ARGV: since, now_ms (0: no tick), stale_ms,
-# max_age_ms. Returns {seq, floor, tick, changed ids or false}.
+# KEYS: seq, floor, log, at, chg, gchg, tick [, a hash whose field "seq" is the cursor]. ARGV:
+# since (ignored with the hash: a missing field reads as -1, i.e. unknown), now_ms (0: no
+# tick), stale_ms, max_age_ms, "1" to read gchg too, "0" to read no ids at all. Returns {seq,
+# floor, tick, changed ids or false, gchg ids or false, since}, ids joined by commas: one bulk
+# reply, parsed in one C call (without ids: "" for a cursor in range). Thousands of ids cost a
+# millisecond in Lua (each becomes a Lua string); ``queue_log`` reads them without it.
 _ADVANCE_LUA = """
 local function zadd_all(key, score, ids)
   for i = 1, #ids, 500 do
@@ -68,33 +77,80 @@ end
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local floor = tonumber(redis.call('GET', KEYS[2]) or '0')
 local since = tonumber(ARGV[1])
-local ids = false
-if since >= floor and since <= seq then
-  ids = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf')
+if KEYS[8] then since = tonumber(redis.call('HGET', KEYS[8], 'seq') or '-1') or -1 end
+local ids, level = false, false
+if since >= floor and since <= seq and ARGV[6] == '0' then
+  ids = ''
+elseif since >= floor and since <= seq then
+  local after = '(' .. string.format('%d', since)
+  ids = table.concat(redis.call('ZRANGEBYSCORE', KEYS[3], after, '+inf'), ',')
+  if ARGV[5] == '1' then
+    level = table.concat(redis.call('ZRANGEBYSCORE', KEYS[6], after, '+inf'), ',')
+  end
 end
-return {seq, floor, tick or 0, ids}
+return {seq, floor, tick or 0, ids, level, since}
 """
 
 
 @dataclass(frozen=True)
 class Changes:
     """The log read at one moment: ``seq`` now, ``floor`` (older cursors are unknown),
-    ``tick_ms`` (the readers' latest "now", ms since the epoch; 0 before the first tick) and
-    ``ids``: the staff ids changed since the cursor asked for, None when it was too old or
-    unknown."""
+    ``tick_ms`` (the readers' latest "now", ms since the epoch; 0 before the first tick),
+    ``since`` (the cursor read from), ``text``: the staff ids changed since then as Redis
+    sent them (comma-separated, in the log's order), None when ``since`` was too old or
+    unknown, and (asked for with ``level``) ``level``: the staff ids with a write since then
+    that may change a per-grid count (``gchg``: other covering grids or duty flag, a new
+    worker, a stale fix fresh again, a crossing)."""
 
     seq: int
     floor: int
     tick_ms: int
-    ids: list[int] | None
+    since: int
+    text: bytes | None
+    level: NDArray[np.int64] | None = None
+
+    @property
+    def changed(self) -> NDArray[np.int64] | None:
+        """The changed staff ids as an array."""
+        return _ids(self.text)
+
+    @property
+    def ids(self) -> list[int] | None:
+        """The changed staff ids as a list."""
+        got = _ids(self.text)
+        return None if got is None else got.tolist()
 
 
 def advance(
-    store: PositionStore, since: int, now: datetime | None, *, grid_level: bool = False
+    store: PositionStore,
+    since: int,
+    now: datetime | None,
+    *,
+    grid_level: bool = False,
+    level: bool = False,
 ) -> Changes:
     """Move the tick to ``now`` (if later; None: leave it) and read the workers changed since
     ``since``: every write (``grid_level`` False) or only writes and crossings that may change
-    a per-grid count. One Redis call; raises redis.RedisError."""
+    a per-grid count; with ``level``, the latter too (``Changes.level``). One Redis call;
+    raises redis.RedisError."""
+    pipe = store.client.pipeline(transaction=False)
+    queue_advance(pipe, store, since, now, grid_level=grid_level, level=level)
+    return changes_of(pipe.execute()[0])
+
+
+def queue_advance(
+    pipe: redis.client.Pipeline,
+    store: PositionStore,
+    since: int | str,
+    now: datetime | None,
+    *,
+    grid_level: bool = False,
+    level: bool = False,
+    ids: bool = True,
+) -> None:
+    """Queue ``advance`` on ``pipe`` (its reply: ``changes_of``); ``since`` a cursor, or the
+    key of a hash whose field "seq" holds it (a view's meta, read in the same call). Without
+    ``ids`` the reply's ids are b"" for a cursor in range (read them with ``queue_log``)."""
     keys = [
         store.seq_key,
         store.floor_key,
@@ -104,20 +160,52 @@ def advance(
         store.gchg_key,
         store.tick_key,
     ]
+    if isinstance(since, str):
+        keys.append(since)
     args = [
-        int(since),
+        since if isinstance(since, int) else -1,
         epoch_ms(now) if now is not None else 0,
         STALE_AFTER // _MS,
         MAX_AGE // _MS,
+        int(level),
+        int(ids),
     ]
-    script = store.client.register_script(_ADVANCE_LUA)
-    seq, floor, tick, ids = script(keys=keys, args=args)
-    return Changes(
-        int(seq),
-        int(floor),
-        int(tick),
-        None if not isinstance(ids, list) else [int(i) for i in ids],
-    )
+    # EVAL, not a registered script: a pipeline checks its scripts with a round trip of its
+    # own on every execute, and Redis caches the compiled body by its hash anyway.
+    pipe.eval(_ADVANCE_LUA, len(keys), *keys, *args)
+
+
+def changes_of(reply: list) -> Changes:
+    """The Changes of an advance's reply."""
+    seq, floor, tick, ids, lvl, since = reply
+    text = ids if isinstance(ids, bytes) else None
+    return Changes(int(seq), int(floor), int(tick), int(since), text, _ids(lvl))
+
+
+def queue_log(pipe: redis.client.Pipeline, store: PositionStore, since: int) -> None:
+    """Queue the reads of the staff ids written since ``since``, every write and those that
+    may change a per-grid count (``chg``, ``gchg``; replies: ``logged``): plain commands,
+    whose thousands of ids cost Redis a fraction of what a script pays to see them."""
+    after = f"({int(since)}"
+    pipe.zrangebyscore(store.chg_key, after, "+inf")
+    pipe.zrangebyscore(store.gchg_key, after, "+inf")
+
+
+def logged(changes: Changes, replies: list[list[bytes]]) -> tuple[Changes, list[bytes]]:
+    """``changes`` (read without ids) with the ids of ``queue_log``'s replies, and the
+    changed ids as Redis sent them (fields for the next command, no conversion)."""
+    written, level = replies
+    text = b",".join(written)
+    return replace(changes, text=text, level=_ids(b",".join(level))), written
+
+
+def _ids(raw: bytes | int | None) -> NDArray[np.int64] | None:
+    """Staff ids joined by commas (a Lua false arrives as None) as an array."""
+    if not isinstance(raw, bytes):
+        return None
+    if not raw:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(raw, dtype=np.int64, sep=",")
 
 
 def changed_since(

@@ -1,20 +1,15 @@
-"""What one worker adds to the map's worker layer, and the layer's points in the compact form
-of the delta feed (``queries.worker_view``, ``layers.workers.delta_payload``). No I/O.
+"""What one worker adds to the map's worker layer counted per grid, and the grid points in the
+compact form of the delta feed (``queries.worker_view``, ``layers.workers.delta_payload``).
+No I/O. (One point per worker, for callers who may read tracks, is ``queries.worker_table``:
+the same rules over columns.)
 
 A worker (active field staff of the chosen roles, in scope) contributes a ``Contribution``:
-drawn as a point of its own (callers who may read tracks), counted in the point of the grid
-holding its fix (everyone else), counted as "elsewhere" (no grid of the scope covers the fix),
-hidden (fix older than MAX_AGE) or truncated (over MAX_WORKERS). Points are strings, so that
-Redis can hold and compare them as they are:
-
-- a worker: ``"x|y|s|r|o|fs"`` — x, y: the fix in the display datum as integer steps of ``Q``
-  degrees from the view's origin; s: index in STATUS_NAMES; r: index in FIELD_ROLES; o: 1
-  when outside all of its own grids; fs: the fix time in whole seconds since the epoch,
-  rounded up (so that ``as_of_s - fs`` is the full payload's ``age_s`` at a whole-second
-  ``as_of``). Sent with a last field d: 0, or 1 when x, y are steps from the point the client
-  holds (``relative``);
-- a grid: ``"x|y|s|n|online|off_duty|stale|outside|name"`` — its anchor, the best status in
-  it, the number of workers and the counts by status; the grid's name last (it may hold "|").
+counted in the point of the grid holding its fix, counted as "elsewhere" (no grid of the
+scope covers the fix) or hidden (fix older than MAX_AGE). Points are strings, so that Redis
+can hold and compare them as they are: a grid is
+``"x|y|s|n|online|off_duty|stale|outside|name"`` — its anchor as integer steps of ``Q``
+degrees from the view's origin in the display datum, the best status in it, the number of
+workers and the counts by status; the grid's name last (it may hold "|").
 """
 
 from __future__ import annotations
@@ -31,14 +26,12 @@ from domain.geo.gcj02 import wgs84_to_gcj02
 
 from .position_store import epoch_ms
 from .scope import Scope
-from .worker_layer import FIELD_ROLES, MAX_AGE, MAX_WORKERS, STALE_AFTER, WorkerFix
+from .worker_layer import MAX_AGE, STALE_AFTER, WorkerFix
 
 # Degrees per step of a quantised coordinate: about 1.1 m north-south, 0.95 m east-west at
 # Jiaxing; the error of a decoded point is at most half a step in each axis.
 Q = 1e-5
 STATUS_NAMES: tuple[str, ...] = ("online", "off_duty", "stale")
-_STATUS = {name: i for i, name in enumerate(STATUS_NAMES)}
-_ROLE = {name: i for i, name in enumerate(FIELD_ROLES)}
 TOTALS: tuple[str, ...] = (
     "online",
     "off_duty",
@@ -108,8 +101,8 @@ class Worker:
         return cls(sid, role, assigned, int(at_ms), float(lon), float(lat), duty == "1", covering)
 
 
-_STALE_MS = STALE_AFTER // timedelta(milliseconds=1)
-_MAX_AGE_MS = MAX_AGE // timedelta(milliseconds=1)
+STALE_MS = STALE_AFTER // timedelta(milliseconds=1)
+MAX_AGE_MS = MAX_AGE // timedelta(milliseconds=1)
 
 
 def contribution(
@@ -118,9 +111,9 @@ def contribution(
     """What worker ``w`` (in scope, of the chosen roles) adds at ``now_ms`` (the rules of
     queries.worker_layer: status_of, MAX_AGE, grid_of); ``per_grid`` counts it in a grid of
     ``scope`` that ``has_anchor`` lists (else 'elsewhere')."""
-    if w.at_ms <= now_ms - _MAX_AGE_MS:
+    if w.at_ms <= now_ms - MAX_AGE_MS:
         return Contribution("h", "", -1, False)
-    status = 2 if now_ms - w.at_ms > _STALE_MS else 0 if w.duty else 1
+    status = 2 if now_ms - w.at_ms > STALE_MS else 0 if w.duty else 1
     outside = not set(w.assigned) & set(w.grids)
     if not per_grid:
         return Contribution("p", str(w.sid), status, outside)
@@ -132,35 +125,20 @@ def contribution(
     return Contribution("p", code, status, outside)
 
 
-def encode_worker_row(role: str, assigned: Sequence[str], c: Contribution, point: str = "") -> str:
-    """A worker's entry in a view: roster, contribution and, for a worker drawn as a point of
-    its own, the point as the view's clients hold it: ``role|a1,a2|kind|pid|s|o|<point>``."""
-    return f"{role}|{','.join(assigned)}|{c.kind}|{c.pid}|{c.status}|{int(c.outside)}|{point}"
+def encode_worker_row(role: str, assigned: Sequence[str], c: Contribution) -> str:
+    """A worker's entry in a view per grid: roster and contribution,
+    ``role|a1,a2|kind|pid|s|o``."""
+    return f"{role}|{','.join(assigned)}|{c.kind}|{c.pid}|{c.status}|{int(c.outside)}"
 
 
-def decode_worker_row(raw: str) -> tuple[str, tuple[str, ...], Contribution, str]:
-    """The inverse of encode_worker_row: (role, assigned, contribution, point or "")."""
-    role, assigned, kind, pid, status, outside, point = raw.split("|", 6)
+def decode_worker_row(raw: str) -> tuple[str, tuple[str, ...], Contribution]:
+    """The inverse of encode_worker_row: (role, assigned, contribution)."""
+    role, assigned, kind, pid, status, outside = raw.split("|", 5)
     return (
         role,
         tuple(assigned.split(",")) if assigned else (),
         Contribution(kind, pid, int(status), outside == "1"),
-        point,
     )
-
-
-def relative(point: str, before: str) -> str:
-    """``point`` with x, y as steps from ``before`` (both worker points) and the flag 1: a
-    worker walks a few metres between refreshes, and small numbers take a third of the bytes.
-    An absolute point carries the flag 0 (``absolute``)."""
-    x, y, rest = point.split("|", 2)
-    bx, by, _ = before.split("|", 2)
-    return f"{int(x) - int(bx)}|{int(y) - int(by)}|{rest}|1"
-
-
-def absolute(point: str) -> str:
-    """A worker point as sent with the flag 0: x, y are steps from the origin."""
-    return point + "|0"
 
 
 def display_steps(
@@ -194,11 +172,6 @@ def origin_of(lonlat: Iterable[tuple[float, float]], basemap_crs: str) -> tuple[
     return (math.floor(lon * 100) / 100, math.floor(lat * 100) / 100)
 
 
-def worker_point(xy: tuple[int, int], w: Worker, c: Contribution) -> str:
-    """A drawn worker's point string (module docstring)."""
-    return f"{xy[0]}|{xy[1]}|{c.status}|{_ROLE[w.role]}|{int(c.outside)}|{-(-w.at_ms // 1000)}"
-
-
 def grid_point(xy: tuple[int, int], counts: Sequence[int], name: str) -> str:
     """A grid's point string from its anchor steps and [online, off_duty, stale, outside]."""
     online, off, stale, outside = counts
@@ -217,20 +190,6 @@ def add_to_grid(counts: list[int], c: Contribution, sign: int) -> None:
     """Count worker ``c`` into (sign 1) or out of (sign -1) a grid's counts."""
     counts[c.status] += sign
     counts[3] += sign * int(c.outside)
-
-
-def worker_points(
-    workers: Iterable[Worker],
-    contribs: Mapping[int, Contribution],
-    origin: tuple[float, float],
-    basemap_crs: str,
-) -> dict[str, str]:
-    """{staff id: point string} of the workers drawn as points of their own ('p')."""
-    drawn = [w for w in workers if contribs[w.sid].kind == "p"]
-    steps = display_steps([(w.lon, w.lat) for w in drawn], origin, basemap_crs)
-    return {
-        str(w.sid): worker_point(xy, w, contribs[w.sid]) for w, xy in zip(drawn, steps, strict=True)
-    }
 
 
 def grid_points(
@@ -263,28 +222,18 @@ def evaluate_all(
     workers: Sequence[WorkerFix],
     now: datetime,
     scope: Scope,
-    per_grid: bool,
     anchors: Mapping[str, tuple[str, float, float]],
     origin: tuple[float, float],
     basemap_crs: str,
 ) -> tuple[dict[int, Contribution], dict[str, str], dict[str, int]]:
-    """(contributions by staff id, points, totals) of every worker in ``workers`` (in scope,
-    of the chosen roles) at ``now``: per grid at ``anchors`` (grid_anchors) or one point per
-    worker, at most MAX_WORKERS of them (by staff id; the others counted as truncated)."""
-    contribs: dict[int, Contribution] = {}
-    drawn, now_ms, anchored = 0, epoch_ms(now), set(anchors)
-    plain = [Worker.of(w) for w in sorted(workers, key=lambda w: w.staff_id)]
-    for w in plain:
-        c = contribution(w, now_ms, scope, per_grid, anchored)
-        if not per_grid and c.kind == "p":
-            drawn += 1
-            if drawn > MAX_WORKERS:
-                c = Contribution("t", "", c.status, c.outside)
-        contribs[w.sid] = c
-    if per_grid:
-        points = grid_points(contribs.values(), anchor_steps(anchors, origin, basemap_crs))
-    else:
-        points = worker_points(plain, contribs, origin, basemap_crs)
+    """(contributions by staff id, grid points, totals) of every worker in ``workers`` (in
+    scope, of the chosen roles) at ``now``, counted per grid at ``anchors``
+    (grid_anchors)."""
+    now_ms, anchored = epoch_ms(now), set(anchors)
+    contribs = {
+        w.staff_id: contribution(Worker.of(w), now_ms, scope, True, anchored) for w in workers
+    }
+    points = grid_points(contribs.values(), anchor_steps(anchors, origin, basemap_crs))
     totals = dict.fromkeys((*TOTALS, DRAWN), 0)
     for c in contribs.values():
         for k, v in c.totals().items():

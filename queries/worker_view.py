@@ -2,23 +2,24 @@
 datum): its points and counts, updated from the positions' change log (``queries.worker_delta``)
 so that a refresh costs the workers that changed, not all of them.
 
-Keys under ``gs:v1:<ns>:pos:view:<digest>:`` (the digest names the view):
+A view of points (callers who may read tracks) keeps its rows as columns
+(``queries.worker_view_points``); this module keeps a view per grid and what both share: the
+keys, the lock and the check of the positions. Keys of a view per grid under
+``gs:v1:<ns>:pos:view:<digest>:`` (``queries.worker_view_keys``):
 
 - ``meta`` — hash: fmt, seq (positions seq the view has consumed), cur (its own cursor, the
   ``seq`` of the delta feed), floor (cursors below it are unknown: send everything), as_of
   (ms: the "now" its statuses hold for), built (ms: when the roster was last read), lon0/lat0
   (the origin of quantised coordinates);
-- ``pts`` — hash, point id (staff id, or grid code per grid) → point string
-  (``queries.worker_points``);
+- ``pts`` — hash, grid code → point string (``queries.worker_points``);
 - ``chg`` — sorted set, point id → the cursor of its last change (removed points stay, so a
   client learns of the removal);
-- ``w`` — hash, staff id → its roster, contribution and (a view of points) its point as
-  clients hold it (``worker_points.encode_worker_row``), for every worker of the view's
-  roster (active field staff of the roles in scope, with or without a fix): what to take back
-  out of the counts when it changes; the change log names workers of the whole database, and
-  a worker without a row is not this view's. A view of points keeps no ``pts``/``chg``;
+- ``w`` — hash, staff id → its roster and contribution (``worker_points.encode_worker_row``),
+  for every worker of the view's roster (active field staff of the roles in scope, with or
+  without a fix): what to take back out of the counts when it changes; the change log names
+  workers of the whole database, and a worker without a row is not this view's;
 - ``tot`` — hash of the meta counts (``worker_points.TOTALS``);
-- ``anc`` — hash, grid code → "x|y|name": anchors met so far (per grid only);
+- ``anc`` — hash, grid code → "x|y|name": anchors met so far;
 - ``lock`` — one updater at a time.
 
 A view is built from every position (and the roster from PostgreSQL) when it is missing or the
@@ -26,18 +27,13 @@ positions were primed again since (then its cursor jumps past every cursor hande
 no client keeps a state from another timeline); every REFRESH_AFTER it is rebuilt the same way
 but compared with what it held, so roster changes (assignments, staff joining or leaving; only
 imports make them) reach the map within that time without resending it all; in between, each
-sync re-evaluates only the workers in the change log (per grid: only the changes that may move
-a count). Time never goes back for a view: it is evaluated at the namespace's tick (the latest
-"now" any reader brought). Every key expires an hour after the view was last brought up to
-date.
+sync re-evaluates only the workers in the change log that may move a count. Time never goes
+back for a view: it is evaluated at the namespace's tick (the latest "now" any reader
+brought). Every key expires an hour after the view was last brought up to date.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import secrets
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,30 +43,22 @@ import redis
 
 from .position_store import PositionStore, epoch_ms, from_epoch_ms, text
 from .scope import Scope
-from .worker_delta import advance
-from .worker_layer import MAX_WORKERS, WorkerFix, grid_anchors, roster_in_scope, scope_corner
+from .worker_delta import changes_of, queue_advance
+from .worker_layer import WorkerFix, grid_anchors, roster_in_scope, scope_corner
 from .worker_points import (
     DRAWN,
     NO_FIX,
-    absolute,
     anchor_steps,
     encode_worker_row,
     evaluate_all,
     origin_of,
 )
-from .worker_view_read import Step, ViewRead, read_grids, read_points, view_read
+from .worker_view_keys import REFRESH_AFTER, VIEW_FORMAT, VIEW_TTL_MS, ViewLock, view_prefix
+from .worker_view_points import read_points, sync_points
+from .worker_view_read import Step, ViewRead, read_grids, view_read
 from .worker_view_update import evaluate
 
-log = logging.getLogger(__name__)
-
-VIEW_FORMAT = 1
-VIEW_TTL_MS = 3600 * 1000  # an unused view goes away after an hour
-REFRESH_AFTER = timedelta(minutes=5)  # the roster is read again this often
-LOCK_MS = 10_000
-LOCK_WAIT_S = 1.0
 _MS = timedelta(milliseconds=1)
-
-_UNLOCK_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end"
 
 
 class WorkerView:
@@ -86,20 +74,23 @@ class WorkerView:
     ):
         self.store, self.client = store, store.client
         self.scope, self.roles, self.per_grid, self.crs = scope, roles, per_grid, basemap_crs
-        name = f"{VIEW_FORMAT}|{scope.key}|{','.join(roles)}|{int(per_grid)}|{basemap_crs}"
-        digest = hashlib.blake2b(name.encode(), digest_size=10).hexdigest()
-        base = store.key(f"view:{digest}:")
+        base = view_prefix(store, scope, roles, per_grid, basemap_crs)
         self.k_meta, self.k_pts, self.k_chg = base + "meta", base + "pts", base + "chg"
         self.k_w, self.k_tot, self.k_lock = base + "w", base + "tot", base + "lock"
-        self.k_anc = base + "anc"
-        self.keys = (self.k_meta, self.k_pts, self.k_chg, self.k_w, self.k_tot, self.k_anc)
+        self.k_anc, self.k_st = base + "anc", base + "st"
+        # The keys the view holds: per grid, or of points (``worker_view_points``).
+        self.keys = (
+            (self.k_meta, self.k_pts, self.k_chg, self.k_w, self.k_tot, self.k_anc)
+            if per_grid
+            else (self.k_meta, self.k_w, self.k_st)
+        )
 
     # ---- reading ---------------------------------------------------------------------------
 
     def read(self, since: int) -> ViewRead | None:
         """The points a client at cursor ``since`` lacks (all when ``since`` is 0, too old or
         unknown), atomically; None when there is no view."""
-        return read_points(self, since) if not self.per_grid else read_grids(self, since)
+        return read_grids(self, since) if self.per_grid else read_points(self, since)
 
     # ---- bringing it to now ----------------------------------------------------------------
 
@@ -111,48 +102,63 @@ class WorkerView:
         updater held it longer than LOCK_WAIT_S."""
         if not self.store.verify(conn):
             return None
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while not self.client.set(self.k_lock, token, nx=True, px=LOCK_MS):
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.01)
-        try:
-            return self._sync(conn, now)
-        finally:
-            self.client.register_script(_UNLOCK_LUA)(keys=[self.k_lock], args=[token])
+        if not self.per_grid:
+            return sync_points(self, conn, now)
+        lock = ViewLock(self.client, self.k_lock)
 
-    def _sync(self, conn: psycopg.Connection, now: datetime) -> Step | None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hgetall(self.k_meta)
-        pipe.hlen(self.k_w)
-        pipe.hget(self.k_tot, DRAWN)
-        pipe.exists(self.k_pts, self.k_chg)
-        raw, rows, drawn, grids = pipe.execute()
+        def reads(pipe: redis.client.Pipeline) -> None:
+            pipe.hgetall(self.k_meta)
+            pipe.hlen(self.k_w)
+            pipe.hget(self.k_tot, DRAWN)
+            pipe.exists(self.k_pts, self.k_chg)
+            queue_advance(pipe, self.store, self.k_meta, now, grid_level=True)
+
+        got = lock.take_with(reads)
+        if got is None:
+            return None
+        try:
+            return self._sync(conn, lock, *got)
+        finally:
+            lock.release()  # when no write released it
+
+    def _sync(
+        self,
+        conn: psycopg.Connection,
+        lock: ViewLock,
+        raw: dict[bytes, bytes],
+        rows: int,
+        drawn: bytes | None,
+        grids: int,
+        reply: list[Any],
+    ) -> Step | None:
         meta = {text(k): text(v) for k, v in raw.items()}
         valid = meta.get("fmt") == str(VIEW_FORMAT) and self._whole(meta, rows, drawn, grids)
-        seen = int(meta["seq"]) if valid else -1
-        changes = advance(self.store, seen, now, grid_level=self.per_grid)
+        changes = changes_of(reply)
         at = from_epoch_ms(changes.tick_ms)
-        if not valid or changes.ids is None or seen > changes.seq:
-            return self._build(conn, at, changes.seq, None)
+        ids = changes.ids
+        if not valid or ids is None or changes.since > changes.seq:
+            return self._build(conn, lock, at, changes.seq, None)
         if epoch_ms(at) - int(meta["built"]) >= REFRESH_AFTER // _MS:
-            # A view of points keeps no points to compare with: it starts afresh.
-            return self._build(conn, at, changes.seq, meta if self.per_grid else None)
-        if changes.ids or epoch_ms(at) != int(meta["as_of"]) or seen != changes.seq:
-            return self._update(conn, meta, changes.ids, at, changes.seq)
+            return self._build(conn, lock, at, changes.seq, meta)
+        if ids or epoch_ms(at) != int(meta["as_of"]) or changes.since != changes.seq:
+            return self._update(conn, lock, meta, ids, at, changes.seq)
         return None
 
     def _whole(self, meta: dict[str, str], rows: int, drawn: bytes | None, grids: int) -> bool:
         """False when Redis dropped one of the view's keys and not the others (an eviction
         policy that picks keys with an expiry): rows are only ever added by a build, and a
-        view per grid drawing workers holds points and their log."""
+        view drawing workers holds points and their log."""
         if drawn is None or rows != int(meta.get("rows", -1)):
             return False
-        return not self.per_grid or int(drawn) == 0 or grids == 2
+        return int(drawn) == 0 or grids == 2
 
     def _build(
-        self, conn: psycopg.Connection, at: datetime, seq: int, meta: dict[str, str] | None
+        self,
+        conn: psycopg.Connection,
+        lock: ViewLock,
+        at: datetime,
+        seq: int,
+        meta: dict[str, str] | None,
     ) -> Step | None:
         """Every worker evaluated afresh; ``meta`` given: compared with the view (a refresh),
         else a new view whose floor jumps past every cursor handed out before."""
@@ -170,31 +176,16 @@ class WorkerView:
         workers = [
             WorkerFix(sid, r, a, fixes[sid]) for sid, (r, a) in roster.items() if sid in fixes
         ]
-        anchors = (
-            grid_anchors(conn, self.scope, {g for w in workers for g in w.fix.grids})
-            if self.per_grid
-            else {}
-        )
-        contribs, points, totals = evaluate_all(
-            workers, at, self.scope, self.per_grid, anchors, origin, self.crs
-        )
-        if totals["truncated"]:
-            log.warning(
-                "worker view: %d workers over the cap of %d", totals["truncated"], MAX_WORKERS
-            )
+        anchors = grid_anchors(conn, self.scope, {g for w in workers for g in w.fix.grids})
+        contribs, points, totals = evaluate_all(workers, at, self.scope, anchors, origin, self.crs)
         # Every worker of the roster has a row: the change log names workers of the whole
         # database, and a step evaluates only those the view holds.
         rows = {str(sid): encode_worker_row(r, a, NO_FIX) for sid, (r, a) in roster.items()}
         rows |= {
-            str(w.staff_id): encode_worker_row(
-                w.role,
-                w.assigned,
-                contribs[w.staff_id],
-                "" if self.per_grid else points.get(str(w.staff_id), ""),
-            )
+            str(w.staff_id): encode_worker_row(w.role, w.assigned, contribs[w.staff_id])
             for w in workers
         }
-        step = self._write_all(meta, seq, at, origin, points, rows, totals)
+        step = self._write_all(lock, meta, seq, at, origin, points, rows, totals)
         if anchors:
             self.remember_anchors(anchor_steps(anchors, origin, self.crs))
         return step
@@ -211,6 +202,7 @@ class WorkerView:
 
     def _write_all(
         self,
+        lock: ViewLock,
         meta: dict[str, str] | None,
         seq: int,
         at: datetime,
@@ -251,14 +243,11 @@ class WorkerView:
             },
         )
         self._expire(pipe)
-        pipe.execute()
+        lock.release_with(pipe)
         view = {"as_of": str(epoch_ms(at))}
         n = len(points)
         if before is None:
-            every: dict[str, str | None] = (
-                dict(points) if self.per_grid else {k: absolute(v) for k, v in points.items()}
-            )
-            return Step(None, view_read(True, cur, view, origin, every, totals, n))
+            return Step(None, view_read(True, cur, view, origin, dict(points), totals, n))
         return Step(before, view_read(False, cur, view, origin, changed, totals, n))
 
     def _apply(
@@ -273,15 +262,14 @@ class WorkerView:
     ) -> None:
         """Queue the writes of changed points (None: removed), worker rows and totals (the
         values when ``replace``, else increments)."""
-        if self.per_grid:  # a view of points keeps no points (``_read_points``)
-            kept = {k: v for k, v in changed.items() if v is not None}
-            gone = [k for k, v in changed.items() if v is None]
-            for part in _chunks(list(kept.items())):
-                pipe.hset(self.k_pts, mapping=dict(part))
-            for part in _chunks(gone):
-                pipe.hdel(self.k_pts, *part)
-            for part in _chunks(list(changed)):
-                pipe.zadd(self.k_chg, dict.fromkeys(part, cur))
+        kept = {k: v for k, v in changed.items() if v is not None}
+        gone = [k for k, v in changed.items() if v is None]
+        for part in _chunks(list(kept.items())):
+            pipe.hset(self.k_pts, mapping=dict(part))
+        for part in _chunks(gone):
+            pipe.hdel(self.k_pts, *part)
+        for part in _chunks(list(changed)):
+            pipe.zadd(self.k_chg, dict.fromkeys(part, cur))
         for part in _chunks(list(rows.items())):
             pipe.hset(self.k_w, mapping=dict(part))
         if replace:
@@ -299,6 +287,7 @@ class WorkerView:
     def _update(
         self,
         conn: psycopg.Connection,
+        lock: ViewLock,
         meta: dict[str, str],
         ids: list[int],
         at: datetime,
@@ -314,11 +303,9 @@ class WorkerView:
         self._expire(pipe)
         pipe.hgetall(self.k_tot)
         pipe.hlen(self.k_pts)
-        *_, tot, size = pipe.execute()
+        *_, tot, size = lock.release_with(pipe)
         totals = {text(k): int(v) for k, v in tot.items()}
         origin = (float(meta["lon0"]), float(meta["lat0"]))
-        if not self.per_grid:
-            size = totals.get(DRAWN, 0)
         view = {"as_of": str(epoch_ms(at))}
         return Step(before, view_read(False, cur, view, origin, changed, totals, int(size)))
 

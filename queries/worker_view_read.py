@@ -1,9 +1,9 @@
 """Reading a worker view (``queries.worker_view``): what a client at a cursor lacks.
 
 A view per grid keeps its points and a change log (``pts``, ``chg``) and is read in one Lua
-call. A view of points keeps its points in its workers' rows: a client at the current cursor
-gets nothing, any other every drawn worker — most clients ask with the previous cursor and are
-answered by the step the sync just took.
+call. (A view of points is read by ``queries.worker_view_points``: a client at the current
+cursor gets nothing, any other every drawn worker — most clients ask with the previous cursor
+and are answered by the step the sync just took.)
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .position_store import text
-from .worker_points import DRAWN, TOTALS, absolute, decode_worker_row
+from .worker_points import TOTALS
+from .worker_table import PointColumns
 
 if TYPE_CHECKING:  # the view imports this module: the type only, at check time
     from .worker_view import WorkerView
@@ -44,8 +44,9 @@ return {meta, tot, size, 0, ids, vals}
 @dataclass(frozen=True)
 class ViewRead:
     """What a client at cursor ``since`` needs: ``full`` (everything: drop what you hold),
-    ``cursor`` (the next ``since``), ``as_of_ms``, ``origin`` (display datum), ``points`` {id:
-    point string, or None when removed}, ``totals`` (TOTALS) and ``size`` (points held)."""
+    ``cursor`` (the next ``since``), ``as_of_ms``, ``origin`` (display datum), the points —
+    per grid ``points`` {grid code: point string, or None when removed}, one per worker
+    ``table`` (columns) —, ``totals`` (TOTALS) and ``size`` (points held)."""
 
     full: bool
     cursor: int
@@ -54,6 +55,7 @@ class ViewRead:
     points: dict[str, str | None]
     totals: dict[str, int]
     size: int
+    table: PointColumns | None = None
 
 
 @dataclass(frozen=True)
@@ -94,30 +96,6 @@ def read_grids(view: WorkerView, since: int) -> ViewRead | None:
     )
 
 
-def read_points(view: WorkerView, since: int) -> ViewRead | None:
-    """A view of points keeps its points in its workers' rows: a client at the current
-    cursor gets nothing, any other every drawn worker, from the rows and the fixes. (Most
-    clients ask with the previous cursor, answered by the step of ``sync``.)"""
-    pipe = view.client.pipeline(transaction=True)
-    pipe.hgetall(view.k_meta)
-    pipe.hgetall(view.k_tot)
-    pipe.hgetall(view.k_w)
-    raw_meta, raw_tot, raw_rows = pipe.execute()
-    if not raw_meta:
-        return None
-    meta = {text(k): text(v) for k, v in raw_meta.items()}
-    totals = {text(k): int(v) for k, v in raw_tot.items()}
-    cur, origin = int(meta["cur"]), (float(meta["lon0"]), float(meta["lat0"]))
-    if 0 < since == cur:
-        return view_read(False, cur, meta, origin, {}, totals, totals.get(DRAWN, 0))
-    points: dict[str, str | None] = {}
-    for k, v in raw_rows.items():
-        _, _, c, point = decode_worker_row(text(v))
-        if c.kind == "p" and point:
-            points[text(k)] = absolute(point)
-    return view_read(True, cur, meta, origin, points, totals, len(points))
-
-
 def view_read(
     full: bool,
     cur: int,
@@ -126,10 +104,11 @@ def view_read(
     points: dict[str, str | None],
     totals: dict[str, int],
     size: int,
+    table: PointColumns | None = None,
 ) -> ViewRead:
     """A ViewRead with the meta counts of ``totals`` and the as-of of ``meta``."""
     counts = {k: totals.get(k, 0) for k in TOTALS}
-    return ViewRead(full, cur, int(meta["as_of"]), origin, points, counts, size)
+    return ViewRead(full, cur, int(meta["as_of"]), origin, points, counts, size, table)
 
 
 def _pairs(flat: list) -> dict:

@@ -1,11 +1,11 @@
-"""One incremental step of a worker view (``queries.worker_view``): the workers of the change
-log evaluated again, and what that changes in the view's points, worker rows and counts.
+"""One incremental step of a worker view per grid (``queries.worker_view``): the workers of the
+change log evaluated again, and what that changes in the view's points, worker rows and counts.
+(A view of points has its own: ``queries.worker_view_points``.)
 
 Reads Redis (the workers' fixes, their rows in the view, the points they touch) and, only for
 grids the view has no anchor of yet, PostgreSQL; writes nothing (the view applies the result
 in one transaction). Workers without a row are not the view's (its roster, read on each
-build) and are skipped. Rows and counts are written only where a contribution changed
-(a worker walking inside its grid changes its point, not its row).
+build) and are skipped. Rows and counts are written only where a contribution changed.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from .position_store import epoch_ms, text
-from .worker_layer import MAX_WORKERS, grid_anchors
+from .worker_layer import grid_anchors
 from .worker_points import (
     NO_FIX,
     Contribution,
     Worker,
-    absolute,
     add_to_grid,
     anchor_steps,
     contribution,
@@ -29,8 +28,6 @@ from .worker_points import (
     encode_worker_row,
     grid_counts,
     grid_point,
-    relative,
-    worker_points,
 )
 
 if TYPE_CHECKING:  # the view imports this module: the type only, at check time
@@ -49,27 +46,21 @@ def evaluate(
     pipe = view.client.pipeline(transaction=False)
     pipe.hmget(view.store.hash_key, keys)
     pipe.hmget(view.k_w, keys)
-    if not view.per_grid:
-        pipe.hlen(view.k_pts)
-    got = pipe.execute()
-    fixes, old_rows = got[0], got[1]
+    fixes, old_rows = pipe.execute()
     rows: dict[str, str] = {}
     olds: dict[int, Contribution | None] = {}
-    held: dict[int, str] = {}  # the points clients hold (a view of points)
     workers: dict[int, Worker | None] = {}
     for sid, raw_fix, raw_row in zip(ids, fixes, old_rows, strict=True):
         if raw_row is None:  # not a worker of this view (the roster is read on each build)
             continue
-        role, assigned, olds[sid], held[sid] = decode_worker_row(text(raw_row))
+        role, assigned, olds[sid] = decode_worker_row(text(raw_row))
         if raw_fix is None:  # gone from Redis (cleared): no longer drawn nor counted
             workers[sid] = None
             rows[str(sid)] = encode_worker_row(role, assigned, NO_FIX)
         else:
             workers[sid] = Worker.parse(sid, role, assigned, text(raw_fix))
     now_ms, origin = epoch_ms(at), (float(meta["lon0"]), float(meta["lat0"]))
-    if view.per_grid:
-        return _per_grid(view, conn, origin, olds, workers, rows, now_ms)
-    return _points(view, origin, olds, held, workers, rows, int(got[2]), now_ms)
+    return _per_grid(view, conn, origin, olds, workers, rows, now_ms)
 
 
 def _settle(
@@ -92,46 +83,6 @@ def _settle(
                 for k, v in c.totals().items():
                     deltas[k] = deltas.get(k, 0) + sign * v
     return deltas
-
-
-def _points(
-    view: WorkerView,
-    origin: tuple[float, float],
-    olds: dict[int, Contribution | None],
-    held: dict[int, str],
-    workers: dict[int, Worker | None],
-    rows: dict[str, str],
-    size: int,
-    now_ms: int,
-) -> Step:
-    news: dict[int, Contribution | None] = {}
-    for sid, w in workers.items():
-        new = contribution(w, now_ms, view.scope, False, None) if w is not None else None
-        old = olds[sid]
-        if new is not None and new.kind == "p" and (old is None or old.kind != "p"):
-            if size >= MAX_WORKERS:  # the cap: counted, not drawn
-                new = Contribution("t", "", new.status, new.outside)
-            else:
-                size += 1
-        news[sid] = new
-    deltas = _settle(olds, news, workers, rows)
-    contribs = {sid: c for sid, c in news.items() if c is not None}
-    drawn = [w for w in workers.values() if w is not None and w.sid in contribs]
-    points = worker_points(drawn, contribs, origin, view.crs)
-    # Every worker drawn now is sent (a new fix moves its point or at least its time), as
-    # steps from the point clients hold when they hold one; every worker drawn before and not
-    # now is removed. The rows keep the points sent.
-    changed: dict[str, str | None] = {}
-    for sid, w in workers.items():
-        key, before, point = str(sid), held.get(sid, ""), points.get(str(sid))
-        if point is not None and w is not None:
-            changed[key] = relative(point, before) if before else absolute(point)
-            rows[key] = encode_worker_row(w.role, w.assigned, contribs[sid], point)
-        elif before:
-            changed[key] = None
-            if w is not None and sid in contribs:
-                rows[key] = encode_worker_row(w.role, w.assigned, contribs[sid])
-    return changed, rows, deltas
 
 
 def _per_grid(

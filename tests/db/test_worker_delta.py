@@ -215,9 +215,15 @@ def test_full_then_only_changed_workers(demo_db, redis_client, store):
         for since in (0, 12345, gone["seq"] + 10, stale["seq"]):
             again = _delta(conn, demo_db, redis_client, since, t3)
             assert again["full"] and sorted(_ids(again)) == sorted(w[0] for w in ws[:10])
-        # minutes later the view reads the roster again and starts afresh: everything
+        # minutes later the view reads the roster again and sends what that changes: a
+        # worker who left the roster is removed, the others stay as they are
+        leaver = ws[0][0]
+        conn.execute("UPDATE staff SET active = false WHERE id = %s", (leaver,))
+        conn.commit()
         later = _delta(conn, demo_db, redis_client, gone["seq"], t3 + timedelta(minutes=6))
-        assert later["full"] and later["seq"] > gone["seq"]
+        assert not later["full"] and later["seq"] == gone["seq"] + 1
+        assert later["ids"] == [] and later["removed"] == [leaver]
+        assert later["meta"]["points"] == 9 and later["meta"]["online"] == 1
 
 
 @pytest.mark.parametrize("crs", ["wgs84", "gcj02"])
@@ -494,9 +500,142 @@ def test_a_view_missing_a_key_is_built_again(demo_db, redis_client, store, role)
     with connect(demo_db) as conn:
         ws = _seed(conn, store, DEMO_NOW)
         full = _delta(conn, demo_db, redis_client, 0, DEMO_NOW, access)
-        for key in (view.k_w, view.k_tot, view.k_chg if not access.read_tracks else view.k_w):
+        # per grid: worker rows, counts, points' log; points: the roster and the table
+        keys = (view.k_w, view.k_tot, view.k_chg) if view.per_grid else (view.k_w, view.k_st)
+        for key in keys:
             redis_client.delete(key)
             again = _delta(conn, demo_db, redis_client, full["seq"], DEMO_NOW, access)
             assert again["full"] and again["seq"] > full["seq"]
             assert again["meta"]["online"] == len(ws)
             full = again
+
+
+def _same_points(screen, data):
+    """The points a screen holds equal the full answer's (ids, position within Q, status)."""
+    full = _decode(data)
+    assert set(screen) == set(full)
+    for pid, (lon, lat, status) in full.items():
+        assert abs(screen[pid][0] - lon) <= Q and abs(screen[pid][1] - lat) <= Q
+        assert screen[pid][2] == status
+
+
+def test_a_view_of_points_shared_by_processes_follows_every_change(demo_db, redis_client, store):
+    """Two processes (their own Redis clients) take turns bringing one view of points up to
+    date; a screen following the cursors holds what a full answer holds after every step:
+    walks (steps from the held point), duty, a walk out of its own grids and back (the
+    ``o`` flag), a worker's first fix after the view was built, and a fix gone from Redis."""
+    other = redis.Redis.from_url(demo_db.redis_url)
+    now = DEMO_NOW
+    with connect(demo_db) as conn:
+        ws = _workers(conn, 20)
+        home = ws[:16]
+        fixes = [(sid, now - timedelta(seconds=30), lon, lat) for sid, _, _, lon, lat in home]
+        record_positions(conn, fixes, store=store)
+        screen, held, steps, expect = _Decoder(), {}, [], []
+
+        def step(client, since, at):
+            data = _delta(conn, demo_db, client, since, at)
+            steps.append(data)
+            expect.append(workers_layer.fetch(conn, WHOLE, {}, at, demo_db, ADMIN)["data"])
+            held.update(screen.apply(data))
+            for pid in data["removed"]:
+                del held[pid]
+            _same_points(held, _delta(conn, demo_db, client, 0, at))
+            return data
+
+        full = step(redis_client, 0, now)
+        assert full["full"] and full["meta"]["points"] == 16 and sum(full["o"]) == 0
+        # the other process: three walk, a fourth goes off duty
+        t1 = now + timedelta(seconds=15)
+        walk = [(sid, t1, lon + 0.0001, lat) for sid, _, _, lon, lat in ws[:3]]
+        record_positions(conn, walk, store=store)
+        record_positions(conn, [(ws[3][0], t1, ws[3][3], ws[3][4])], on_duty=False, store=store)
+        d1 = step(other, full["seq"], t1)
+        assert not d1["full"] and d1["since"] == full["seq"] and d1["seq"] == full["seq"] + 1
+        assert _ids(d1) == sorted(w[0] for w in ws[:4]) and d1["d"] == [1, 1, 1, 1]
+        assert d1["meta"]["off_duty"] == 1
+        # this process: a worker walks into a grid not its own; another sends a first fix
+        t2 = t1 + timedelta(seconds=15)
+        away = next(w for w in ws if w[2] != ws[0][2])
+        new = ws[16]
+        record_positions(conn, [(ws[0][0], t2, away[3], away[4])], store=store)
+        record_positions(conn, [(new[0], t2, new[3], new[4])], store=store)
+        d2 = step(redis_client, d1["seq"], t2)
+        got = dict(zip(_ids(d2), zip(d2["o"], d2["d"], strict=True), strict=True))
+        assert got == {ws[0][0]: (1, 1), new[0]: (0, 0)}
+        assert d2["meta"]["outside"] == 1 and d2["meta"]["points"] == 17
+        # the other process: back home (inside again); a fix gone from Redis is removed
+        t3 = t2 + timedelta(seconds=15)
+        record_positions(conn, [(ws[0][0], t3, ws[0][3], ws[0][4])], store=store)
+        gone = ws[5][0]
+        redis_client.hdel(store.hash_key, str(gone))
+        seq = redis_client.incr(store.seq_key)  # logged as a write would be
+        redis_client.zadd(store.chg_key, {str(gone): seq})
+        d3 = step(other, d2["seq"], t3)
+        assert _ids(d3) == [ws[0][0]] and d3["o"] == [0] and d3["removed"] == [gone]
+        assert d3["meta"]["outside"] == 0 and d3["meta"]["points"] == 16
+        # nothing more: an empty delta for the current cursor, from either process
+        for client in (redis_client, other):
+            same = _delta(conn, demo_db, client, d3["seq"], t3)
+            assert (same["ids"], same["removed"], same["seq"]) == ([], [], d3["seq"])
+        # minutes later the roster is read again: one worker left it, one walked meanwhile;
+        # the screen gets just that (steps from the held point), not everything
+        t4 = t3 + timedelta(minutes=6)
+        conn.execute("UPDATE staff SET active = false WHERE id = %s", (ws[7][0],))
+        conn.commit()
+        record_positions(conn, [(ws[8][0], t4, ws[8][3], ws[8][4] + 0.0002)], store=store)
+        d4 = step(redis_client, d3["seq"], t4)
+        assert not d4["full"] and d4["removed"] == [ws[7][0]]
+        assert _ids(d4) == [ws[8][0]] and d4["d"] == [1] and d4["meta"]["points"] == 15
+        # the real decoder draws what the full payload draws after every step
+        for js, want in zip(_node(steps), expect, strict=True):
+            _same_features(js["geojson"], want, Q)
+    other.close()
+
+
+def test_a_view_of_points_draws_at_most_max_workers(demo_db, redis_client, store, monkeypatch):
+    """The cap (MAX_WORKERS) counts the others as truncated, by staff id; a drawn worker
+    hidden as too old makes room for a truncated one at its next fix."""
+    import queries.worker_table
+
+    monkeypatch.setattr(queries.worker_table, "MAX_WORKERS", 5)
+    now = DEMO_NOW
+    with connect(demo_db) as conn:
+        ws = sorted(_workers(conn, 12))
+        old = MAX_AGE - timedelta(seconds=10)  # hidden 10 s from now
+        ages = [old, old] + [timedelta(seconds=30)] * 10
+        fixes = [(w[0], now - a, w[3], w[4]) for w, a in zip(ws, ages, strict=True)]
+        record_positions(conn, fixes, store=store)
+        full = _delta(conn, demo_db, redis_client, 0, now)
+        assert _ids(full) == [w[0] for w in ws[:5]]
+        assert (full["meta"]["points"], full["meta"]["truncated"]) == (5, 7)
+        t1 = now + timedelta(seconds=15)
+        moved = [(w[0], t1, w[3], w[4]) for w in ws[5:]]
+        record_positions(conn, moved, store=store)
+        delta = _delta(conn, demo_db, redis_client, full["seq"], t1)
+        assert delta["removed"] == [ws[0][0], ws[1][0]]
+        assert _ids(delta) == [ws[5][0], ws[6][0]] and delta["d"] == [0, 0]
+        assert (delta["meta"]["points"], delta["meta"]["truncated"]) == (5, 5)
+        assert delta["meta"]["hidden_old"] == 2
+
+
+def test_a_sync_waits_for_another_updater_then_leaves_the_view(demo_db, redis_client, store):
+    """While another process holds the view's lock, a request answers from the view as it
+    is (nothing new for the current cursor) and the change waits for the next request."""
+    from queries.worker_layer import FIELD_ROLES
+    from queries.worker_view import WorkerView
+
+    view = WorkerView(store, WHOLE, FIELD_ROLES, False, demo_db.basemap_crs)
+    now = DEMO_NOW
+    with connect(demo_db) as conn:
+        ws = _seed(conn, store, now)
+        full = _delta(conn, demo_db, redis_client, 0, now)
+        t1 = now + timedelta(seconds=15)
+        record_positions(conn, [(ws[0][0], t1, ws[0][3] + 0.0001, ws[0][4])], store=store)
+        redis_client.set(view.k_lock, "another-updater", px=10_000)
+        waited = _delta(conn, demo_db, redis_client, full["seq"], t1)
+        assert not waited["full"] and waited["ids"] == [] and waited["seq"] == full["seq"]
+        redis_client.delete(view.k_lock)
+        moved = _delta(conn, demo_db, redis_client, full["seq"], t1)
+        assert _ids(moved) == [ws[0][0]] and moved["seq"] == full["seq"] + 1
+        assert redis_client.get(view.k_lock) is None  # released with the view's write
