@@ -41,7 +41,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -115,7 +115,7 @@ class FeedState:
 
     def serve(self, services: Services, spec: FeedSpec) -> Served:
         """The answer to ``spec`` (see the module docstring for the order of the steps)."""
-        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
+        slot = _slot(services, spec, spec.params)
         version = self.watch.current(services)
         entry = self.memo.get(slot)
         if version is not None and entry is not None and entry.acceptable(version, spec):
@@ -159,7 +159,7 @@ class FeedState:
         version = self.watch.current(services)
         if version is None:
             return None
-        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.params), spec.scope)
+        slot = _slot(services, spec, spec.params)
         entry = self.memo.get(slot)
         if entry is None:
             return None
@@ -193,7 +193,7 @@ class FeedState:
         """The entry of ``spec.fallback_params``'s slot, if any (memo, then Redis)."""
         if spec.fallback_params is None:
             return None
-        slot = services.cache.key(f"feed-{spec.panel}", 0, dict(spec.fallback_params), spec.scope)
+        slot = _slot(services, spec, spec.fallback_params)
         return self.memo.get(slot) or self._redis_get(services, slot, spec)
 
     # -- refreshing ahead of the screens ----------------------------------------------------
@@ -385,6 +385,12 @@ class FeedState:
             while len(self._units) > 4096:
                 self._units.popitem(last=False)
         return exists
+
+
+def _slot(services: Services, spec: FeedSpec, params: Mapping[str, Any]) -> str:
+    """The cache key of ``spec``'s panel and scope with ``params`` (version 0: an entry
+    carries its own version)."""
+    return services.cache.key(f"feed-{spec.panel}", 0, dict(params), spec.scope)
 
 
 def feed_state(services: Services) -> FeedState:
