@@ -171,7 +171,7 @@ def run_live(
     """
     from queries.db import connect
     from queries.faults import FaultLog
-    from queries.live import yield_to_locks
+    from queries.live import tickets_answer, yield_to_locks
     from queries.positions import PositionStore
     from queries.scope import Scope
     from queries.supervision import sweep
@@ -208,6 +208,8 @@ def run_live(
                     conn = reconnect()
                 now = clock.now()
                 _tick(conn, world, settings, scope, rng, now, pace, store, stats)
+                if backoff:  # a tick that wrote nothing does not prove the outage over
+                    tickets_answer(conn)
                 if tick_started >= next_sweep:
                     stats.supervised += sweep(conn, scope, now)
                     next_sweep = tick_started + 60.0
