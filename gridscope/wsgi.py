@@ -7,8 +7,6 @@ stopped (issue #10)."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import logging
 import os
@@ -19,16 +17,12 @@ from gunicorn.app.base import BaseApplication
 
 from domain.config import Settings
 
+from .memory import limit_malloc_arenas, start_trimming
+
 # sockaddr_un.sun_path holds 108 bytes with its terminating NUL.
 MAX_SOCKET_PATH = 107
 log = logging.getLogger(__name__)
 
-# glibc's malloc gives each thread that contends an arena of its own, up to 8 per core, and
-# a gthread worker's arenas each keep their own free pieces: over hours the workers grew
-# (the 200-screen soak, issue #10) without holding more data. Two arenas per process is the
-# usual cap for threaded Python servers; MALLOC_ARENA_MAX in the environment wins.
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt parameter number, <malloc.h>
 # Settings that only newer gunicorns have (control_socket: 25.1).
 OPTIONAL_SETTINGS = frozenset({"control_socket"})
 
@@ -85,22 +79,13 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
         "accesslog": None,
         "preload_app": False,
         "control_socket": control_socket_path(host, port),
+        "post_worker_init": _worker_booted,
     }
 
 
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas in this process and the workers it forks (see
-    MALLOC_ARENAS); False where there is no glibc or MALLOC_ARENA_MAX already decides."""
-    if os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return False
+def _worker_booted(_worker) -> None:
+    """gunicorn's post_worker_init hook: each worker trims its heap (gridscope/memory.py)."""
+    start_trimming()
 
 
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:

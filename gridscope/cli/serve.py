@@ -30,6 +30,10 @@ def serve(
     from queries.db import DatabaseUnavailable, connect
     from queries.migrate import SchemaMismatch, check_schema
 
+    if not debug:
+        from gridscope.memory import reexec_with_system_malloc
+
+        reexec_with_system_malloc()  # before any work: the process starts again from the top
     settings = app.settings
     # psycopg_pool logs every failed reconnect attempt of every worker; services.faults
     # reports an outage once instead (issue #10: 1,140 lines in a minute of outage).

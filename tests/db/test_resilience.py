@@ -360,12 +360,19 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _runs_system_malloc(pid: int) -> bool:
+    return b"PYTHONMALLOC=malloc" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+
 @pytest.mark.faults
 def test_gunicorn_survives_a_worker_killed_while_postgres_is_down(cluster, tmp_path):
     port = free_port()
     server = _serve(_settings(cluster), port, 2, tmp_path)
     try:
         assert _wait_for(lambda: _status(port) == 200, 60), _status(port)
+        # gridscope serve exec'd itself under glibc's allocator (gridscope/memory.py): the
+        # master and the workers it forks all run so.
+        assert all(_runs_system_malloc(p) for p in [server.pid, *_children(server.pid)])
         cluster.stop()
         try:
             assert _wait_for(lambda: _status(port) == 503, 5)
