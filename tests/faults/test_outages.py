@@ -3,9 +3,10 @@ stops, a table stays locked. Screens must see no 5xx, a stale mark while Postgre
 and fresh data within one period of the fault's end.
 
 The suite keeps the faults short. The issue's own durations (PostgreSQL and Redis away 60 s,
-``ticket`` locked 40 s) are the same tests with longer faults, each printing its figures:
+``ticket`` locked 40 s) are the same tests with longer faults, each printing its figures
+(not GRIDSCOPE_ variables: the settings refuse names they do not know):
 
-    GRIDSCOPE_FAULTS_OUTAGE_S=60 GRIDSCOPE_FAULTS_LOCK_S=40 \
+    FAULTS_OUTAGE_S=60 FAULTS_LOCK_S=40 \
         .venv/bin/pytest tests/faults/test_outages.py -s -p no:randomly
 """
 
@@ -31,11 +32,9 @@ from tests.faults.load import Poll, Screens
 
 pytestmark = pytest.mark.faults
 
-OUTAGE_S = float(os.environ.get("GRIDSCOPE_FAULTS_OUTAGE_S") or 10)
+OUTAGE_S = float(os.environ.get("FAULTS_OUTAGE_S") or 10)
 # How long the table lock holds: by default just past the lock and statement timeouts.
-LOCK_S = float(
-    os.environ.get("GRIDSCOPE_FAULTS_LOCK_S") or DB_WAIT_S + STATEMENT_TIMEOUT_MS / 1000 + 3
-)
+LOCK_S = float(os.environ.get("FAULTS_LOCK_S") or DB_WAIT_S + STATEMENT_TIMEOUT_MS / 1000 + 3)
 # Screens poll every POLL_S: a change is seen up to POLL_S after the server has it.
 POLL_S = 1.0
 WARM_S = 30  # first computations on a cold server (Dash import done, caches empty)
