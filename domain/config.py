@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         " 'overview:60,towns:20,overdue:30' (view:seconds); empty = no rotation.",
     )
     workers: int = Field(4, ge=1, le=64, description="gunicorn worker processes for serve.")
+    worker_max_requests: int = Field(
+        100_000,
+        ge=0,
+        le=100_000_000,
+        description="A gunicorn worker is replaced by a fresh one after this many requests"
+        " (each worker draws up to 10 % more, so they never restart together): a wall server"
+        " runs for weeks, and what heap fragmentation a worker gathers goes with it; 0 = never.",
+    )
     host: str = Field("127.0.0.1", description="Address serve binds to.")
     port: int = Field(8050, ge=1, le=65535, description="Port serve binds to.")
     # Access (issue #9, docs/access.md).

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD = 256 * 1024
-TRIM_S = 30.0
+TRIM_S = 10.0
 # mallopt parameter numbers, <malloc.h>
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8

@@ -68,8 +68,9 @@ def control_socket_path(host: str, port: int, base: Path | None = None) -> str:
     return str(path)
 
 
-def gunicorn_options(host: str, port: int, workers: int) -> dict:
-    """The gunicorn settings of ``gridscope serve``."""
+def gunicorn_options(host: str, port: int, workers: int, max_requests: int = 0) -> dict:
+    """The gunicorn settings of ``gridscope serve``; ``max_requests`` > 0 replaces a worker
+    after that many requests plus a random 0-10 % drawn per worker (gunicorn's jitter)."""
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -80,6 +81,8 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
         "preload_app": False,
         "control_socket": control_socket_path(host, port),
         "post_worker_init": _worker_booted,
+        "max_requests": max_requests,
+        "max_requests_jitter": max_requests // 10,
     }
 
 
@@ -92,4 +95,5 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
     """Serve the app with gunicorn (gthread, 4 threads per worker) until stopped."""
     if not limit_malloc_arenas():
         log.info("malloc arenas left to the C library's default")
-    GridscopeServer(settings, gunicorn_options(host, port, workers)).run()
+    options = gunicorn_options(host, port, workers, settings.worker_max_requests)
+    GridscopeServer(settings, options).run()
