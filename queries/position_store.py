@@ -1,8 +1,5 @@
-"""The Redis copy of the latest fix per worker (``PositionStore``) and its change log.
-
-Written by the ingest path (``queries.positions.record_positions``) after PostgreSQL commits;
-read by the map's worker layer (``queries.worker_layer``) and its delta feed
-(``queries.worker_delta``).
+"""The Redis copy of the latest fix per worker (``PositionStore``) and its change log, written
+by the ingest path (``queries.positions.record_positions``) after PostgreSQL commits.
 
 Redis layout (namespace = ``queries.cache.namespace_for(database_url)``, so two databases
 sharing one Redis never mix), all under ``gs:v1:<ns>:pos:``:
@@ -27,6 +24,7 @@ sharing one Redis never mix), all under ``gs:v1:<ns>:pos:``:
   that may change a per-grid count), ``at`` (staff id scored by fix time, for the moments a
   fix turns stale), ``floor`` (the seq of the last priming: older cursors are unknown),
   ``tick`` (the feed's last "now"). Read by ``queries.worker_delta``.
+- ``flog``, ``fprev`` — the fix log of views of points (``queries.position_log``).
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import redis
@@ -43,6 +42,7 @@ import redis
 from .cache import KEY_PREFIX, namespace_for
 from .db import one
 from .faults import FaultLog
+from .position_log import LOG_CAP, PUT_LOG_LUA, pack
 from .screen.kpis import ONLINE_WINDOW
 
 log = logging.getLogger(__name__)
@@ -110,19 +110,23 @@ class LatestFix:
 
 
 # Writes fixes that are not older than the stored ones and keeps the indexes the map's delta
-# feed reads (queries/worker_delta.py). KEYS: last, at, chg, gchg, seq, mark, tick.
-# ARGV[1] = the stale window in ms, then (staff_id, at_ms, value) triples. A written field gets
-# the next seq (one per call) in chg; in gchg too when what a per-grid count shows may change:
-# new worker, other covering grids, other duty flag, or a fix that was stale at the last tick
-# (or no tick yet). The mark (newest fix time ever announced) only moves forward.
-_PUT_NEWER_LUA = """
+# feed reads (queries/worker_delta.py) and the fix log (queries/position_log.py). KEYS: last,
+# at, chg, gchg, seq, mark, tick, flog, fprev. ARGV[1] = the stale window in ms, ARGV[2] the
+# fixes' packed records, ARGV[3] the log's cap, then (staff_id, at_ms, value) triples. A
+# written field gets the next seq (one per call) in chg, and a record in the log; in gchg too
+# (the record's level) when what a per-grid count shows may change: new worker, other covering
+# grids, other duty flag, or a fix that was stale at the last tick (or no tick yet). The mark
+# (newest fix time ever announced) only moves forward.
+_PUT_NEWER_LUA = (
+    PUT_LOG_LUA
+    + """
 local stale = tonumber(ARGV[1])
 local tick = tonumber(redis.call('GET', KEYS[7]) or '')
 local mark = tonumber(redis.call('GET', KEYS[6]) or '0')
 local seq = nil
-local n = 0
+local records = {}
 local pat = '^(%d+)|[^|]*|[^|]*|(%d)|(.*)$'
-for i = 2, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local sid, at, val = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   if at > mark then mark = at end
   local old = redis.call('HGET', KEYS[1], sid)
@@ -143,12 +147,14 @@ for i = 2, #ARGV, 3 do
     redis.call('ZADD', KEYS[2], string.format('%d', at), sid)
     redis.call('ZADD', KEYS[3], seq, sid)
     if level then redis.call('ZADD', KEYS[4], seq, sid) end
-    n = n + 1
+    records[#records + 1] = log_record((i - 4) / 3, level)
   end
 end
+if seq then log_append(seq, records) end
 redis.call('SET', KEYS[6], string.format('%d', mark))
-return n
+return #records
 """
+)
 
 # Raises the mark to ARGV[1] (ms) unless it is higher already.
 _ANNOUNCE_LUA = """
@@ -202,13 +208,14 @@ class PositionStore:
         self.chg_key = self.key("chg")
         self.gchg_key = self.key("gchg")
         self.tick_key = self.key("tick")
+        self.log_key, self.prev_log_key = self.key("flog"), self.key("fprev")
         self.dirty = False
         self._put_newer = client.register_script(_PUT_NEWER_LUA)
         self._announce = client.register_script(_ANNOUNCE_LUA)
         self._jump = client.register_script(_JUMP_LUA)
 
     def key(self, name: str) -> str:
-        """The Redis key ``name`` of this store's namespace (``gs:v1:<ns>:pos:<name>``)."""
+        """The Redis key ``name`` of this store's namespace: ``gs:v1:<ns>:pos:<name>``."""
         return self.prefix + name
 
     @classmethod
@@ -224,18 +231,13 @@ class PositionStore:
         """Store fixes that are not older than what Redis holds; returns the fields written.
         Each call that writes moves the seq and logs the written staff ids (module docstring)."""
         written = 0
-        keys = [
-            self.hash_key,
-            self.at_key,
-            self.chg_key,
-            self.gchg_key,
-            self.seq_key,
-            self.mark_key,
-            self.tick_key,
-        ]
+        names = ("last", "at", "chg", "gchg", "seq", "mark", "tick", "flog", "fprev")
+        keys = [self.key(name) for name in names]  # _PUT_NEWER_LUA's KEYS
         for i in range(0, len(fixes), _PUT_CHUNK):
-            args: list[str | int] = [_STALE_MS]
-            for f in fixes[i : i + _PUT_CHUNK]:
+            part = fixes[i : i + _PUT_CHUNK]
+            records = pack([(f.staff_id, f.at_ms, f.lon, f.lat, f.on_duty) for f in part])
+            args: list[str | int | bytes] = [_STALE_MS, records, LOG_CAP]
+            for f in part:
                 args += [f.staff_id, f.at_ms, f.encode()]
             written += int(self._put_newer(keys=keys, args=args))
         return written
@@ -294,15 +296,15 @@ class PositionStore:
         is priming it. With ``conn``, a hash that is not primed or whose mark is older than
         PostgreSQL's newest fix (a snapshot restored, a lost write) is primed again first
         (``verify``). One Redis round trip and one index probe when all is well."""
-        # PostgreSQL first, then Redis: see _newest_in_postgres.
-        newest = _newest_in_postgres(conn) if conn is not None else None
+        # PostgreSQL first, then Redis: see newest_in_postgres.
+        newest = newest_in_postgres(conn) if conn is not None else None
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self.primed_key)
         pipe.get(self.mark_key)
         pipe.hgetall(self.hash_key)
         primed, mark, raw = pipe.execute()
         if conn is not None:
-            problem = _distrust(newest, primed, mark)
+            problem = distrust(newest, primed, mark)
             if problem is not None:
                 if self.prime(conn, problem or None) is None:
                     return None
@@ -316,9 +318,14 @@ class PositionStore:
         in ``worker_last_position``. Otherwise it is primed again here (under a lock; False
         when another process holds it), and a hash older than PostgreSQL is logged once, by
         the process that primes it."""
-        newest = _newest_in_postgres(conn)  # first: see _newest_in_postgres
-        primed, mark = self.client.mget(self.primed_key, self.mark_key)
-        problem = _distrust(newest, primed, mark)
+        newest = newest_in_postgres(conn)  # first: see newest_in_postgres
+        return self.trusts(conn, newest, *self.client.mget(self.primed_key, self.mark_key))
+
+    def trusts(
+        self, conn: psycopg.Connection, newest: datetime | None, primed: Any, mark: Any
+    ) -> bool:
+        """``verify`` of ``newest_in_postgres``, then the primed flag and mark, read already."""
+        problem = distrust(newest, primed, mark)
         return problem is None or self.prime(conn, problem or None) is not None
 
     def prime(self, conn: psycopg.Connection, problem: str | None) -> int | None:
@@ -362,7 +369,7 @@ class PositionStore:
             self.client.delete(*keys[i : i + 1000])
 
 
-def _newest_in_postgres(conn: psycopg.Connection) -> datetime | None:
+def newest_in_postgres(conn: psycopg.Connection) -> datetime | None:
     """The newest fix of ``worker_last_position``. Read BEFORE the mark: a writer raises the
     mark before its commit (``announce``), so any row this read sees had its mark raised
     already, and a mark read afterwards covers it. The other order raced every writer: a
@@ -371,11 +378,11 @@ def _newest_in_postgres(conn: psycopg.Connection) -> datetime | None:
     return one(conn.execute(_PG_MARK_SQL).fetchone())[0]
 
 
-def _distrust(
+def distrust(
     newest: datetime | None, primed: bytes | str | None, mark: bytes | str | None
 ) -> str | None:
     """None when the hash may be read, else why not ("" when it is not primed). ``newest``
-    (``_newest_in_postgres``) must have been read before ``primed`` and ``mark``."""
+    (``newest_in_postgres``) must have been read before ``primed`` and ``mark``."""
     if not primed:
         return ""
     if newest is None or (mark is not None and epoch_ms(newest) <= int(mark)):

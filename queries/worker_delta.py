@@ -21,7 +21,7 @@ Layout: docstring of ``queries.position_store``. Readers: ``queries.worker_view`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -38,7 +38,7 @@ _MS = timedelta(milliseconds=1)
 # tick), stale_ms, max_age_ms, "1" to read gchg too, "0" to read no ids at all. Returns {seq,
 # floor, tick, changed ids or false, gchg ids or false, since}, ids joined by commas: one bulk
 # reply, parsed in one C call (without ids: "" for a cursor in range). Thousands of ids cost a
-# millisecond in Lua (each becomes a Lua string); ``queue_log`` reads them without it.
+# millisecond in Lua (each becomes a Lua string).
 _ADVANCE_LUA = """
 local function zadd_all(key, score, ids)
   for i = 1, #ids, 500 do
@@ -150,7 +150,8 @@ def queue_advance(
 ) -> None:
     """Queue ``advance`` on ``pipe`` (its reply: ``changes_of``); ``since`` a cursor, or the
     key of a hash whose field "seq" holds it (a view's meta, read in the same call). Without
-    ``ids`` the reply's ids are b"" for a cursor in range (read them with ``queue_log``)."""
+    ``ids`` the reply's ids are b"" for a cursor in range (a view of points reads the fix
+    log instead: ``queries.position_log``)."""
     keys = [
         store.seq_key,
         store.floor_key,
@@ -180,23 +181,6 @@ def changes_of(reply: list) -> Changes:
     seq, floor, tick, ids, lvl, since = reply
     text = ids if isinstance(ids, bytes) else None
     return Changes(int(seq), int(floor), int(tick), int(since), text, _ids(lvl))
-
-
-def queue_log(pipe: redis.client.Pipeline, store: PositionStore, since: int) -> None:
-    """Queue the reads of the staff ids written since ``since``, every write and those that
-    may change a per-grid count (``chg``, ``gchg``; replies: ``logged``): plain commands,
-    whose thousands of ids cost Redis a fraction of what a script pays to see them."""
-    after = f"({int(since)}"
-    pipe.zrangebyscore(store.chg_key, after, "+inf")
-    pipe.zrangebyscore(store.gchg_key, after, "+inf")
-
-
-def logged(changes: Changes, replies: list[list[bytes]]) -> tuple[Changes, list[bytes]]:
-    """``changes`` (read without ids) with the ids of ``queue_log``'s replies, and the
-    changed ids as Redis sent them (fields for the next command, no conversion)."""
-    written, level = replies
-    text = b",".join(written)
-    return replace(changes, text=text, level=_ids(b",".join(level))), written
 
 
 def _ids(raw: bytes | int | None) -> NDArray[np.int64] | None:

@@ -10,8 +10,10 @@ A row holds what clients need to draw the worker and what the counts need: ``sid
 (index in FIELD_ROLES), ``kind`` (P drawn, H hidden: fix older than MAX_AGE, T truncated:
 over MAX_WORKERS, N no fix any more), ``status`` (index in STATUS_NAMES, -1 unless P or T),
 ``outside`` (1: no own grid covers the fix), ``x``/``y`` (the fix in the display datum as
-integer steps of Q from the view's origin: the point clients hold) and ``fs`` (the fix time
-in whole seconds, rounded up). The rules are those of ``worker_points.contribution``.
+integer steps of Q from the view's origin: the point clients hold), ``fs`` (the fix time
+in whole seconds, rounded up), ``at`` (the fix time in ms) and ``duty`` (1: on duty): with
+these two a row is judged again as time passes (``crossed``, ``judge``) without its fix.
+The rules are those of ``worker_points.contribution``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ _DTYPES: dict[str, str] = {
     "x": "<i4",
     "y": "<i4",
     "fs": "<i8",
+    "at": "<i8",
+    "duty": "i1",
 }
 ROW_BYTES = sum(np.dtype(t).itemsize for t in _DTYPES.values())
 # The columns a client sees change (what makes a row part of a delta).
@@ -63,6 +67,8 @@ class Table:
     x: NDArray[np.int32]
     y: NDArray[np.int32]
     fs: NDArray[np.int64]
+    at: NDArray[np.int64]
+    duty: NDArray[np.int8]
 
     def __len__(self) -> int:
         return len(self.sid)
@@ -278,20 +284,39 @@ def evaluate(
     crs: str,
 ) -> None:
     """Re-evaluate ``table``'s rows ``rows`` in place at ``now_ms`` with their ``fixes`` and
-    ``outside`` flags, then apply the cap (``cap``)."""
-    at = fixes.at_ms
-    hidden = at <= now_ms - MAX_AGE_MS
-    status = np.where(now_ms - at > STALE_MS, 2, np.where(fixes.duty, 0, 1))
+    ``outside`` flags, then apply the cap (``judge``)."""
     xs, ys = steps(fixes.lon, fixes.lat, origin, crs)
-    was_drawn = table.kind[rows] == P
-    table.kind[rows] = np.where(hidden, H, P)
-    table.status[rows] = np.where(hidden, -1, status)
     # Kept for hidden rows too: a later crossing re-evaluates them without their roster.
     table.outside[rows] = outside
     table.x[rows] = xs
     table.y[rows] = ys
-    table.fs[rows] = -(-at // 1000)
+    table.fs[rows] = -(-fixes.at_ms // 1000)
+    table.at[rows] = fixes.at_ms
+    table.duty[rows] = fixes.duty
+    judge(table, rows, now_ms)
+
+
+def judge(table: Table, rows: NDArray[np.int64], now_ms: int) -> None:
+    """The kind and status of ``table``'s rows ``rows`` (which hold a fix) at ``now_ms``
+    from their fix time and duty flag, then the cap (``cap``), in place."""
+    at = table.at[rows]
+    hidden = at <= now_ms - MAX_AGE_MS
+    status = np.where(now_ms - at > STALE_MS, 2, np.where(table.duty[rows] != 0, 0, 1))
+    was_drawn = table.kind[rows] == P
+    table.kind[rows] = np.where(hidden, H, P)
+    table.status[rows] = np.where(hidden, -1, status)
     cap(table, rows[~was_drawn & ~hidden])
+
+
+def crossed(table: Table, before_ms: int, now_ms: int) -> NDArray[np.int64]:
+    """The rows holding a fix that turned stale or too old between ``before_ms`` and
+    ``now_ms``: what time alone changes (``judge`` them at ``now_ms``)."""
+    if now_ms == before_ms:
+        return np.zeros(0, dtype=np.int64)
+    at = table.at
+    old = (at <= now_ms - MAX_AGE_MS) != (at <= before_ms - MAX_AGE_MS)
+    stale = (now_ms - at > STALE_MS) != (before_ms - at > STALE_MS)
+    return np.flatnonzero((table.kind != N) & (old | stale))
 
 
 def cap(table: Table, joining: NDArray[np.int64]) -> None:
@@ -303,13 +328,6 @@ def cap(table: Table, joining: NDArray[np.int64]) -> None:
     room = MAX_WORKERS - (int(np.count_nonzero(table.kind == P)) - len(joining))
     over = joining[max(room, 0) :]
     table.kind[over] = T
-
-
-def forget(table: Table, rows: NDArray[np.int64]) -> None:
-    """Rows whose fix is gone from Redis: neither drawn nor counted (in place)."""
-    table.kind[rows] = N
-    table.status[rows] = -1
-    table.outside[rows] = 0
 
 
 def with_rows(table: Table, sids: NDArray[np.int64], roles: NDArray[np.int8]) -> Table:
@@ -324,6 +342,8 @@ def with_rows(table: Table, sids: NDArray[np.int64], roles: NDArray[np.int8]) ->
         x=np.zeros(len(sids), dtype=np.int32),
         y=np.zeros(len(sids), dtype=np.int32),
         fs=np.zeros(len(sids), dtype=np.int64),
+        at=np.zeros(len(sids), dtype=np.int64),
+        duty=np.zeros(len(sids), dtype=np.int8),
     )
     joined = Table(
         **{

@@ -100,10 +100,10 @@ class WorkerView:
         the common case, answered without reading the view again), else None. The view is
         left as it is when the positions are being primed by another process, or another
         updater held it longer than LOCK_WAIT_S."""
+        if not self.per_grid:
+            return sync_points(self, conn, now)  # verifies with its first transaction
         if not self.store.verify(conn):
             return None
-        if not self.per_grid:
-            return sync_points(self, conn, now)
         lock = ViewLock(self.client, self.k_lock)
 
         def reads(pipe: redis.client.Pipeline) -> None:

@@ -18,7 +18,8 @@ from .position_store import PositionStore
 from .scope import Scope
 
 # 2: a view of points keeps its rows as columns in one string (``queries.worker_table``).
-VIEW_FORMAT = 2
+# 3: its rows hold their fix time and duty, and it reads the fix log (``queries.position_log``).
+VIEW_FORMAT = 3
 VIEW_TTL_MS = 3600 * 1000  # an unused view goes away after an hour
 REFRESH_AFTER = timedelta(minutes=5)  # the roster is read again this often
 REFRESH_AFTER_MS = REFRESH_AFTER // timedelta(milliseconds=1)

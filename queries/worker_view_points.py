@@ -4,25 +4,27 @@ its rows kept as columns (``queries.worker_table``) in one Redis string.
 Keys under the view's prefix (``queries.worker_view_keys``):
 
 - ``meta`` — hash: fmt, seq, cur, floor, as_of, built, lon0/lat0 (as a view per grid), rows
-  (the roster's size) and n (the table's rows);
+  (the roster's size), n (the table's rows), lgen/loff (its position in the fix log,
+  ``queries.position_log``);
 - ``w`` — hash, staff id → "role|a1,a2": the roster (active field staff of the roles in
-  scope, with or without a fix) as of the last build, written by builds only. The change
-  log names workers of the whole database; one without a row here is not the view's;
+  scope, with or without a fix) as of the last build, written by builds only. The fix log
+  names workers of the whole database; one without a row here is not the view's;
 - ``st`` — string: the table (``Table.encode``), a row per worker of the roster that has
   had a fix.
 
-A sync reads the table, re-evaluates the rows of the workers in the change log in a few array
-operations and writes the table back (a few hundred kB: far cheaper than a Redis field and a
-Python string per worker). The flag "outside its own grids" needs the roster, so it is
-recomputed only for workers whose covering grids may have changed (``gchg``, whose writes
-include every change of covering grids) and for workers new to the table; any other fix
-keeps the flag the table holds. Fixes are read for the table's workers only: a worker of the
-change log without a row is not the view's, unless it is new to the table, and then its
-write is in ``gchg`` too (a new worker) — a view of one community reads its own workers'
-fixes, not the city's. Every REFRESH_AFTER the roster is read again and every row
-evaluated afresh; clients get the difference, not everything. A client at the cursor before
-a sync gets what changed (``worker_table.diff``); any other cursor but the current one gets
-every drawn point.
+A sync reads the table and the fix log since its position in the transaction that takes the
+lock, re-evaluates the rows of the workers with a new fix (and those whose fix time alone
+turned stale or too old: ``worker_table.crossed``) in a few array operations and writes the
+table back (a few hundred kB: far cheaper than a Redis field and a Python string per
+worker). The flag "outside its own grids" needs the roster and the covering grids, so it is
+recomputed only for workers with a level write (``gchg``: every change of covering grids, a
+first fix), whose roster rows and position values the same transaction looks up; any other
+fix keeps the flag the table holds. A worker of the log without a row is not the view's,
+unless it is new to the table, and then its write is a level one (a new worker). A position
+the log no longer holds (an idle view, a log evicted) reads the roster and every fix afresh,
+as every REFRESH_AFTER does: clients get the difference, not everything. A client at the
+cursor before a sync gets what changed (``worker_table.diff``); any other cursor but the
+current one gets every drawn point.
 
 Nothing is kept in the process: a sync reads the table and writes it back under the view's
 lock (``worker_view_keys.ViewLock``, taken and released in the transactions it sends anyway),
@@ -32,25 +34,26 @@ so any number of processes share one view and every cursor names one state of it
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import hiredis
 import numpy as np
 import psycopg
 import redis
-from numpy.typing import NDArray
 
-from .position_store import epoch_ms, from_epoch_ms, text
-from .worker_delta import Changes, changes_of, logged, queue_advance, queue_log
+from .position_log import Latest, LogSlice, latest, queue_read, slice_of
+from .position_store import distrust, epoch_ms, from_epoch_ms, newest_in_postgres, text
+from .worker_delta import changes_of, queue_advance
 from .worker_layer import MAX_WORKERS, roster_in_scope, scope_corner
 from .worker_points import DRAWN, origin_of
 from .worker_table import (
     Fixes,
     Table,
+    crossed,
     diff,
     drawn,
     evaluate,
-    forget,
+    judge,
     locate,
     outside_of,
     parse_fixes,
@@ -67,25 +70,54 @@ if TYPE_CHECKING:  # the view imports this module: the type only, at check time
 
 log = logging.getLogger(__name__)
 
+# KEYS: a view's meta, gchg, the positions' hash, the view's roster. ARGV: the most workers to
+# look up. The workers with a write since the view's seq that may change more than their
+# point (``gchg``: other covering grids, a first fix, ...), with the position value and
+# roster row of each: {ids, values, rows}; false when there are more (the sync reads those
+# itself: a thousand lookups keep Redis busy for a while) or the view has no seq.
+_LEVEL_LUA = """
+local since = redis.call('HGET', KEYS[1], 'seq')
+if not since then return false end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf')
+if #ids > tonumber(ARGV[1]) then return false end
+if #ids == 0 then return {{}, {}, {}} end
+return {ids, redis.call('HMGET', KEYS[3], unpack(ids)), redis.call('HMGET', KEYS[4], unpack(ids))}
+"""
+_LEVEL_MAX = 1000
 
-def sync_points(view: WorkerView, conn: psycopg.Connection, now: datetime) -> Step | None:
-    """``WorkerView.sync`` for a view of points (the positions verified): the lock, the view
-    and the tick in one transaction, the change log since the view's cursor in a second
-    call, the fixes in a third, the table and the lock's release in a fourth. None when
-    there was nothing to do, another updater kept the lock, or the positions are being
-    primed."""
+
+def sync_points(
+    view: WorkerView, conn: psycopg.Connection, now: datetime, *, verify: bool = True
+) -> Step | None:
+    """``WorkerView.sync`` for a view of points (the positions verified): the lock, the view,
+    the tick and the fixes written since the view's last sync (``queries.position_log``) in
+    one transaction; the roster rows and covering grids of the few workers that need them
+    in a second call (only when there are any); the table, the view's position in the log
+    and the lock's release in a third. None when there was nothing to do, another updater
+    kept the lock, or the positions are being primed. ``verify``: check the positions
+    (``PositionStore.verify``) with the view's transaction, priming them first if need be."""
     lock = ViewLock(view.client, view.k_lock)
+    newest = newest_in_postgres(conn) if verify else None  # first: see newest_in_postgres
 
     def reads(pipe: redis.client.Pipeline) -> None:
+        pipe.mget(view.store.primed_key, view.store.mark_key)
         pipe.hgetall(view.k_meta)
         pipe.hlen(view.k_w)
         pipe.get(view.k_st)
         queue_advance(pipe, view.store, view.k_meta, now, ids=False)
+        queue_read(pipe, view.k_meta, view.store.log_key, view.store.prev_log_key)
+        keys = (view.k_meta, view.store.gchg_key, view.store.hash_key, view.k_w)
+        pipe.eval(_LEVEL_LUA, len(keys), *keys, _LEVEL_MAX)
 
     got = lock.take_with(reads)
     if got is None:
         return None
-    raw, rows, st, reply = got
+    marks, raw, rows, st, reply, read, level = got
+    if verify and distrust(newest, *marks) is not None:
+        lock.release()
+        if not view.store.trusts(conn, newest, *marks):
+            return None
+        return sync_points(view, conn, now, verify=False)
     try:
         meta = {text(k): text(v) for k, v in raw.items()}
         table = Table.decode(st) if st is not None else None
@@ -96,18 +128,17 @@ def sync_points(view: WorkerView, conn: psycopg.Connection, now: datetime) -> St
             and len(table) == int(meta.get("n", -1))
         )
         changes = changes_of(reply)
+        tail = slice_of(read)
         at = from_epoch_ms(changes.tick_ms)
         if not valid or table is None or changes.text is None or changes.since > changes.seq:
-            return _build(view, lock, conn, at, changes.seq, None, None)
-        if epoch_ms(at) - int(meta["built"]) >= REFRESH_AFTER_MS:
-            return _build(view, lock, conn, at, changes.seq, meta, table)
-        if changes.since != changes.seq:
-            pipe = view.client.pipeline(transaction=False)
-            queue_log(pipe, view.store, changes.since)
-            changes, fields = logged(changes, pipe.execute())
-            return _update(view, lock, meta, table, changes, fields, at)
-        if epoch_ms(at) != int(meta["as_of"]):
-            return _update(view, lock, meta, table, changes, [], at)
+            return _build(view, lock, conn, at, changes.seq, tail, None, None)
+        # A position the log no longer holds (an idle view, an evicted log): read afresh.
+        if epoch_ms(at) - int(meta["built"]) >= REFRESH_AFTER_MS or tail.data is None:
+            return _build(view, lock, conn, at, changes.seq, tail, meta, table)
+        if tail.data or changes.since != changes.seq or epoch_ms(at) != int(meta["as_of"]):
+            return _update(
+                view, lock, meta, table, changes.seq, tail, latest(tail.data), _looked(level), at
+            )
         return None
     finally:
         lock.release()  # when no write released it
@@ -138,12 +169,15 @@ def _build(
     conn: psycopg.Connection,
     at: datetime,
     seq: int,
+    tail: LogSlice,
     meta: dict[str, str] | None,
     old: Table | None,
 ) -> Step | None:
     """Every worker of the roster evaluated afresh; ``meta`` and ``old`` given: compared
     with the view (a refresh), else a new view whose floor jumps past every cursor handed
-    out before."""
+    out before. ``tail``: the end of the fix log when the view's transaction read it; fixes
+    written since (read here too) are read again by the next sync: the last record of a
+    worker is its value in the hash."""
     pipe = view.client.pipeline(transaction=False)
     pipe.get(view.store.primed_key)
     pipe.hgetall(view.store.hash_key)
@@ -203,6 +237,8 @@ def _build(
             "lat0": repr(origin[1]),
             "rows": len(rows),
             "n": len(table),
+            "lgen": tail.gen,
+            "loff": tail.off,
         },
     )
     _expire(view, pipe)
@@ -216,80 +252,79 @@ def _update(
     lock: ViewLock,
     meta: dict[str, str],
     table: Table,
-    changes: Changes,
-    fields: list[bytes],
+    seq: int,
+    tail: LogSlice,
+    recs: Latest,
+    looked: dict[int, tuple[bytes | None, bytes | None]],
     at: datetime,
 ) -> Step:
-    """Re-evaluate the rows of the workers in ``changes`` (``fields``: their ids as Redis
-    sent them) at ``at``, store the table and return what changed."""
-    ids = changes.changed if changes.changed is not None else np.zeros(0, dtype=np.int64)
-    pos, found = locate(table, ids)
-    level = np.isin(ids, changes.level if changes.level is not None else [])
-    # A worker without a row is either not the view's or new to the table: its first fix
-    # (``gchg`` logs every new worker). Rows of the roster are read for those, and for
-    # workers whose covering grids may have changed.
-    joins = ~found & level
-    wanted = found | joins
-    if not wanted.all():
-        fields = [fields[i] for i in np.flatnonzero(wanted).tolist()]
-    need = ids[level]
-    values, rows = _hmget(
-        view.client,
-        [(view.store.hash_key, fields), (view.k_w, [str(i).encode() for i in need.tolist()])],
-    )
-    roster = {sid: _roster_row(raw) for sid, raw in zip(need.tolist(), rows, strict=True) if raw}
-    ids = ids[wanted]
-    joining = [sid for sid in ids[~found[wanted]].tolist() if sid in roster]
+    """Re-evaluate the rows of the workers with a fix in ``recs`` (``tail``: the log since the
+    view's position) and the rows time alone changed, at ``at``; store the table and return what
+    changed. ``looked``: (position value, roster row) of workers with a level write, as
+    the view's transaction read them (``_LEVEL_LUA``)."""
+    now_ms = epoch_ms(at)
+    pos, found = locate(table, recs.sid)
+    # A worker with a level write (``position_log``) may have other covering grids (its
+    # outside flag) or be new to the table (its first fix): the roster rows and grids of
+    # those are read. Any other worker without a row is not the view's.
+    ask = recs.sid[recs.level].tolist()
+    known = dict(looked)
+    missing = [sid for sid in ask if sid not in known]
+    if missing:  # more than the transaction looked up
+        fields = [str(i).encode() for i in missing]
+        values, rows = _hmget(view.client, [(view.store.hash_key, fields), (view.k_w, fields)])
+        known |= zip(missing, zip(values, rows, strict=True), strict=True)
+    roster: dict[int, tuple[str, tuple[str, ...]]] = {}
+    grids: dict[int, bytes] = {}
+    for sid in ask:
+        value, row = known[sid]
+        if row and value is not None:
+            roster[sid], grids[sid] = _roster_row(row), value.split(b"|", 4)[4]
+    joining = [sid for sid in recs.sid[~found & recs.level].tolist() if sid in roster]
     if joining:
-        table = with_rows(
+        new = with_rows(
             table, np.array(joining, dtype=np.int64), role_indexes(roster[s][0] for s in joining)
         )
-    pos, found = locate(table, ids) if joining else (pos[wanted], found[wanted])
-    present = (
-        np.array([v is not None for v in values], dtype=bool)
-        if None in values
-        else np.ones(len(values), dtype=bool)
-    )
-    fixed = np.flatnonzero(found & present)
-    # Every value of a row in ``fixed`` is present (``present``).
-    picked = values if len(fixed) == len(values) else [values[i] for i in fixed.tolist()]
-    fixes = parse_fixes(cast("list[bytes]", picked))
-    outside = _outside(table, pos[fixed], ids[fixed], fixes, roster)
-    new = Table(**{k: v.copy() for k, v in vars(table).items()})
+        pos, found = locate(new, recs.sid)
+    else:
+        new = Table(**{k: v.copy() for k, v in vars(table).items()})
+    fixed = np.flatnonzero(found)
+    rows_at = pos[fixed]
+    outside = new.outside[rows_at].copy()
+    if roster:
+        sids = recs.sid[fixed]
+        for j in np.flatnonzero(np.isin(sids, np.fromiter(roster, dtype=np.int64))).tolist():
+            sid = int(sids[j])
+            outside[j] = outside_of(roster[sid][1], grids[sid])
+    fixes = Fixes(recs.at[fixed], recs.lon[fixed], recs.lat[fixed], recs.duty[fixed], [])
     origin = (float(meta["lon0"]), float(meta["lat0"]))
-    evaluate(new, pos[fixed], fixes, outside, epoch_ms(at), origin, view.crs)
-    forget(new, pos[np.flatnonzero(found & ~present)])
+    # Rows time alone changed first: one hidden as too old makes room under the cap.
+    aged = np.zeros(len(new), dtype=bool)
+    aged[crossed(new, int(meta["as_of"]), now_ms)] = True
+    aged[rows_at] = False  # evaluated below with their new fix
+    judge(new, np.flatnonzero(aged), now_ms)
+    evaluate(new, rows_at, fixes, outside, now_ms, origin, view.crs)
     cols = diff(table, new)
     before = int(meta["cur"])
     cur = before + (1 if len(cols) else 0)
-    mark = epoch_ms(at)
     pipe = view.client.pipeline(transaction=True)
     pipe.set(view.k_st, new.encode(), px=VIEW_TTL_MS)
     pipe.hset(
         view.k_meta,
-        mapping={"seq": changes.seq, "cur": cur, "as_of": mark, "n": len(new)},
+        mapping={
+            "seq": seq,
+            "cur": cur,
+            "as_of": now_ms,
+            "n": len(new),
+            "lgen": tail.gen,
+            "loff": tail.off,
+        },
     )
     pipe.pexpire(view.k_meta, VIEW_TTL_MS)
     pipe.pexpire(view.k_w, VIEW_TTL_MS)
     lock.release_with(pipe)
     totals = new.totals()
-    return Step(before, ViewRead(False, cur, mark, origin, {}, totals, totals[DRAWN], cols))
-
-
-def _outside(
-    table: Table,
-    rows: NDArray[np.int64],
-    sids: NDArray[np.int64],
-    fixes: Fixes,
-    roster: dict[int, tuple[str, tuple[str, ...]]],
-) -> NDArray[np.int8]:
-    """The outside flag of each fix: the table's, or recomputed where ``roster`` (workers
-    new to the table or whose covering grids may have changed) has the worker's grids."""
-    out = table.outside[rows].copy()
-    if roster:
-        for j in np.flatnonzero(np.isin(sids, np.fromiter(roster, dtype=np.int64))).tolist():
-            out[j] = outside_of(roster[int(sids[j])][1], fixes.grid(j))
-    return out
+    return Step(before, ViewRead(False, cur, now_ms, origin, {}, totals, totals[DRAWN], cols))
 
 
 def _hmget(
@@ -322,6 +357,14 @@ def _hmget(
         if not isinstance(reply, list) or len(reply) != len(fields):
             raise redis.ResponseError(f"HMGET {key}: unexpected reply {type(reply).__name__}")
     return out
+
+
+def _looked(reply: list | None) -> dict[int, tuple[bytes | None, bytes | None]]:
+    """{staff id: (position value, roster row)} of ``_LEVEL_LUA``'s reply."""
+    if not reply:
+        return {}
+    ids, values, rows = reply
+    return {int(i): vr for i, vr in zip(ids, zip(values, rows, strict=True), strict=True)}
 
 
 def _roster_row(raw: bytes | str) -> tuple[str, tuple[str, ...]]:
