@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -32,10 +30,10 @@ from queries.scope import Scope
 from tests.access import add_user, login
 from tests.conftest import DEMO_NOW, REDIS_URL, free_port
 from tests.faults.cluster import PrivateCluster
+from tests.serving import children, serve, stop
 
 pytestmark = pytest.mark.db
 
-ROOT = Path(__file__).resolve().parents[2]
 FAULTS = "gridscope.faults"
 
 
@@ -195,7 +193,7 @@ def test_healthz_answers_within_a_second_while_postgres_is_frozen(cluster):
     client = app.server.test_client()
     assert client.get("/healthz").status_code == 200
     postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    frozen = [postmaster, *_children(postmaster)]
+    frozen = [postmaster, *children(postmaster)]
     for pid in frozen:  # accepts connections, answers nothing
         os.kill(pid, signal.SIGSTOP)
     try:
@@ -306,31 +304,6 @@ def test_the_live_simulator_rides_out_a_statement_timeout_and_a_dropped_connecti
 # ---- gunicorn ------------------------------------------------------------------------------
 
 
-def _serve(settings: Settings, port: int, workers: int, home: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDSCOPE_", "XDG_RUNTIME"))}
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=REDIS_URL,
-        HOME=str(home),
-        PYTHONPATH=str(ROOT),
-    )
-    cmd = [sys.executable, "-m", "gridscope.cli", "serve", "--port", str(port)]
-    return subprocess.Popen(
-        [*cmd, "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(home / f"serve-{port}.log", "w"),  # noqa: SIM115 (closed with the process)
-        start_new_session=True,
-    )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-
-
 def _status(port: int, path: str = "/healthz") -> int | str:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
@@ -355,11 +328,6 @@ def test_control_socket_paths_are_per_bind_address_and_fit_a_socket(tmp_path):
     assert gunicorn_options("127.0.0.1", 8050, 2)["control_socket"].endswith("-8050.ctl")
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def _runs_system_malloc(pid: int) -> bool:
     return b"PYTHONMALLOC=malloc" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
 
@@ -367,16 +335,16 @@ def _runs_system_malloc(pid: int) -> bool:
 @pytest.mark.faults
 def test_gunicorn_survives_a_worker_killed_while_postgres_is_down(cluster, tmp_path):
     port = free_port()
-    server = _serve(_settings(cluster), port, 2, tmp_path)
+    server = serve(_settings(cluster), port, 2, tmp_path)
     try:
         assert _wait_for(lambda: _status(port) == 200, 60), _status(port)
         # gridscope serve exec'd itself under glibc's allocator (gridscope/memory.py): the
         # master and the workers it forks all run so.
-        assert all(_runs_system_malloc(p) for p in [server.pid, *_children(server.pid)])
+        assert all(_runs_system_malloc(p) for p in [server.pid, *children(server.pid)])
         cluster.stop()
         try:
             assert _wait_for(lambda: _status(port) == 503, 5)
-            workers = _children(server.pid)
+            workers = children(server.pid)
             assert len(workers) == 2
             os.kill(workers[0], signal.SIGKILL)
             # The replacement boots without the database: the port keeps answering 503.
@@ -388,12 +356,12 @@ def test_gunicorn_survives_a_worker_killed_while_postgres_is_down(cluster, tmp_p
                 assert took < 1.5, took
                 time.sleep(0.3)
             assert seen == {503} and server.poll() is None, seen
-            assert len(_children(server.pid)) == 2
+            assert len(children(server.pid)) == 2
         finally:
             cluster.start()
         assert _wait_for(lambda: all(_status(port) == 200 for _ in range(6)), 20)
     finally:
-        _stop(server)
+        stop(server)
     assert server.returncode == 0 or server.returncode == -signal.SIGTERM
 
 
@@ -403,7 +371,7 @@ def test_gunicorn_started_while_postgres_is_down_serves_503_then_recovers(cluste
     cluster.stop()
     server = None
     try:
-        server = _serve(_settings(cluster), port, 1, tmp_path)
+        server = serve(_settings(cluster), port, 1, tmp_path)
         assert _wait_for(lambda: _status(port) == 503, 60), _status(port)
         assert server.poll() is None
         cluster.start()
@@ -414,7 +382,7 @@ def test_gunicorn_started_while_postgres_is_down_serves_503_then_recovers(cluste
         if not cluster.running():
             cluster.start()
         if server is not None:
-            _stop(server)
+            stop(server)
 
 
 @pytest.mark.faults
@@ -423,7 +391,7 @@ def test_two_servers_keep_their_own_control_sockets(cluster, tmp_path):
 
     settings = _settings(cluster)
     ports = [free_port(), free_port()]
-    servers = [_serve(settings, p, 1, tmp_path) for p in ports]
+    servers = [serve(settings, p, 1, tmp_path) for p in ports]
     try:
         for port in ports:
             assert _wait_for(lambda p=port: _status(p) == 200, 60)
@@ -433,10 +401,10 @@ def test_two_servers_keep_their_own_control_sockets(cluster, tmp_path):
         for path, server in zip(paths, servers, strict=True):
             with ControlClient(str(path), timeout=5) as ctl:
                 assert ctl.send_command("show all")["arbiter"]["pid"] == server.pid
-        _stop(servers[0])
+        stop(servers[0])
         assert not paths[0].exists()  # the first removed its own socket, and only that
         with ControlClient(str(paths[1]), timeout=5) as ctl:
             assert ctl.send_command("show all")["arbiter"]["pid"] == servers[1].pid
     finally:
         for server in servers:
-            _stop(server)
+            stop(server)

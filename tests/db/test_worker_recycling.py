@@ -5,21 +5,15 @@ client sees it (the 2-hour soak of issue #10: what fragmentation a worker gather
 from __future__ import annotations
 
 import http.client
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from gridscope.wsgi import gunicorn_options
-from tests.conftest import REDIS_URL, free_port
+from tests.conftest import free_port
+from tests.serving import children, serve, stop
 
 pytestmark = pytest.mark.db
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_options_carry_the_limit_and_a_tenth_of_jitter():
@@ -29,40 +23,29 @@ def test_the_options_carry_the_limit_and_a_tenth_of_jitter():
 
 
 def _worker(master: int) -> int | None:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    pids = [int(p) for p in out.split()]
+    pids = children(master)
     return pids[0] if len(pids) == 1 else None
 
 
 def test_a_worker_is_replaced_after_its_requests_and_every_request_is_answered(fresh_db, tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRIDSCOPE_", "XDG_RUNTIME"))}
-    env.update(
-        DATABASE_URL=fresh_db.database_url,
-        REDIS_URL=REDIS_URL,
-        HOME=str(tmp_path),
-        PYTHONPATH=str(ROOT),
-        GRIDSCOPE_WORKER_MAX_REQUESTS="25",
-    )
-    cmd = [sys.executable, "-m", "gridscope.cli", "serve", "--port", str(port), "--workers", "1"]
-    log = tmp_path / "serve.log"
-    with open(log, "w") as err:
-        server = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True
-        )
+    server = serve(fresh_db, port, 1, tmp_path, GRIDSCOPE_WORKER_MAX_REQUESTS="25")
+    log = tmp_path / f"serve-{port}.log"
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         deadline = time.monotonic() + 60
-        while True:  # the server is up when the health check answers
+        while True:  # the server is up when the health check answers 200
             try:
                 conn.request("GET", "/healthz")
-                if conn.getresponse().read() is not None:
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
                     break
             except OSError:
                 conn.close()
-                if time.monotonic() > deadline:
-                    pytest.fail(log.read_text())
-                time.sleep(0.3)
+            if time.monotonic() > deadline:
+                pytest.fail(log.read_text())
+            time.sleep(0.3)
         workers, statuses = set(), []
         # One kept-alive client, as a wall's browser is: the answer that ends a worker says
         # "Connection: close" and the client opens a new connection to the next one.
@@ -81,6 +64,4 @@ def test_a_worker_is_replaced_after_its_requests_and_every_request_is_answered(f
         assert server.poll() is None  # the master stays
         assert "Autorestarting worker" in log.read_text()
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(20)
+        stop(server)
